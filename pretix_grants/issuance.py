@@ -1,0 +1,344 @@
+"""
+Voucher issuance: the one place where a grant gets, keeps or gives back a pretix voucher.
+
+Shaped like pretix's ``WaitingListEntry.send_voucher``: one transaction, the grant's row locked, availability
+checked the way pretix checks it, the voucher written and logged, the mail queued in the same transaction. A
+person who already holds a voucher of this event keeps their code: a free one is used as it is, a discount one is
+changed in place to a free ticket (and changed back if they later refuse).
+"""
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Optional
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from pretix.base.models import (
+    CartPosition, Item, ItemVariation, LogEntry, Quota, Voucher,
+)
+from pretix.base.models.vouchers import generate_codes
+from pretix.base.services.locking import lock_objects
+from pretix.helpers import OF_SELF
+
+from .models import Grant
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal('0.00')
+# The voucher fields an in-place upgrade changes, and so the ones a release restores.
+UPGRADED_FIELDS = ('price_mode', 'value', 'item_id', 'variation_id', 'quota_id', 'max_usages', 'valid_until',
+                   'block_quota')
+
+
+class NeedsAttention(Exception):
+    """Issuing would be wrong or impossible; an organizer has to look at this grant (and at ``voucher``)."""
+
+    def __init__(self, message, voucher=None):
+        super().__init__(message)
+        self.voucher = voucher
+
+
+@dataclass
+class Target:
+    """What a grant voucher is valid for, from the event's grant settings."""
+    item: Optional[Item]
+    variation: Optional[ItemVariation]
+    quota: Optional[Quota]
+    valid_until: object
+    tag: str
+    block_quota: bool
+
+    def prices(self):
+        if self.variation:
+            return [self.variation.price]
+        if self.item:
+            return [self.item.default_price]
+        return [i.default_price for i in self.quota.items.all()] + [v.price for v in self.quota.variations.all()]
+
+    def quotas(self):
+        return Voucher.get_affected_quotas(self.quota, self.item, self.variation, None)
+
+
+def voucher_target(event) -> Target:
+    s = event.settings
+    item = variation = quota = None
+    if s.grants_voucher_quota:
+        quota = event.quotas.filter(pk=s.grants_voucher_quota).first()
+    elif s.grants_voucher_item:
+        item = event.items.filter(pk=s.grants_voucher_item).first()
+        if item and s.grants_voucher_variation:
+            variation = item.variations.filter(pk=s.grants_voucher_variation).first()
+    if not item and not quota:
+        raise NeedsAttention(_('No product or quota is set for grant vouchers in the grant settings.'))
+    if item and item.has_variations and not variation:
+        raise NeedsAttention(_('The product for grant vouchers has variations: choose one in the grant settings.'))
+    rel = s.grants_voucher_valid_until
+    valid_until = rel.datetime(event) if rel else (event.date_to or event.date_from)
+    return Target(item=item, variation=variation, quota=quota, valid_until=valid_until,
+                  tag=s.grants_voucher_tag or '', block_quota=bool(s.grants_voucher_block_quota))
+
+
+def queue_issuance(grant):
+    """After the confirmation commits, issue the voucher in a worker (inline where tasks are eager)."""
+    from .tasks import issue_grant_voucher
+
+    if grant.ticket:
+        event_id, pk = grant.event_id, grant.pk
+        transaction.on_commit(lambda: issue_grant_voucher.apply_async(args=(event_id, pk)))
+
+
+def sent_voucher_ids(event, email):
+    """Vouchers of this event that pretix's own "send by email" recorded as sent to ``email``."""
+    needle = json.dumps(email.lower())[1:-1]
+    entries = LogEntry.objects.filter(
+        event=event,
+        content_type=ContentType.objects.get_for_model(Voucher),
+        action_type='pretix.voucher.sent',
+        data__icontains=needle,
+    ).values_list('object_id', 'data')
+    return [pk for pk, data in entries if (json.loads(data).get('recipient') or '').strip().lower() == email.lower()]
+
+
+def _gives_free_ticket(voucher, target):
+    if target.quota:
+        applies = voucher.quota_id == target.quota.pk
+    else:
+        applies = voucher.applies_to(target.item, target.variation)
+    return applies and all(voucher.calculate_price(p) == ZERO for p in target.prices())
+
+
+def _is_used_up(voucher):
+    return voucher.redeemed >= voucher.max_usages
+
+
+def existing_voucher(grant, target):
+    """
+    The voucher this person already holds in this event, if any: the one an organizer linked to the grant, else
+    the best of those pretix sent to their email (a usable free one, then an unused one, then a redeemed one).
+    """
+    if grant.voucher_id:
+        return Voucher.objects.get(pk=grant.voucher_id)
+    candidates = list(
+        Voucher.objects.filter(event=grant.event, pk__in=sent_voucher_ids(grant.event, grant.email), grant__isnull=True)
+        .order_by('pk')
+    )
+    for test in (lambda v: v.is_active() and _gives_free_ticket(v, target),
+                 lambda v: not _is_used_up(v),
+                 lambda v: True):
+        for v in candidates:
+            if test(v):
+                return v
+    return None
+
+
+def _order_code(voucher):
+    order = voucher.distinct_orders().order_by('-datetime').first()
+    return order.code if order else '?'
+
+
+def _voucher_values(voucher):
+    return {f: getattr(voucher, f) for f in UPGRADED_FIELDS}
+
+
+def _jsonable(values):
+    return json.loads(json.dumps(values, default=str))
+
+
+def issue_voucher(grant, *, user=None, auth=None):
+    """
+    Give a confirmed grant its free-ticket voucher and mail it, exactly once.
+
+    Safe to call any number of times, from any number of workers at once: the grant's row lock serialises them,
+    and a grant that has its voucher is returned unchanged. Returns the grant as it is afterwards.
+    """
+    from . import mails
+
+    with transaction.atomic():
+        g = Grant.objects.select_for_update(of=OF_SELF).select_related('event', 'event__organizer').get(pk=grant.pk)
+        if (g.status != Grant.STATUS_CONFIRMED or not g.ticket
+                or g.voucher_state in Grant.VOUCHER_STATES_DONE):
+            return g
+        try:
+            target = voucher_target(g.event)
+            voucher = existing_voucher(g, target)
+            if voucher is None:
+                voucher, state = _create_voucher(g, target, user, auth), Grant.VOUCHER_ISSUED
+            elif _is_used_up(voucher):
+                raise NeedsAttention(
+                    _('This person\'s voucher {code} has already been redeemed (order {order}); no new voucher '
+                      'was issued.').format(code=voucher.code, order=_order_code(voucher)),
+                    voucher=voucher,
+                )
+            elif voucher.is_active() and _gives_free_ticket(voucher, target):
+                state = Grant.VOUCHER_LINKED
+            else:
+                voucher, state = _upgrade_voucher(g, voucher, target, user, auth), Grant.VOUCHER_UPGRADED
+        except NeedsAttention as e:
+            _flag(g, str(e), voucher=e.voucher, user=user, auth=auth)
+            return g
+
+        g.voucher = voucher
+        g.voucher_state = state
+        g.voucher_attention = ''
+        g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
+        g.log_action(f'pretix_grants.grant.voucher.{state}', data={'voucher': voucher.pk, 'code': voucher.code},
+                     user=user, auth=auth)
+        mails.send_voucher(g, user=user, auth=auth)
+    return g
+
+
+def _flag(grant, reason, *, voucher=None, user=None, auth=None):
+    grant.voucher_state = Grant.VOUCHER_NEEDS_ATTENTION
+    grant.voucher_attention = reason
+    fields = ['voucher_state', 'voucher_attention', 'modified']
+    if voucher is not None and grant.voucher_id is None and not Grant.objects.filter(voucher=voucher).exists():
+        grant.voucher = voucher
+        fields.append('voucher')
+    grant.save(update_fields=fields)
+    grant.log_action('pretix_grants.grant.voucher.needs_attention', data={'reason': reason}, user=user, auth=auth)
+
+
+def _check_quota(event, data, old_instance, target):
+    try:
+        if Voucher.clean_quota_needs_checking(data, old_instance, item_changed=True, creating=old_instance is None):
+            Voucher.clean_quota_check(data, 1, old_instance, event, target.quota, target.item, target.variation)
+    except ValidationError:
+        raise NeedsAttention(_('No quota is left for the grant voucher\'s product; no voucher was issued.'))
+
+
+def _create_voucher(grant, target, user, auth):
+    event = grant.event
+    _check_quota(event, {'block_quota': target.block_quota, 'valid_until': target.valid_until,
+                         'allow_ignore_quota': False, 'subevent': None}, None, target)
+    v = Voucher.objects.create(
+        event=event,
+        code=generate_codes(event.organizer, 1)[0],
+        max_usages=1,
+        price_mode='set',
+        value=ZERO,
+        item=target.item,
+        variation=target.variation,
+        quota=target.quota,
+        valid_until=target.valid_until,
+        tag=target.tag,
+        block_quota=target.block_quota,
+        comment=_('Grant for {name} <{email}>').format(name=grant.name, email=grant.email),
+    )
+    v.log_action('pretix.voucher.added', data={
+        'item': target.item.pk if target.item else None,
+        'variation': target.variation.pk if target.variation else None,
+        'quota': target.quota.pk if target.quota else None,
+        'price_mode': 'set',
+        'value': '0.00',
+        'tag': target.tag,
+        'block_quota': target.block_quota,
+        'valid_until': target.valid_until.isoformat() if target.valid_until else None,
+        'max_usages': 1,
+        'source': 'pretix_grants',
+        'grant': grant.pk,
+    }, user=user, auth=auth)
+    return v
+
+
+def _upgrade_voucher(grant, voucher, target, user, auth):
+    """Make the person's own code a free ticket, remembering what it was so a release can restore it."""
+    event = grant.event
+    lock_objects([voucher] + [q for q in target.quotas() if q.size is not None], shared_lock_objects=[event])
+    voucher = Voucher.objects.select_for_update(of=OF_SELF).get(pk=voucher.pk)
+    if _is_used_up(voucher):
+        raise NeedsAttention(_('This person\'s voucher {code} has just been redeemed (order {order}).').format(
+            code=voucher.code, order=_order_code(voucher)), voucher=voucher)
+    old = Voucher.objects.get(pk=voucher.pk)
+
+    if voucher.valid_until and target.valid_until:
+        valid_until = max(voucher.valid_until, target.valid_until)
+    else:
+        valid_until = None if voucher.valid_until is None else target.valid_until
+    new = {
+        'price_mode': 'set',
+        'value': ZERO,
+        'item_id': target.item.pk if target.item else None,
+        'variation_id': target.variation.pk if target.variation else None,
+        'quota_id': target.quota.pk if target.quota else None,
+        'max_usages': max(voucher.max_usages, voucher.redeemed + 1),
+        'valid_until': valid_until,
+        'block_quota': voucher.block_quota or target.block_quota,
+    }
+    _check_quota(event, {'block_quota': new['block_quota'], 'valid_until': valid_until, 'subevent': voucher.subevent,
+                         'allow_ignore_quota': voucher.allow_ignore_quota}, old, target)
+
+    original = dict(_voucher_values(voucher), redeemed=voucher.redeemed)
+    for k, v in new.items():
+        setattr(voucher, k, v)
+    voucher.save(update_fields=[*new.keys()])
+    grant.voucher_original = _jsonable(original)
+    voucher.log_action('pretix.voucher.changed', data=_jsonable({
+        **{k.removesuffix('_id'): v for k, v in new.items()},
+        'source': 'pretix_grants',
+        'grant': grant.pk,
+        'previous': {k.removesuffix('_id'): v for k, v in original.items()},
+    }), user=user, auth=auth)
+    return voucher
+
+
+def _restore_values(voucher, original):
+    field = Voucher._meta.get_field
+    for k in UPGRADED_FIELDS:
+        setattr(voucher, k, field(k.removesuffix('_id')).to_python(original[k]))
+
+
+def release_voucher(grant, *, user=None, auth=None):
+    """
+    Give back what a grant took, when a confirmed grant is refused or cancelled: a voucher the plugin made is
+    deleted while unredeemed, an upgraded one gets its old values back, a linked one is left as it was. A voucher
+    already used for an order stays, and the grant is flagged for an organizer. Runs inside the caller's
+    transaction, with the grant locked.
+    """
+    g = grant
+    state = g.voucher_state
+    if not g.voucher_id:
+        if state != Grant.VOUCHER_NOT_ISSUED:
+            g.voucher_state, g.voucher_attention = Grant.VOUCHER_NOT_ISSUED, ''
+            g.save(update_fields=['voucher_state', 'voucher_attention', 'modified'])
+        return
+    lock_objects([g.voucher], shared_lock_objects=[g.event])
+    voucher = Voucher.objects.select_for_update(of=OF_SELF).get(pk=g.voucher_id)
+    code = voucher.code
+
+    if state == Grant.VOUCHER_ISSUED:
+        if not voucher.allow_delete():
+            return _flag(g, _('The grant ended, but its voucher {code} was already used in order {order}.').format(
+                code=code, order=_order_code(voucher)), user=user, auth=auth)
+        voucher.log_action('pretix.voucher.deleted', data={'source': 'pretix_grants', 'grant': g.pk},
+                           user=user, auth=auth)
+        CartPosition.objects.filter(addon_to__voucher=voucher).delete()
+        voucher.cartposition_set.all().delete()
+        g.voucher = None
+        voucher.delete()
+        action = 'deleted'
+    elif state == Grant.VOUCHER_UPGRADED:
+        original = g.voucher_original or {}
+        if voucher.redeemed > original.get('redeemed', 0):
+            return _flag(g, _('The grant ended, but the upgraded voucher {code} was already used in order '
+                              '{order}.').format(code=code, order=_order_code(voucher)), user=user, auth=auth)
+        _restore_values(voucher, original)
+        voucher.save(update_fields=list(UPGRADED_FIELDS))
+        voucher.log_action('pretix.voucher.changed', data=_jsonable({
+            **{k.removesuffix('_id'): v for k, v in _voucher_values(voucher).items()},
+            'source': 'pretix_grants',
+            'grant': g.pk,
+        }), user=user, auth=auth)
+        g.voucher = None
+        g.voucher_original = None
+        action = 'restored'
+    else:
+        # a free voucher they already had, or one flagged as redeemed: theirs, untouched
+        g.voucher = None
+        action = 'unlinked'
+
+    g.voucher_state, g.voucher_attention = Grant.VOUCHER_NOT_ISSUED, ''
+    g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
+    g.log_action(f'pretix_grants.grant.voucher.{action}', data={'voucher': voucher.pk if action != 'deleted' else None,
+                                                                 'code': code}, user=user, auth=auth)

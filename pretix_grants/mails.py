@@ -1,0 +1,149 @@
+"""
+Mail to grantees: the one place that renders and sends it, always through pretix's own ``mail()``.
+
+Templates are event settings (``defaults.py``), rendered in the grant's locale with pretix's placeholders plus
+the ones below. Every mail is recorded as a ``GrantMail`` pointing at pretix's ``OutgoingMail``, whose status
+(queued, sent, awaiting retry, failed) is the truth about delivery; pretix retries and lists it like any other.
+"""
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from i18nfield.strings import LazyI18nString
+from pretix.base.email import get_email_context
+from pretix.base.i18n import LazyCurrencyNumber, language
+from pretix.base.models import OutgoingMail
+from pretix.base.services.mail import mail, mail_send_task
+from pretix.base.services.placeholders import SimpleFunctionalTextPlaceholder
+from pretix.multidomain.urlreverse import eventreverse_absolute
+
+from .models import Grant, GrantMail
+
+SAMPLE_CODE = 'GRANT7QK2M9XR'
+
+
+def reply_url(grant):
+    return eventreverse_absolute(grant.event, 'plugins:pretix_grants:reply', kwargs={'secret': grant.secret})
+
+
+def redeem_url(event, code):
+    return eventreverse_absolute(event, 'presale:event.redeem') + '?voucher=' + code
+
+
+def format_deadline(grant):
+    if not grant.reply_deadline:
+        return ''
+    return date_format(grant.reply_deadline.astimezone(grant.event.timezone), 'SHORT_DATETIME_FORMAT')
+
+
+def format_amounts(event, grant=None):
+    """One line per thing granted, e.g. "- Free ticket" and "- Travel: €300.00"."""
+    lines = []
+    if grant is None or grant.ticket:
+        lines.append('- ' + str(_('Free ticket')))
+    amounts = grant.amounts if grant else {'travel': Decimal('300.00')}
+    labels = {'travel': _('Travel'), 'accommodation': _('Accommodation'), 'other': _('Other')}
+    for key, value in amounts.items():
+        if value:
+            lines.append(f'- {labels[key]}: {LazyCurrencyNumber(value, event.currency)}')
+    return '\n'.join(lines)
+
+
+def _amount(key):
+    return SimpleFunctionalTextPlaceholder(
+        f'{key}_amount', ['event', 'grant'],
+        lambda event, grant: str(LazyCurrencyNumber(grant.amounts[key], event.currency)),
+        lambda event: str(LazyCurrencyNumber(Decimal('300.00'), event.currency)),
+    )
+
+
+def placeholders():
+    """The plugin's mail placeholders, registered through pretix's ``register_mail_placeholders``."""
+    return [
+        SimpleFunctionalTextPlaceholder('name', ['grant'], lambda grant: grant.name, _('Jane Doe')),
+        SimpleFunctionalTextPlaceholder(
+            'reply_url', ['event', 'grant'], lambda event, grant: reply_url(grant),
+            lambda event: eventreverse_absolute(event, 'plugins:pretix_grants:reply', kwargs={'secret': 'S3CR3T'}),
+        ),
+        SimpleFunctionalTextPlaceholder(
+            'reply_deadline', ['event', 'grant'], lambda event, grant: format_deadline(grant),
+            lambda event: date_format(event.date_from.astimezone(event.timezone), 'SHORT_DATETIME_FORMAT'),
+        ),
+        SimpleFunctionalTextPlaceholder(
+            'granted_amounts', ['event', 'grant'], lambda event, grant: format_amounts(event, grant),
+            lambda event: format_amounts(event),
+        ),
+        _amount('travel'),
+        _amount('accommodation'),
+        _amount('other'),
+        SimpleFunctionalTextPlaceholder(
+            'voucher_code', ['grant'], lambda grant: grant.voucher.code if grant.voucher else '', SAMPLE_CODE,
+        ),
+        SimpleFunctionalTextPlaceholder(
+            'redeem_url', ['event', 'grant'],
+            lambda event, grant: redeem_url(event, grant.voucher.code) if grant.voucher else '',
+            lambda event: redeem_url(event, SAMPLE_CODE),
+        ),
+    ]
+
+
+def template(event, key):
+    s = event.settings
+    return (s.get(f'grants_mail_{key}_subject', as_type=LazyI18nString),
+            s.get(f'grants_mail_{key}_text', as_type=LazyI18nString))
+
+
+def send(grant, kind, template_key, *, user=None, auth=None):
+    """Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant."""
+    event = grant.event
+    subject, text = template(event, template_key)
+    with language(grant.locale, event.settings.region):
+        outgoing = mail(
+            grant.email, subject, text, get_email_context(event=event, grant=grant), event, grant.locale,
+        )
+    record = GrantMail.objects.create(grant=grant, kind=kind, outgoing_mail=outgoing)
+    grant.log_action('pretix_grants.grant.mail.sent', data={
+        'kind': kind,
+        'template': template_key,
+        'subject': outgoing.subject if outgoing else None,
+        'outgoing_mail': outgoing.pk if outgoing else None,
+    }, user=user, auth=auth)
+    return record
+
+
+def send_decision(grant, *, user=None, auth=None):
+    return send(grant, GrantMail.KIND_DECISION, f'decision_{grant.status}', user=user, auth=auth)
+
+
+def send_voucher(grant, *, user=None, auth=None):
+    return send(grant, GrantMail.KIND_VOUCHER, 'voucher', user=user, auth=auth)
+
+
+def send_received(grant, *, user=None, auth=None):
+    return send(grant, GrantMail.KIND_RECEIVED, 'received', user=user, auth=auth)
+
+
+def send_reminder(grant, *, user=None, auth=None):
+    return send(grant, GrantMail.KIND_REMINDER, 'reminder', user=user, auth=auth)
+
+
+def resend_voucher(grant, *, user=None, auth=None):
+    """The voucher mail again, same code; only for a grant that holds its voucher."""
+    if grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id:
+        raise ValueError(str(_('This grant has no voucher to send.')))
+    return send_voucher(grant, user=user, auth=auth)
+
+
+def retry(record: GrantMail):
+    """Send a failed mail again, the way pretix's outgoing-mail view retries it."""
+    om = record.outgoing_mail
+    if not om or om.status not in OutgoingMail.STATUS_LIST_RETRYABLE:
+        return False
+    with transaction.atomic():
+        OutgoingMail.objects.filter(pk=om.pk, status__in=OutgoingMail.STATUS_LIST_RETRYABLE).update(
+            status=OutgoingMail.STATUS_QUEUED, sent=None,
+        )
+        record.grant.log_action('pretix_grants.grant.mail.retried', data={'kind': record.kind, 'outgoing_mail': om.pk})
+    mail_send_task.apply_async(kwargs={'outgoing_mail': om.pk})
+    return True

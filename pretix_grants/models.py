@@ -1,0 +1,149 @@
+import secrets
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django_scopes import ScopedManager
+from pretix.base.models import LoggedModel
+
+
+def generate_secret():
+    """256 random bits, URL-safe: the grantee's only key to their reply page."""
+    return secrets.token_urlsafe(32)
+
+
+class Grant(LoggedModel):
+    """One person's grant in one event, from application to a voucher in their hands."""
+
+    STATUS_PENDING = 'pending'
+    STATUS_APPROVED = 'approved'
+    STATUS_WAITING_LIST = 'waiting_list'
+    STATUS_REJECTED = 'rejected'
+    STATUS_CONFIRMED = 'confirmed'
+    STATUS_REFUSED = 'refused'
+    STATUS_EXPIRED = 'expired'
+    STATUS_CANCELLED = 'cancelled'
+    STATUS_CHOICES = (
+        (STATUS_PENDING, pgettext_lazy('grant', 'pending')),
+        (STATUS_APPROVED, pgettext_lazy('grant', 'approved, awaiting reply')),
+        (STATUS_WAITING_LIST, pgettext_lazy('grant', 'waiting list')),
+        (STATUS_REJECTED, pgettext_lazy('grant', 'rejected')),
+        (STATUS_CONFIRMED, pgettext_lazy('grant', 'confirmed')),
+        (STATUS_REFUSED, pgettext_lazy('grant', 'refused')),
+        (STATUS_EXPIRED, pgettext_lazy('grant', 'expired')),
+        (STATUS_CANCELLED, pgettext_lazy('grant', 'cancelled')),
+    )
+    DECISION_CHOICES = (
+        (STATUS_APPROVED, pgettext_lazy('grant', 'approve')),
+        (STATUS_WAITING_LIST, pgettext_lazy('grant', 'waiting list')),
+        (STATUS_REJECTED, pgettext_lazy('grant', 'reject')),
+    )
+
+    VOUCHER_NOT_ISSUED = 'not_issued'
+    VOUCHER_ISSUED = 'issued'
+    VOUCHER_LINKED = 'linked'
+    VOUCHER_UPGRADED = 'upgraded'
+    VOUCHER_NEEDS_ATTENTION = 'needs_attention'
+    VOUCHER_STATE_CHOICES = (
+        (VOUCHER_NOT_ISSUED, _('not issued')),
+        (VOUCHER_ISSUED, _('issued')),
+        (VOUCHER_LINKED, _('existing free voucher')),
+        (VOUCHER_UPGRADED, _('existing voucher upgraded')),
+        (VOUCHER_NEEDS_ATTENTION, _('needs attention')),
+    )
+    VOUCHER_STATES_DONE = (VOUCHER_ISSUED, VOUCHER_LINKED, VOUCHER_UPGRADED)
+
+    event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='grants')
+    name = models.CharField(max_length=255, verbose_name=_('Name'))
+    email = models.EmailField(max_length=254, verbose_name=_('Email'))
+    locale = models.CharField(max_length=32, default='en', verbose_name=_('Language'))
+    status = models.CharField(max_length=32, choices=STATUS_CHOICES, default=STATUS_PENDING, db_index=True)
+    decision = models.CharField(
+        max_length=32, choices=DECISION_CHOICES, null=True, blank=True,
+        verbose_name=_('Staged decision'),
+        help_text=_('Not visible to the grantee until it is published.'),
+    )
+    reply_deadline = models.DateTimeField(null=True, blank=True, verbose_name=_('Reply deadline'))
+    secret = models.CharField(max_length=64, unique=True, default=generate_secret)
+
+    voucher = models.OneToOneField(
+        'pretixbase.Voucher', null=True, blank=True, on_delete=models.SET_NULL, related_name='grant',
+    )
+    voucher_state = models.CharField(max_length=32, choices=VOUCHER_STATE_CHOICES, default=VOUCHER_NOT_ISSUED)
+    voucher_attention = models.TextField(blank=True, default='', verbose_name=_('Why the voucher needs attention'))
+    # The voucher's values before an in-place upgrade, so a refusal can give the person back what they had.
+    voucher_original = models.JSONField(null=True, blank=True)
+
+    ticket = models.BooleanField(default=True, verbose_name=_('Free ticket'))
+    travel_amount = models.DecimalField(
+        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
+        verbose_name=_('Travel'),
+    )
+    accommodation_amount = models.DecimalField(
+        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
+        verbose_name=_('Accommodation'),
+    )
+    other_amount = models.DecimalField(
+        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
+        verbose_name=_('Other'),
+    )
+    internal_note = models.TextField(blank=True, default='', verbose_name=_('Internal note'))
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(organizer='event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+        constraints = [
+            models.UniqueConstraint(Lower('email'), 'event', name='pretix_grants_one_grant_per_email'),
+        ]
+
+    def __str__(self):
+        return f'{self.name} <{self.email}>'
+
+    @property
+    def amounts(self):
+        return {
+            'travel': self.travel_amount,
+            'accommodation': self.accommodation_amount,
+            'other': self.other_amount,
+        }
+
+    @property
+    def total_amount(self):
+        return sum(self.amounts.values(), Decimal('0.00'))
+
+
+class GrantMail(models.Model):
+    """Which of pretix's outgoing mails belong to a grant, and why they were sent."""
+
+    KIND_RECEIVED = 'received'
+    KIND_DECISION = 'decision'
+    KIND_VOUCHER = 'voucher'
+    KIND_REMINDER = 'reminder'
+    KIND_CHOICES = (
+        (KIND_RECEIVED, _('Application received')),
+        (KIND_DECISION, _('Decision')),
+        (KIND_VOUCHER, _('Voucher')),
+        (KIND_REMINDER, _('Reminder')),
+    )
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name='mails')
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
+    outgoing_mail = models.ForeignKey(
+        'pretixbase.OutgoingMail', null=True, blank=True, on_delete=models.SET_NULL, related_name='+',
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(organizer='grant__event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+
+    @property
+    def status(self):
+        """pretix's delivery state, or None once pretix has pruned the mail from its outbox."""
+        return self.outgoing_mail.status if self.outgoing_mail else None

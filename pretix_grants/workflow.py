@@ -1,0 +1,192 @@
+"""
+The grant state machine: the one table of allowed transitions, and the actions that move a grant along it.
+
+Every change of a grant's status goes through ``change_status``: it locks the grant's row, checks the table,
+applies the change, writes pretix's log and, after commit, sends ``grant_status_changed``. The actions below
+(publish, confirm, refuse, cancel, expire) add what each transition brings with it: a mail, a voucher, a release.
+"""
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+from pretix.helpers import OF_SELF
+
+from .models import Grant
+
+ORGANIZER = 'organizer'
+GRANTEE = 'grantee'
+SYSTEM = 'system'
+
+S = Grant
+TRANSITIONS = {
+    # (from, to): who may make it
+    (S.STATUS_PENDING, S.STATUS_APPROVED): {ORGANIZER},
+    (S.STATUS_PENDING, S.STATUS_WAITING_LIST): {ORGANIZER},
+    (S.STATUS_PENDING, S.STATUS_REJECTED): {ORGANIZER},
+    (S.STATUS_WAITING_LIST, S.STATUS_APPROVED): {ORGANIZER, SYSTEM},
+    (S.STATUS_WAITING_LIST, S.STATUS_REJECTED): {ORGANIZER},
+    (S.STATUS_WAITING_LIST, S.STATUS_CANCELLED): {ORGANIZER},
+    (S.STATUS_APPROVED, S.STATUS_CONFIRMED): {GRANTEE, ORGANIZER},
+    (S.STATUS_APPROVED, S.STATUS_REFUSED): {GRANTEE, ORGANIZER},
+    (S.STATUS_APPROVED, S.STATUS_EXPIRED): {SYSTEM},
+    (S.STATUS_APPROVED, S.STATUS_CANCELLED): {ORGANIZER},
+    (S.STATUS_CONFIRMED, S.STATUS_REFUSED): {GRANTEE, ORGANIZER},
+    (S.STATUS_CONFIRMED, S.STATUS_CANCELLED): {ORGANIZER},
+    # a new offer, with a fresh deadline, to someone who missed the first one
+    (S.STATUS_EXPIRED, S.STATUS_APPROVED): {ORGANIZER},
+}
+DECISIONS = {status for status, label in Grant.DECISION_CHOICES}
+
+
+class GrantTransitionError(Exception):
+    """A change the state machine does not allow; nothing was changed."""
+
+    def __init__(self, message, grant=None):
+        super().__init__(message)
+        self.message = str(message)
+        self.grant = grant
+
+    def __str__(self):
+        return self.message
+
+
+class ReplyDeadlinePassed(GrantTransitionError):
+    pass
+
+
+def allowed(grant, new_status, actor):
+    return actor in TRANSITIONS.get((grant.status, new_status), ())
+
+
+def allowed_decisions(grant):
+    """The decisions an organizer may stage for this grant now."""
+    return [d for d in Grant.DECISION_CHOICES if allowed(grant, d[0], ORGANIZER)]
+
+
+def _status_label(status):
+    return dict(Grant.STATUS_CHOICES).get(status, status)
+
+
+def check_transition(grant, new_status, actor, at=None):
+    if not allowed(grant, new_status, actor):
+        raise GrantTransitionError(
+            _('A grant that is "{current}" cannot become "{new}" ({actor}).').format(
+                current=_status_label(grant.status), new=_status_label(new_status), actor=actor,
+            ),
+            grant,
+        )
+    if (actor == GRANTEE and grant.status == Grant.STATUS_APPROVED
+            and grant.reply_deadline and (at or now()) > grant.reply_deadline):
+        raise ReplyDeadlinePassed(
+            _('The deadline to reply to this offer has passed.'), grant,
+        )
+
+
+def lock(grant):
+    """Re-read the grant under a row lock; must run inside a transaction."""
+    return Grant.objects.select_for_update(of=OF_SELF).select_related('event', 'event__organizer').get(pk=grant.pk)
+
+
+def change_status(grant, new_status, *, actor, user=None, auth=None, reason=None, extra=None):
+    """
+    Move ``grant`` to ``new_status`` as ``actor`` and bring along what the transition requires.
+
+    Returns the locked, updated grant. Raises ``GrantTransitionError`` and changes nothing if the table does
+    not allow it.
+    """
+    from . import issuance, mails
+    from .signals import grant_status_changed
+
+    with transaction.atomic():
+        g = lock(grant)
+        check_transition(g, new_status, actor)
+        old_status = g.status
+        g.status = new_status
+        update_fields = ['status', 'modified']
+        if new_status == Grant.STATUS_APPROVED:
+            g.reply_deadline = now() + timedelta(days=g.event.settings.grants_reply_days)
+            update_fields.append('reply_deadline')
+        if g.decision and old_status != new_status:
+            g.decision = None
+            update_fields.append('decision')
+        g.save(update_fields=update_fields)
+
+        data = {'old_status': old_status, 'new_status': new_status, 'actor': actor}
+        if reason:
+            data['reason'] = reason
+        if extra:
+            data.update(extra)
+        g.log_action(f'pretix_grants.grant.{new_status}', data=data, user=user, auth=auth)
+
+        if old_status == Grant.STATUS_CONFIRMED:
+            issuance.release_voucher(g, user=user, auth=auth)
+        if new_status in (Grant.STATUS_APPROVED, Grant.STATUS_WAITING_LIST, Grant.STATUS_REJECTED):
+            mails.send_decision(g, user=user, auth=auth)
+        if new_status == Grant.STATUS_CONFIRMED:
+            issuance.queue_issuance(g)
+
+        transaction.on_commit(lambda: grant_status_changed.send(
+            g.event, grant=g, old_status=old_status, new_status=new_status,
+        ))
+    _copy_into(grant, g)
+    return g
+
+
+def _copy_into(target, source):
+    """Keep the caller's object current, so it can go on using it after an action."""
+    if target is not source:
+        for f in Grant._meta.concrete_fields:
+            setattr(target, f.attname, getattr(source, f.attname))
+
+
+def stage_decision(grant, decision, *, user=None, auth=None):
+    """Record what the organizers decided, without telling the grantee yet."""
+    if decision is not None and decision not in DECISIONS:
+        raise GrantTransitionError(_('"{decision}" is not a decision.').format(decision=decision), grant)
+    with transaction.atomic():
+        g = lock(grant)
+        if decision is not None:
+            check_transition(g, decision, ORGANIZER)
+        if g.decision != decision:
+            g.decision = decision
+            g.save(update_fields=['decision', 'modified'])
+            g.log_action('pretix_grants.grant.decision', data={'decision': decision}, user=user, auth=auth)
+    _copy_into(grant, g)
+    return g
+
+
+def publish(grant, *, user=None, auth=None):
+    """Make the staged decision the grant's status and send the decision mail."""
+    if not grant.decision:
+        raise GrantTransitionError(_('There is no staged decision to publish.'), grant)
+    return change_status(grant, grant.decision, actor=ORGANIZER, user=user, auth=auth)
+
+
+def confirm(grant, *, actor=GRANTEE, user=None, auth=None, reason=None):
+    """
+    The grantee accepts the offer. Confirming twice is harmless: the second one changes nothing, so a
+    double click, a second tab or a lost race never gives a second voucher.
+    """
+    try:
+        return change_status(grant, Grant.STATUS_CONFIRMED, actor=actor, user=user, auth=auth, reason=reason)
+    except GrantTransitionError as e:
+        if e.grant is not None and e.grant.status == Grant.STATUS_CONFIRMED:
+            _copy_into(grant, e.grant)
+            return e.grant
+        raise
+
+
+def refuse(grant, *, actor=GRANTEE, user=None, auth=None, reason=None):
+    """The grantee declines the offer, or withdraws after confirming; their voucher is released."""
+    return change_status(grant, Grant.STATUS_REFUSED, actor=actor, user=user, auth=auth, reason=reason)
+
+
+def cancel(grant, *, user=None, auth=None, reason=None):
+    """The organizers withdraw an offer or a confirmed grant; its voucher is released."""
+    return change_status(grant, Grant.STATUS_CANCELLED, actor=ORGANIZER, user=user, auth=auth, reason=reason)
+
+
+def expire(grant):
+    """The reply deadline passed without an answer."""
+    return change_status(grant, Grant.STATUS_EXPIRED, actor=SYSTEM)

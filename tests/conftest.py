@@ -1,0 +1,86 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail as djmail
+from django.utils.timezone import now
+from django_scopes import scopes_disabled
+from pretix.base.models import Event, Organizer, User
+
+from pretix_grants.models import Grant
+
+
+@pytest.fixture(autouse=True)
+def _no_scopes():
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _clean_outbox():
+    djmail.outbox = []
+
+
+@pytest.fixture
+def organizer(db):
+    return Organizer.objects.create(name='PyConf', slug='pyconf')
+
+
+@pytest.fixture
+def event(organizer):
+    e = Event.objects.create(
+        organizer=organizer, name='PyConf 2027', slug='2027', currency='EUR',
+        date_from=now() + timedelta(days=60), date_to=now() + timedelta(days=62),
+        plugins='pretix_grants', live=True,
+    )
+    e.settings.locales = ['en', 'de']
+    e.settings.locale = 'en'
+    return e
+
+
+@pytest.fixture
+def item(event):
+    return event.items.create(name='Conference ticket', default_price=Decimal('200.00'), admission=True)
+
+
+@pytest.fixture
+def quota(event, item):
+    q = event.quotas.create(name='Tickets', size=100)
+    q.items.add(item)
+    return q
+
+
+@pytest.fixture
+def grant_settings(event, item, quota):
+    event.settings.grants_voucher_item = item.pk
+    return event.settings
+
+
+@pytest.fixture
+def user(db):
+    return User.objects.create_user('organizer@example.org', 'organizer')
+
+
+@pytest.fixture
+def make_grant(event):
+    counter = iter(range(1, 100000))
+
+    def make(status=Grant.STATUS_PENDING, **kwargs):
+        n = next(counter)
+        kwargs.setdefault('name', f'Grantee {n}')
+        kwargs.setdefault('email', f'grantee{n}@example.org')
+        kwargs.setdefault('travel_amount', Decimal('300.00'))
+        if status == Grant.STATUS_APPROVED:
+            kwargs.setdefault('reply_deadline', now() + timedelta(days=14))
+        return Grant.objects.create(event=event, status=status, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def approved_grant(make_grant, grant_settings):
+    return make_grant(Grant.STATUS_APPROVED, name='Ada Lovelace', email='ada@example.org')
+
+
+def mails_to(address):
+    return [m for m in djmail.outbox if address in m.to]
