@@ -146,17 +146,24 @@ def _jsonable(values):
     return json.loads(json.dumps(values, default=str))
 
 
-def issue_voucher(grant, *, user=None, auth=None):
+def issue_voucher(grant, *, event=None, user=None, auth=None):
     """
-    Give a confirmed grant its free-ticket voucher and mail it, exactly once.
+    Give a confirmed grant (a ``Grant`` or its pk) its free-ticket voucher and mail it, exactly once.
 
     Safe to call any number of times, from any number of workers at once: the grant's row lock serialises them,
     and a grant that has its voucher is returned unchanged. Returns the grant as it is afterwards.
     """
     from . import mails
 
+    pk = grant.pk if isinstance(grant, Grant) else grant
+    event = event or (grant.event if isinstance(grant, Grant) else None)
     with transaction.atomic():
-        g = Grant.objects.select_for_update(of=OF_SELF).select_related('event', 'event__organizer').get(pk=grant.pk)
+        if event is None:
+            g = Grant.objects.select_for_update(of=OF_SELF).select_related('event', 'event__organizer').get(pk=pk)
+        else:
+            # reuse the caller's event: its settings are loaded already
+            g = Grant.objects.select_for_update(of=OF_SELF).get(pk=pk, event=event)
+            g.event = event
         if (g.status != Grant.STATUS_CONFIRMED or not g.ticket
                 or g.voucher_state in Grant.VOUCHER_STATES_DONE):
             return g
@@ -340,5 +347,7 @@ def release_voucher(grant, *, user=None, auth=None):
 
     g.voucher_state, g.voucher_attention = Grant.VOUCHER_NOT_ISSUED, ''
     g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
-    g.log_action(f'pretix_grants.grant.voucher.{action}', data={'voucher': voucher.pk if action != 'deleted' else None,
-                                                                 'code': code}, user=user, auth=auth)
+    g.log_action(f'pretix_grants.grant.voucher.{action}', data={
+        'voucher': voucher.pk if action != 'deleted' else None,
+        'code': code,
+    }, user=user, auth=auth)

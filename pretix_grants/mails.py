@@ -5,22 +5,25 @@ Templates are event settings (``defaults.py``), rendered in the grant's locale w
 the ones below. Every mail is recorded as a ``GrantMail`` pointing at pretix's ``OutgoingMail``, whose status
 (queued, sent, awaiting retry, failed) is the truth about delivery; pretix retries and lists it like any other.
 """
+import re
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from i18nfield.strings import LazyI18nString
-from pretix.base.email import get_email_context
 from pretix.base.i18n import LazyCurrencyNumber, language
 from pretix.base.models import OutgoingMail
 from pretix.base.services.mail import mail, mail_send_task
-from pretix.base.services.placeholders import SimpleFunctionalTextPlaceholder
+from pretix.base.services.placeholders import (
+    PlaceholderContext, SimpleFunctionalTextPlaceholder,
+)
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
 from .models import Grant, GrantMail
 
 SAMPLE_CODE = 'GRANT7QK2M9XR'
+PLACEHOLDER = re.compile(r'\{([A-Za-z0-9_]+)\}')
 
 
 def reply_url(grant):
@@ -94,14 +97,23 @@ def template(event, key):
             s.get(f'grants_mail_{key}_text', as_type=LazyI18nString))
 
 
+def context(event, grant, *texts):
+    """
+    pretix's placeholder values for ``grant``, but only those ``texts`` use: pretix's ``get_email_context``
+    renders every placeholder there is, and some of them cost queries.
+    """
+    ctx = PlaceholderContext(event=event, grant=grant)
+    used = {name for t in texts for name in PLACEHOLDER.findall(str(t))}
+    return {name: ctx.render_placeholder(p) for name, p in ctx.placeholders.items() if name in used}
+
+
 def send(grant, kind, template_key, *, user=None, auth=None):
     """Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant."""
     event = grant.event
     subject, text = template(event, template_key)
     with language(grant.locale, event.settings.region):
-        outgoing = mail(
-            grant.email, subject, text, get_email_context(event=event, grant=grant), event, grant.locale,
-        )
+        values = context(event, grant, subject, text, event.settings.mail_text_signature)
+        outgoing = mail(grant.email, subject, text, values, event, grant.locale)
     record = GrantMail.objects.create(grant=grant, kind=kind, outgoing_mail=outgoing)
     grant.log_action('pretix_grants.grant.mail.sent', data={
         'kind': kind,

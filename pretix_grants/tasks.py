@@ -31,14 +31,13 @@ def backoff(retries):
 @app.task(base=ProfiledEventTask, bind=True, max_retries=10, acks_late=True)
 def issue_grant_voucher(self, event, grant_id):
     try:
-        grant = Grant.objects.get(pk=grant_id, event=event)
+        issuance.issue_voucher(grant_id, event=event)
     except Grant.DoesNotExist:
-        return
-    try:
-        issuance.issue_voucher(grant)
+        return  # deleted meanwhile: nothing to issue
     except TRANSIENT_ERRORS as e:
         logger.warning('Issuing the voucher of grant %s failed, will retry: %s', grant_id, e)
-        raise self.retry(exc=e, countdown=backoff(self.request.retries))
+        # EventTask handed us the Event object: a retry must carry its id again
+        raise self.retry(args=(event.pk, grant_id), exc=e, countdown=backoff(self.request.retries))
 
 
 def requeue_stale_issuance():

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail as djmail
+from django.test import TestCase
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
 from pretix.base.models import Event, Organizer, User
@@ -84,3 +85,8 @@ def approved_grant(make_grant, grant_settings):
 
 def mails_to(address):
     return [m for m in djmail.outbox if address in m.to]
+
+
+def committed():
+    """Run what an action queued for after its commit (the voucher task), as the real commit would."""
+    return TestCase.captureOnCommitCallbacks(execute=True)

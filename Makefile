@@ -1,0 +1,40 @@
+# pretix-grants: `make demo` and `make test` work on a fresh clone; each creates the virtualenv if it is missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO := PRETIX_CONFIG_FILE=demo/pretix.cfg
+PYTEST_ARGS ?=
+
+.PHONY: venv lint test test-postgres demo demo-data clean
+
+$(STAMP): setup.py setup.cfg
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel setuptools
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: venv
+	$(VENV)/bin/flake8 pretix_grants tests
+	$(VENV)/bin/isort --check-only --diff pretix_grants tests
+	mkdir -p data
+	$(DEMO) $(PY) -m pretix makemigrations --check --dry-run pretix_grants
+
+test: lint
+	PRETIX_CONFIG_FILE=tests/sqlite.cfg $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: venv
+	PRETIX_CONFIG_FILE=tests/postgres.cfg $(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+demo-data: venv
+	mkdir -p data
+	$(DEMO) $(PY) -m pretix migrate --noinput
+	$(DEMO) $(PY) -m pretix grants_demo
+
+demo: demo-data
+	$(DEMO) $(PY) -m pretix runserver 127.0.0.1:8000
+
+clean:
+	rm -rf data build *.egg-info

@@ -1,0 +1,62 @@
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hierarkey.proxy import dirty_cache_keys
+from pretix.base.models import Voucher
+
+from pretix_grants import workflow
+from pretix_grants.models import Grant
+
+from .conftest import committed
+
+# confirm (lock, status, log), then the task: lock, voucher lookup, quota check, code, voucher, logs, mail
+# queued, and here also pretix's mail send and webhook check, which a worker does after commit in production.
+# PostgreSQL adds three for pretix's advisory quota lock (lock_objects).
+CONFIRMATION_QUERIES = {'sqlite': 40, 'postgresql': 43}
+
+
+def confirm_counting(grant):
+    with CaptureQueriesContext(connection) as ctx, committed():
+        workflow.confirm(grant)
+    grant.refresh_from_db()
+    assert grant.voucher_state == Grant.VOUCHER_ISSUED
+    return len(ctx.captured_queries)
+
+
+def crowd(event, item, make_grant, n):
+    """n other grants in every state, and n vouchers of this event sent or not."""
+    statuses = [s for s, _ in Grant.STATUS_CHOICES]
+    for i in range(n):
+        make_grant(statuses[i % len(statuses)])
+    Voucher.objects.bulk_create([
+        Voucher(event=event, code=f'OTHER{i:05d}', item=item, price_mode='percent', value=Decimal('10.00'))
+        for i in range(n)
+    ])
+
+
+@pytest.fixture
+def settings_cached(settings):
+    """
+    Settings read as in production: from a cache, not the database. pretix's test settings use a dummy cache,
+    and settings written in a test's (never committed) transaction stay "dirty" and are re-read on each access.
+    """
+    settings.CACHES = {'default': {'BACKEND': 'django.core.cache.backends.locmem.LocMemCache'}}
+
+    def ready():
+        dirty_cache_keys.set(set())
+
+    return ready
+
+
+@pytest.mark.django_db
+def test_one_confirmation_costs_a_fixed_number_of_queries(make_grant, grant_settings, event, item, settings_cached):
+    settings_cached()
+    confirm_counting(make_grant(Grant.STATUS_APPROVED))  # fills the caches a running pretix has warm
+    first = confirm_counting(make_grant(Grant.STATUS_APPROVED))
+    crowd(event, item, make_grant, 200)
+    second = confirm_counting(make_grant(Grant.STATUS_APPROVED))
+    print(f'\nqueries for one confirmation: {first} (empty event), {second} (200 grants, 200 vouchers)')
+    assert second == first
+    assert first <= CONFIRMATION_QUERIES[connection.vendor]
