@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEMO := PRETIX_CONFIG_FILE=demo/pretix.cfg
+DEMO := PRETIX_CONFIG_FILE=demo/pretix.cfg DJANGO_SETTINGS_MODULE=demo.settings
 PYTEST_ARGS ?=
 
 .PHONY: venv lint test test-postgres demo demo-data clean
@@ -17,8 +17,8 @@ $(STAMP): setup.py setup.cfg
 venv: $(STAMP)
 
 lint: venv
-	$(VENV)/bin/flake8 pretix_grants tests
-	$(VENV)/bin/isort --check-only --diff pretix_grants tests
+	$(VENV)/bin/flake8 pretix_grants tests demo
+	$(VENV)/bin/isort --check-only --diff pretix_grants tests demo
 	mkdir -p data
 	$(DEMO) $(PY) -m pretix makemigrations --check --dry-run pretix_grants
 

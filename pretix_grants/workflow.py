@@ -7,7 +7,7 @@ applies the change, writes pretix's log and, after commit, sends ``grant_status_
 """
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from pretix.helpers import OF_SELF
@@ -53,6 +53,14 @@ class GrantTransitionError(Exception):
 
 class ReplyDeadlinePassed(GrantTransitionError):
     pass
+
+
+class DuplicateGrant(ValueError):
+    """The event already has a grant for this email address."""
+
+    def __init__(self, existing=None):
+        super().__init__(str(_('There already is a grant for this email address in this event.')))
+        self.existing = existing
 
 
 def allowed(grant, new_status, actor):
@@ -138,6 +146,31 @@ def _copy_into(target, source):
     if target is not source:
         for f in Grant._meta.concrete_fields:
             setattr(target, f.attname, getattr(source, f.attname))
+
+
+def create_grant(event, *, user=None, auth=None, notify=True, **fields):
+    """
+    A new application, ``pending``. With ``notify`` the applicant gets the application-received mail with the
+    link to their page. One grant per email and event: a second one raises ``DuplicateGrant``.
+    """
+    from . import mails
+
+    existing = Grant.objects.filter(event=event, email__iexact=fields.get('email', '')).first()
+    if existing:
+        raise DuplicateGrant(existing)
+    try:
+        with transaction.atomic():
+            grant = Grant.objects.create(event=event, **fields)
+            grant.log_action('pretix_grants.grant.created', data={
+                'locale': grant.locale, 'ticket': grant.ticket,
+                **{k: str(v) for k, v in grant.amounts.items()},
+            }, user=user, auth=auth)
+            if notify:
+                mails.send_received(grant, user=user, auth=auth)
+    except IntegrityError:
+        # a concurrent create of the same email won the race
+        raise DuplicateGrant(Grant.objects.filter(event=event, email__iexact=fields.get('email', '')).first())
+    return grant
 
 
 def stage_decision(grant, decision, *, user=None, auth=None):

@@ -154,3 +154,24 @@ def test_resending_without_a_voucher_is_refused(make_grant, grant_settings):
     with pytest.raises(ValueError):
         mails.resend_voucher(make_grant(Grant.STATUS_CONFIRMED))
     assert djmail.outbox == []
+
+
+@pytest.mark.django_db
+def test_new_application_gets_the_received_mail_with_its_link(event):
+    grant = workflow.create_grant(event, name='Radia Perlman', email='radia@example.org')
+    [m] = mails_to('radia@example.org')
+    assert m.subject == 'We received your grant application for PyConf 2027'
+    assert mails.reply_url(grant) in m.body
+    assert grant.mails.get().kind == GrantMail.KIND_RECEIVED
+
+
+@pytest.mark.django_db
+def test_second_application_with_the_same_email_is_refused_and_sends_nothing(event):
+    first = workflow.create_grant(event, name='Radia Perlman', email='radia@example.org')
+    djmail.outbox = []
+    with pytest.raises(workflow.DuplicateGrant) as e:
+        workflow.create_grant(event, name='R. Perlman', email='RADIA@example.org')
+    assert e.value.existing == first
+    assert 'already' in str(e.value)
+    assert event.grants.count() == 1
+    assert djmail.outbox == []

@@ -1,0 +1,113 @@
+"""
+Demo data: an organizer, an event with the plugin on, a ticket with a quota, a 25% co-speaker voucher sent with
+pretix's own voucher mail, and grants in every status, made through the plugin's own workflow.
+"""
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.utils.timezone import now
+from django_scopes import scopes_disabled
+from pretix.base.models import Event, Organizer, User
+from pretix.base.services.vouchers import vouchers_send
+
+from pretix_grants import workflow
+from pretix_grants.models import Grant
+
+EMAIL, PASSWORD = 'admin@localhost', 'admin'
+
+GRANTS = [
+    # name, email, locale, travel, accommodation, how far along
+    ('Ada Lovelace', 'ada@example.org', 'en', '250.00', '180.00', 'approved'),
+    ('Grace Hopper', 'grace@example.org', 'en', '400.00', '0.00', 'confirmed'),
+    ('Alan Turing', 'alan@example.org', 'en', '0.00', '0.00', 'confirmed'),
+    ('Jonas Becker', 'jonas@example.org', 'de', '120.00', '90.00', 'approved'),
+    ('Katherine Johnson', 'katherine@example.org', 'en', '300.00', '200.00', 'pending'),
+    ('Linus Meyer', 'linus@example.org', 'de', '80.00', '0.00', 'staged'),
+    ('Margaret Hamilton', 'margaret@example.org', 'en', '500.00', '300.00', 'waiting_list'),
+    ('Dennis Ritchie', 'dennis@example.org', 'en', '600.00', '0.00', 'rejected'),
+    ('Barbara Liskov', 'barbara@example.org', 'en', '150.00', '0.00', 'refused'),
+    ('Edsger Dijkstra', 'edsger@example.org', 'en', '200.00', '100.00', 'expired'),
+    ('Frances Allen', 'frances@example.org', 'en', '100.00', '0.00', 'cancelled'),
+]
+
+
+class Command(BaseCommand):
+    help = 'Create a demo organizer, event and grants for pretix-grants (safe to run again).'
+
+    @scopes_disabled()
+    def handle(self, *args, **options):
+        user = self.admin()
+        organizer, created = Organizer.objects.get_or_create(slug='democon', defaults={'name': 'DemoCon'})
+        if created:
+            team = organizer.teams.create(name='Organizers', all_events=True, all_event_permissions=True,
+                                          all_organizer_permissions=True)
+            team.members.add(user)
+        event = organizer.events.filter(slug='2027').first() or self.event(organizer, user)
+        self.stdout.write(self.style.SUCCESS(
+            '\npretix-grants demo\n'
+            '  control panel: http://127.0.0.1:8000/control/  (login {email} / {password})\n'
+            '  grants:        http://127.0.0.1:8000/control/event/{o}/{e}/\n'
+            '  shop:          http://127.0.0.1:8000/{o}/{e}/\n'
+            '  a grantee page: {reply}\n'
+            '  mails sent:    data/mails/\n'.format(
+                email=EMAIL, password=PASSWORD, o=organizer.slug, e=event.slug,
+                reply='http://127.0.0.1:8000/{}/{}/grant/{}/'.format(
+                    organizer.slug, event.slug, event.grants.get(email='ada@example.org').secret),
+            )
+        ))
+
+    def admin(self):
+        user = User.objects.filter(email=EMAIL).first() or User(email=EMAIL)
+        user.is_staff = True
+        user.is_active = True
+        user.set_password(PASSWORD)
+        user.save()
+        return user
+
+    def event(self, organizer, user):
+        event = Event.objects.create(
+            organizer=organizer, name='DemoCon 2027', slug='2027', currency='EUR', live=True,
+            date_from=now() + timedelta(days=90), date_to=now() + timedelta(days=92),
+            plugins='pretix.plugins.sendmail,pretix.plugins.statistics,pretix_grants',
+        )
+        event.settings.locales = ['en', 'de']
+        event.settings.locale = 'en'
+        ticket = event.items.create(name='Conference ticket', default_price=Decimal('150.00'), admission=True)
+        quota = event.quotas.create(name='Conference tickets', size=300)
+        quota.items.add(ticket)
+        event.settings.grants_voucher_item = ticket.pk
+
+        cospeaker = event.vouchers.create(code='COSPEAKER25', item=ticket, price_mode='percent',
+                                          value=Decimal('25.00'), comment='Co-speaker discount')
+        recipients = [{'email': 'ada@example.org', 'number': 1, 'name': 'Ada Lovelace'}]
+        vouchers_send(event, [cospeaker.pk], 'Your co-speaker discount for {event}',
+                      'Hello {name},\n\nyour discount code: {voucher_list}', recipients, user.pk)
+
+        for name, email, locale, travel, accommodation, stage in GRANTS:
+            grant = workflow.create_grant(
+                event, user=user, name=name, email=email, locale=locale,
+                travel_amount=Decimal(travel), accommodation_amount=Decimal(accommodation),
+            )
+            self.advance(grant, stage, user)
+        return event
+
+    def advance(self, grant, stage, user):
+        """Walk a grant through the state machine to ``stage``, the way organizers and grantees would."""
+        if stage == 'pending':
+            return
+        decision = {'waiting_list': Grant.STATUS_WAITING_LIST, 'rejected': Grant.STATUS_REJECTED}.get(
+            stage, Grant.STATUS_APPROVED)
+        workflow.stage_decision(grant, decision, user=user)
+        if stage == 'staged':
+            return
+        workflow.publish(grant, user=user)
+        if stage in ('confirmed', 'refused', 'cancelled'):
+            workflow.confirm(grant)
+        if stage == 'refused':
+            workflow.refuse(grant, reason='Cannot travel after all')
+        elif stage == 'cancelled':
+            workflow.cancel(grant, user=user, reason='Duplicate application')
+        elif stage == 'expired':
+            Grant.objects.filter(pk=grant.pk).update(reply_deadline=now() - timedelta(hours=1))
+            workflow.expire(grant)
