@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := PRETIX_CONFIG_FILE=demo/pretix.cfg DJANGO_SETTINGS_MODULE=demo.settings
 PYTEST_ARGS ?=
+PG_CONFIG ?= tests/postgres.cfg
 
 .PHONY: venv lint test test-postgres demo demo-data clean
 
@@ -26,7 +27,7 @@ test: lint
 	PRETIX_CONFIG_FILE=tests/sqlite.cfg $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: venv
-	PRETIX_CONFIG_FILE=tests/postgres.cfg $(PY) -m pytest --create-db $(PYTEST_ARGS)
+	PRETIX_CONFIG_FILE=$(PG_CONFIG) $(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 demo-data: venv
 	mkdir -p data

@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import (
-    EventPluginSignal, periodic_task, register_mail_placeholders,
+    EventPluginSignal, periodic_task, register_event_permission_groups,
+    register_mail_placeholders,
 )
 from pretix.helpers.periodic import minimum_interval
 
@@ -22,6 +23,13 @@ def mail_placeholders(sender, **kwargs):
     from .mails import placeholders
 
     return placeholders()
+
+
+@receiver(register_event_permission_groups, dispatch_uid='pretix_grants_permission_groups')
+def permission_groups(sender, **kwargs):
+    from .permissions import permission_group
+
+    return [permission_group()]
 
 
 @receiver(periodic_task, dispatch_uid='pretix_grants_requeue_stale_issuance')

@@ -187,3 +187,16 @@ def test_secret_is_long_and_unique(make_grant):
     secrets = {make_grant().secret for _ in range(20)}
     assert len(secrets) == 20
     assert all(len(s) >= 43 for s in secrets)  # 256 bits in URL-safe base64
+
+
+@pytest.mark.django_db
+def test_log_entries_read_well_in_pretix(make_grant, grant_settings, user):
+    grant = make_grant(Grant.STATUS_PENDING)
+    workflow.stage_decision(grant, Grant.STATUS_APPROVED, user=user)
+    workflow.publish(grant, user=user)
+    workflow.confirm(grant)
+    texts = [str(e.display()) for e in LogEntry.objects.filter(object_id=grant.pk, action_type__startswith='pretix_grants')]
+    assert 'A decision has been staged: approved.' in texts
+    assert 'The grant has been approved and offered to the grantee.' in texts
+    assert 'The grant has been confirmed (grantee).' in texts
+    assert 'An email has been sent: Your grant for PyConf 2027: please confirm' in texts
