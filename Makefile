@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 DEMO := PRETIX_CONFIG_FILE=demo/pretix.cfg DJANGO_SETTINGS_MODULE=demo.settings
 PYTEST_ARGS ?=
 PG_CONFIG ?= tests/postgres.cfg
+STACK_ARGS ?=
 
-.PHONY: venv lint test test-postgres demo demo-data clean
+.PHONY: venv lint test test-stack test-postgres demo demo-data clean
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,13 @@ lint: venv
 
 test: lint
 	PRETIX_CONFIG_FILE=tests/sqlite.cfg $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) test-stack
+
+# PostgreSQL, Redis, a real Celery worker and a loopback SMTP server; skipped, saying why, if they are not there
+test-stack: venv
+	@if $(PY) tests/stack/reachable.py; then \
+		DJANGO_SETTINGS_MODULE=tests.stack.settings $(PY) -m pytest tests/stack --create-db -p no:cacheprovider $(STACK_ARGS); \
+	fi
 
 test-postgres: venv
 	PRETIX_CONFIG_FILE=$(PG_CONFIG) $(PY) -m pytest --create-db $(PYTEST_ARGS)

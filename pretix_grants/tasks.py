@@ -5,7 +5,7 @@ retried, delivered twice, or re-queued by the sweeper never gives a second vouch
 import logging
 from datetime import timedelta
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
@@ -18,7 +18,8 @@ from .models import Grant
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, LockTimeoutException, DatabaseError)
+# connection lost, deadlock or serialisation failure, lock wait timed out: worth another try
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, LockTimeoutException)
 # Confirmed grants left without a voucher this long are queued again (a lost message, a worker that died).
 STALE_AFTER = timedelta(minutes=10)
 

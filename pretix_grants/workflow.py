@@ -191,9 +191,13 @@ def stage_decision(grant, decision, *, user=None, auth=None):
 
 def publish(grant, *, user=None, auth=None):
     """Make the staged decision the grant's status and send the decision mail."""
-    if not grant.decision:
-        raise GrantTransitionError(_('There is no staged decision to publish.'), grant)
-    return change_status(grant, grant.decision, actor=ORGANIZER, user=user, auth=auth)
+    with transaction.atomic():
+        g = lock(grant)  # the decision as it is now, not as the caller last saw it
+        if not g.decision:
+            raise GrantTransitionError(_('There is no staged decision to publish.'), g)
+        g = change_status(g, g.decision, actor=ORGANIZER, user=user, auth=auth)
+    _copy_into(grant, g)
+    return g
 
 
 def confirm(grant, *, actor=GRANTEE, user=None, auth=None, reason=None):

@@ -1,3 +1,4 @@
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,6 +10,9 @@ from django_scopes import scopes_disabled
 from pretix.base.models import Event, Organizer, User
 
 from pretix_grants.models import Grant
+
+# The real-stack suite needs its own settings (a Celery worker, Redis, SMTP): `make test-stack` runs it.
+collect_ignore = [] if os.environ.get('DJANGO_SETTINGS_MODULE') == 'tests.stack.settings' else ['stack']
 
 
 @pytest.fixture(autouse=True)
