@@ -35,6 +35,7 @@ setup(
             'flake8>=7',
             'isort>=5',
             'psycopg2-binary>=2.9',
+            'responses>=0.23',
         ],
     },
     packages=find_packages(exclude=['tests', 'tests.*']),
