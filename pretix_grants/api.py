@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from celery.result import AsyncResult
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
@@ -182,15 +182,19 @@ class GrantViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         data = serializer.validated_data
-        with transaction.atomic():
-            g = workflow.lock(serializer.instance)
-            changed = {k: v for k, v in data.items() if getattr(g, k) != v}
-            for k, v in changed.items():
-                setattr(g, k, v)
-            if changed:
-                g.save(update_fields=[*changed, 'modified'])
-                g.log_action('pretix_grants.grant.changed', data=json.loads(json.dumps(changed, default=str)),
-                             **_actor(self.request))
+        try:
+            with transaction.atomic():
+                g = workflow.lock(serializer.instance)
+                changed = {k: v for k, v in data.items() if getattr(g, k) != v}
+                for k, v in changed.items():
+                    setattr(g, k, v)
+                if changed:
+                    g.save(update_fields=[*changed, 'modified'])
+                    g.log_action('pretix_grants.grant.changed', data=json.loads(json.dumps(changed, default=str)),
+                                 **_actor(self.request))
+        except IntegrityError:
+            # a concurrent request took the email address between validation and save
+            raise ValidationError({'email': [str(workflow.DuplicateGrant())]})
         serializer.instance = g
 
     def destroy(self, request, *args, **kwargs):

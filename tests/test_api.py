@@ -208,6 +208,17 @@ def test_patch_changes_plain_fields_and_logs(api, url, make_grant, team):
     assert entry.parsed_data == {'name': 'New Name', 'accommodation_amount': '80.00', 'internal_note': 'ok'}
 
 
+@pytest.mark.django_db
+def test_put_replaces_the_writable_fields(api, url, make_grant):
+    g = make_grant(internal_note='old')
+    r = api.put(f'{url}{g.pk}/', {'name': 'Put Name', 'email': g.email, 'amounts': {'travel': '10.00'}},
+                format='json')
+    assert r.status_code == 200, r.data
+    g.refresh_from_db()
+    assert (g.name, g.travel_amount, g.internal_note) == ('Put Name', Decimal('10.00'), 'old')
+    assert api.put(f'{url}{g.pk}/', {'name': 'No email'}, format='json').status_code == 400
+
+
 @pytest.mark.parametrize('data,field,hint', [
     ({'status': 'approved'}, 'status', 'publish'),
     ({'decision': 'approved'}, 'decision', 'decide'),
@@ -606,3 +617,17 @@ def test_full_programme_over_the_api(api, url, event, item, grant_settings, user
     assert LogEntry.objects.filter(content_type__model='grant', api_token__isnull=True).filter(
         action_type__in=['pretix_grants.grant.created', 'pretix_grants.grant.confirmed']).count() == 0
     assert Grant.objects.filter(reply_deadline__gt=now() + timedelta(days=1)).count() >= 12
+
+
+@pytest.mark.django_db
+def test_bulk_publish_status_while_the_task_runs(organizer, url, team):
+    from pretix.base.models import CachedFile
+
+    token = team.tokens.create(name='poller')
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION='Token ' + token.token)
+    cf = CachedFile.objects.create(filename='publish.json', type='application/json',
+                                   session_key=f'token:{token.pk}!grants-publish', web_download=False)
+    r = c.get(f'{url}publish/some-task/{cf.id}/')
+    assert r.status_code == 409 and r.data == {'status': 'waiting'}
+    assert c.get(f'{url}publish/some-task/7d7f1c1e-0000-4000-8000-000000000000/').status_code == 410
