@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.timezone import now
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 from django_filters.rest_framework import (
     CharFilter, DjangoFilterBackend, FilterSet,
 )
@@ -33,10 +33,10 @@ from .permissions import MANAGE, VIEW
 PLUGIN = 'pretix_grants'
 # Which action changes what a client may not write directly.
 READ_ONLY_HINTS = {
-    'status': 'Use the decide/publish/confirm/refuse/cancel actions to change the status.',
-    'decision': 'Use the decide action to stage a decision.',
-    'voucher': 'Use the link_voucher action to link a voucher.',
-    'voucher_state': 'The voucher state follows from issuance; use link_voucher or resend_voucher.',
+    'status': gettext_lazy('Use the decide/publish/confirm/refuse/cancel actions to change the status.'),
+    'decision': gettext_lazy('Use the decide action to stage a decision.'),
+    'voucher': gettext_lazy('Use the link_voucher action to link a voucher.'),
+    'voucher_state': gettext_lazy('The voucher state follows from issuance; use link_voucher or resend_voucher.'),
 }
 
 
@@ -79,7 +79,7 @@ class GrantSerializer(serializers.ModelSerializer):
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            errors = {f: [hint] for f, hint in READ_ONLY_HINTS.items() if f in data}
+            errors = {f: [str(hint)] for f, hint in READ_ONLY_HINTS.items() if f in data}
             if errors:
                 raise ValidationError(errors)
         return super().to_internal_value(data)

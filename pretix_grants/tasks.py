@@ -2,18 +2,21 @@
 Celery tasks. Each re-reads the grant under its lock and does nothing if the work is done, so a task that is
 retried, delivered twice, or re-queued by the sweeper never gives a second voucher or a second mail.
 """
+import json
 import logging
 from datetime import timedelta
 
+from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
+from pretix.base.models import CachedFile, User
 from pretix.base.services.locking import LockTimeoutException
 from pretix.base.services.tasks import ProfiledEventTask
 from pretix.celery_app import app
 
-from . import issuance
+from . import issuance, workflow
 from .models import Grant
 
 logger = logging.getLogger(__name__)
@@ -82,16 +85,9 @@ def publish_grants(event, ids=None, user=None, auth=None, cfid=None):
     Publish the staged decisions of ``event`` (or of the grants ``ids``), each in its own transaction, and store
     the per-grant outcome as JSON in the ``CachedFile`` ``cfid`` for the API to answer with.
     """
-    import json
-
-    from django.core.files.base import ContentFile
-    from pretix.base.models import CachedFile, User
-
-    from . import workflow
-
     user = User.objects.filter(pk=user).first() if user else None
     auth = auth_from_key(auth)
-    grants = Grant.objects.filter(event=event).select_related('event', 'event__organizer')
+    grants = Grant.objects.filter(event=event)
     grants = grants.filter(pk__in=ids) if ids is not None else grants.filter(decision__isnull=False)
     results = []
     for grant in grants.order_by('pk'):
