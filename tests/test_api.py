@@ -243,12 +243,13 @@ def test_patch_to_an_email_in_use_names_the_field(api, url, make_grant):
 
 
 @pytest.mark.django_db
-def test_delete_without_voucher(api, url, make_grant):
+def test_delete_without_voucher(api, url, make_grant, team):
     g = make_grant()
     r = api.delete(f'{url}{g.pk}/')
     assert r.status_code == 204
     assert not Grant.objects.filter(pk=g.pk).exists()
-    assert LogEntry.objects.filter(action_type='pretix_grants.grant.deleted', object_id=g.pk).exists()
+    entry = LogEntry.objects.get(action_type='pretix_grants.grant.deleted', object_id=g.pk)
+    assert entry.api_token.team == team and entry.parsed_data['email'] == g.email
     assert api.delete(f'{url}{g.pk}/').status_code == 404
 
 
@@ -631,3 +632,30 @@ def test_bulk_publish_status_while_the_task_runs(organizer, url, team):
     r = c.get(f'{url}publish/some-task/{cf.id}/')
     assert r.status_code == 409 and r.data == {'status': 'waiting'}
     assert c.get(f'{url}publish/some-task/7d7f1c1e-0000-4000-8000-000000000000/').status_code == 410
+
+
+@pytest.mark.django_db
+def test_oauth_application_scopes(url, organizer, user, make_grant):
+    from pretix.api.models import OAuthAccessToken, OAuthApplication
+
+    g = make_grant()
+    team = organizer.teams.create(name='Members', all_events=True, all_event_permissions=True)
+    team.members.add(user)
+    app = OAuthApplication.objects.create(name='Grant dashboard', redirect_uris='https://example.org/cb',
+                                          client_type='confidential', authorization_grant_type='authorization-code')
+
+    def client(scope, token):
+        t = OAuthAccessToken.objects.create(user=user, application=app, token=token, scope=scope,
+                                            expires=now() + timedelta(hours=1))
+        t.organizers.add(organizer)
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION='Bearer ' + token)
+        return c
+
+    reader = client('read', 'read-token')
+    assert reader.get(url).status_code == 200
+    assert post(reader, f'{url}{g.pk}/decide/', {'decision': 'approved'}).status_code == 403
+    writer = client('read write', 'write-token')
+    assert post(writer, f'{url}{g.pk}/decide/', {'decision': 'approved'}).status_code == 200
+    entry = logged(g, 'pretix_grants.grant.decision').get()
+    assert entry.oauth_application == app and entry.user == user

@@ -134,3 +134,19 @@ def test_a_webhook_limited_to_another_event_gets_nothing(api, url, webhook, rece
     with committed():
         api.post(url, {'name': 'Ada', 'email': 'ada@example.org'}, format='json')
     assert receiver.received == []
+
+
+@pytest.mark.django_db
+def test_a_linked_voucher_upgraded_on_a_confirmed_grant_is_announced(
+        api, url, webhook, receiver, make_grant, grant_settings, event, item):
+    from decimal import Decimal
+
+    webhook(['pretix_grants.grant.voucher.*'])
+    g = make_grant(Grant.STATUS_CONFIRMED)
+    event.vouchers.create(code='HALF', item=item, price_mode='percent', value=Decimal('50.00'))
+    with committed():
+        assert api.post(f'{url}{g.pk}/link_voucher/', {'code': 'half'}, format='json').status_code == 200
+    assert without_ids(receiver.received) == [{
+        'organizer': 'pyconf', 'event': '2027', 'grant': g.pk, 'status': 'confirmed', 'voucher_state': 'upgraded',
+        'action': 'pretix_grants.grant.voucher.upgraded',
+    }]
