@@ -36,6 +36,7 @@ setup(
             'isort>=5',
             'psycopg2-binary>=2.9',
             'aiosmtpd>=1.4',
+            'responses>=0.23',
         ],
     },
     packages=find_packages(exclude=['tests', 'tests.*']),

@@ -351,3 +351,42 @@ def release_voucher(grant, *, user=None, auth=None):
         'voucher': voucher.pk if action != 'deleted' else None,
         'code': code,
     }, user=user, auth=auth)
+
+
+class VoucherLinkError(ValueError):
+    """The voucher cannot be linked to the grant; nothing was changed."""
+
+
+def link_voucher(grant, code, *, user=None, auth=None):
+    """
+    Link an existing voucher of the grant's event, found by its code (case-insensitive), to the grant: the
+    voucher a person already holds, which issuance then uses (as it is if it is a free ticket, else upgraded in
+    place). A confirmed grant gets it at once. Returns the grant as it is afterwards.
+    """
+    from .workflow import TRANSITIONS, _copy_into, _status_label, lock
+
+    code = (code or '').strip()
+    with transaction.atomic():
+        g = lock(grant)
+        if g.voucher_state in Grant.VOUCHER_STATES_DONE:
+            raise VoucherLinkError(_('This grant already holds voucher {code} ("{state}").').format(
+                code=g.voucher.code if g.voucher else '?', state=g.get_voucher_state_display()))
+        if g.status != Grant.STATUS_CONFIRMED and not any(frm == g.status for frm, to in TRANSITIONS):
+            raise VoucherLinkError(_('A grant that is "{status}" cannot get a voucher.').format(
+                status=_status_label(g.status)))
+        voucher = Voucher.objects.filter(event=g.event, code__iexact=code).first() if code else None
+        if voucher is None:
+            raise VoucherLinkError(_('This event has no voucher with the code "{code}".').format(code=code))
+        other = Grant.objects.filter(voucher=voucher).exclude(pk=g.pk).first()
+        if other is not None:
+            raise VoucherLinkError(_('Voucher {code} is already linked to another grant ({grant}).').format(
+                code=voucher.code, grant=other.pk))
+        g.voucher = voucher
+        g.voucher_state, g.voucher_attention, g.voucher_original = Grant.VOUCHER_NOT_ISSUED, '', None
+        g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
+        g.log_action('pretix_grants.grant.voucher.assigned', data={'voucher': voucher.pk, 'code': voucher.code},
+                     user=user, auth=auth)
+        if g.status == Grant.STATUS_CONFIRMED:
+            g = issue_voucher(g, event=g.event, user=user, auth=auth)
+    _copy_into(grant, g)
+    return g

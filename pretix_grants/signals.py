@@ -1,5 +1,6 @@
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import (
@@ -63,3 +64,18 @@ def requeue_stale_issuance(sender, **kwargs):
 })
 class GrantLogEntryType(EventLogEntryType):
     pass
+
+
+@log_entry_types.new_from_dict({
+    'pretix_grants.grant.deleted': _('The grant has been deleted.'),
+    'pretix_grants.grant.voucher.assigned': _('Voucher {code} has been linked to the grant.'),
+})
+class GrantApiLogEntryType(EventLogEntryType):
+    pass
+
+
+@receiver(register_webhook_events, dispatch_uid='pretix_grants_webhook_events')
+def webhook_events(sender, **kwargs):
+    from .webhooks import webhook_events
+
+    return webhook_events()

@@ -2,18 +2,21 @@
 Celery tasks. Each re-reads the grant under its lock and does nothing if the work is done, so a task that is
 retried, delivered twice, or re-queued by the sweeper never gives a second voucher or a second mail.
 """
+import json
 import logging
 from datetime import timedelta
 
+from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
+from pretix.base.models import CachedFile, User
 from pretix.base.services.locking import LockTimeoutException
 from pretix.base.services.tasks import ProfiledEventTask
 from pretix.celery_app import app
 
-from . import issuance
+from . import issuance, workflow
 from .models import Grant
 
 logger = logging.getLogger(__name__)
@@ -53,3 +56,55 @@ def requeue_stale_issuance():
     for event_id, pk in stale:
         issue_grant_voucher.apply_async(args=(event_id, pk))
     return len(stale)
+
+
+def auth_key(auth):
+    """An API token or OAuth token as (kind, pk), so a task can log with the same actor as the request."""
+    from pretix.api.models import OAuthAccessToken
+    from pretix.base.models import TeamAPIToken
+
+    if isinstance(auth, TeamAPIToken):
+        return ['token', auth.pk]
+    if isinstance(auth, OAuthAccessToken):
+        return ['oauth', auth.pk]
+    return None
+
+
+def auth_from_key(key):
+    from pretix.api.models import OAuthAccessToken
+    from pretix.base.models import TeamAPIToken
+
+    if not key:
+        return None
+    model = {'token': TeamAPIToken, 'oauth': OAuthAccessToken}[key[0]]
+    return model.objects.filter(pk=key[1]).first()
+
+
+@app.task(base=ProfiledEventTask, acks_late=True)
+def publish_grants(event, ids=None, user=None, auth=None, cfid=None):
+    """
+    Publish the staged decisions of ``event`` (or of the grants ``ids``), each in its own transaction, and store
+    the per-grant outcome as JSON in the ``CachedFile`` ``cfid`` for the API to answer with.
+    """
+    user = User.objects.filter(pk=user).first() if user else None
+    auth = auth_from_key(auth)
+    grants = Grant.objects.filter(event=event)
+    grants = grants.filter(pk__in=ids) if ids is not None else grants.filter(decision__isnull=False)
+    results = []
+    for grant in grants.order_by('pk'):
+        grant.event = event
+        try:
+            workflow.publish(grant, user=user, auth=auth)
+            results.append({'id': grant.pk, 'published': True, 'status': grant.status, 'detail': None})
+        except workflow.GrantTransitionError as e:
+            results.append({'id': grant.pk, 'published': False, 'status': grant.status, 'detail': str(e)})
+    summary = {
+        'published': sum(1 for r in results if r['published']),
+        'failed': sum(1 for r in results if not r['published']),
+        'results': results,
+    }
+    if cfid:
+        cf = CachedFile.objects.filter(id=cfid).first()
+        if cf is not None:
+            cf.file.save('publish.json', ContentFile(json.dumps(summary).encode()))
+    return summary
