@@ -19,8 +19,8 @@ def order_with_voucher(event, item, voucher, email='buyer@example.org', cart_id=
     }], cart_id, 'en')).get()
     with scopes_disabled():
         ids = list(CartPosition.objects.filter(event=event, cart_id=cart_id).values_list('id', flat=True))
-        order, payments = _perform_order(event, [dict(FREE_PAYMENT)], ids, email, 'en', None, {}, 'web')
-    return Order.objects.get(pk=order.pk)
+        result = _perform_order(event, [dict(FREE_PAYMENT)], ids, email, 'en', None, {}, 'web')
+    return Order.objects.get(pk=result['order_id'])
 
 
 def cancel(order):
