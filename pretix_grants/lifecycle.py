@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import scopes_disabled
 from i18nfield.strings import LazyI18nString
 from pretix.base.models import Checkin, Event, Order, OrderPosition, Voucher
+from pretix.base.services.tasks import ProfiledEventTask
+from pretix.celery_app import app
 from pretix.helpers import OF_SELF
 
 from . import mails, workflow
@@ -258,13 +260,29 @@ def promote_for(freed):
     return promoted
 
 
+@app.task(base=ProfiledEventTask, bind=True, max_retries=10, acks_late=True)
+def promote_waiting_list(self, event, freed_id):
+    """Refill the place grant ``freed_id`` gave back; a worker's job, so the grantee's reply stays quick."""
+    from .tasks import TRANSIENT_ERRORS, backoff
+
+    freed = Grant.objects.filter(pk=freed_id, event=event).select_related('event').first()
+    if freed is None:
+        return None
+    try:
+        promoted = promote_for(freed)
+    except TRANSIENT_ERRORS as e:
+        logger.warning('Promoting from the waiting list for grant %s failed, will retry: %s', freed_id, e)
+        raise self.retry(args=(event.pk, freed_id), exc=e, countdown=backoff(self.request.retries))
+    return promoted.pk if promoted else None
+
+
 def on_status_changed(event, grant, old_status, new_status):
     """``grant_status_changed`` (after commit): refill a freed place; a new offer may free its place again later."""
     if new_status == Grant.STATUS_APPROVED and grant.place_taken_by_id:
         Grant.objects.filter(pk=grant.pk, status=Grant.STATUS_APPROVED).update(place_taken_by=None)
-    if (old_status, new_status) in FREEING:
+    if (old_status, new_status) in FREEING and event.settings.get('grants_promote_waiting_list', as_type=bool):
         try:
-            promote_for(grant)
+            promote_waiting_list.apply_async(args=(event.pk, grant.pk))
         except Exception:
             # the grantee's refusal is committed; a failed promotion must not turn it into an error page
             logger.exception('Promoting from the waiting list for grant %s failed', grant.pk)

@@ -132,3 +132,30 @@ def test_an_empty_waiting_list_changes_nothing(event, grant_settings, make_grant
         workflow.refuse(offer)
     assert status(offer) == Grant.STATUS_REFUSED
     assert djmail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_grant_offered_again_after_expiry_frees_a_place_again(programme):
+    (offer, other), waiting = programme
+    Grant.objects.filter(pk=other.pk).update(reply_deadline=offer.reply_deadline + timedelta(days=30))
+    with freeze_time(offer.reply_deadline + timedelta(seconds=1)), committed():
+        lifecycle.expire_offers()
+    assert status(waiting['first']) == Grant.STATUS_APPROVED
+    with committed():
+        again = workflow.change_status(Grant.objects.get(pk=offer.pk), Grant.STATUS_APPROVED,
+                                       actor=workflow.ORGANIZER)
+    again.refresh_from_db()
+    assert again.place_taken_by is None
+    with committed():
+        workflow.refuse(again)
+    assert status(waiting['second']) == Grant.STATUS_APPROVED
+
+
+@pytest.mark.django_db
+def test_a_refusal_through_the_reply_page_promotes(programme, client):
+    (offer, _), waiting = programme
+    with committed():
+        response = client.post(f'/pyconf/2027/grant/{offer.secret}/', {'action': 'refuse'})
+    assert response.status_code in (200, 302)
+    assert status(offer) == Grant.STATUS_REFUSED
+    assert status(waiting['first']) == Grant.STATUS_APPROVED
