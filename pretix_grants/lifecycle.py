@@ -107,7 +107,7 @@ def expire_offer(grant, at=None):
         if g.status != Grant.STATUS_APPROVED or not g.reply_deadline or g.reply_deadline >= at:
             return None
         g = workflow.expire(g)
-        if grant.event_id == g.event_id and 'event' in grant._state.fields_cache:
+        if grant.event_id == g.event_id and Grant.event.is_cached(grant):
             g.event = grant.event  # one Event object for the whole run: its settings are read once
         mails.send(g, GrantMail.KIND_EXPIRED, 'expired')
     return g
