@@ -25,5 +25,6 @@ class PluginApp(PluginConfig):
         compatibility = 'pretix>=2026.8.0'
 
     def ready(self):
+        from . import lifecycle  # NOQA: registers its Celery task
         from . import signals  # NOQA
         from . import tasks  # NOQA

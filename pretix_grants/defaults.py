@@ -75,6 +75,17 @@ we offered you a grant for {event} and have not heard back from you yet.
 Please tell us by {reply_deadline} whether you accept it:
 {reply_url}""") + SIGNATURE,
     ),
+    'expired': (
+        gettext_noop('Your grant offer for {event} has expired'),
+        gettext_noop("""Hello {name},
+
+we offered you a grant for {event} and asked you to reply by
+{reply_deadline}. As we have not heard back from you, the offer has
+now expired and the grant may go to someone else.
+
+If you still want to come, please contact us as soon as possible. We
+cannot promise that a grant is still available.""") + SIGNATURE,
+    ),
 }
 
 DEFAULTS = {
@@ -88,6 +99,10 @@ DEFAULTS = {
     'grants_voucher_block_quota': (True, bool),
     'grants_reply_days': (14, int),
     'grants_budget': (None, Decimal),
+    # lifecycle.py: reminders and waiting-list promotion (see lifecycle.LIFECYCLE_SETTINGS)
+    'grants_reminder_days': (3, int),
+    'grants_promote_waiting_list': (False, bool),
+    'grants_max_offers': (None, int),
 }
 for kind, (subject, text) in MAIL_TEMPLATES.items():
     DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)

@@ -90,6 +90,19 @@ class Grant(LoggedModel):
         verbose_name=_('Other'),
     )
     internal_note = models.TextField(blank=True, default='', verbose_name=_('Internal note'))
+
+    # Lifecycle (lifecycle.py): the waiting-list order, the current offer, and what became of the voucher.
+    rank = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_('Waiting list rank'),
+        help_text=_('Lower ranks get a freed place first; without a rank, the earlier application comes first.'),
+    )
+    offered_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Offer published'))
+    # the grant whose offer took the place this grant freed (a waiting-list promotion), so a place is refilled once
+    place_taken_by = models.ForeignKey('self', null=True, blank=True, on_delete=models.SET_NULL, related_name='+')
+    order_code = models.CharField(max_length=16, blank=True, default='', verbose_name=_('Ticket order'))
+    order_status = models.CharField(max_length=3, blank=True, default='', verbose_name=_('Ticket order status'))
+    checked_in_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Checked in'))
+
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -124,11 +137,13 @@ class GrantMail(models.Model):
     KIND_DECISION = 'decision'
     KIND_VOUCHER = 'voucher'
     KIND_REMINDER = 'reminder'
+    KIND_EXPIRED = 'expired'
     KIND_CHOICES = (
         (KIND_RECEIVED, _('Application received')),
         (KIND_DECISION, _('Decision')),
         (KIND_VOUCHER, _('Voucher')),
         (KIND_REMINDER, _('Reminder')),
+        (KIND_EXPIRED, _('Offer expired')),
     )
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name='mails')

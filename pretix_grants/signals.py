@@ -4,9 +4,12 @@ from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import (
-    EventPluginSignal, periodic_task, register_event_permission_groups,
+    EventPluginSignal, checkin_created, order_approved, order_canceled,
+    order_changed, order_denied, order_expired, order_paid, order_placed,
+    order_reactivated, periodic_task, register_event_permission_groups,
     register_mail_placeholders,
 )
+from pretix.control.signals import event_dashboard_widgets
 from pretix.helpers.periodic import minimum_interval
 
 from . import defaults  # NOQA: registers the settings' defaults
@@ -79,3 +82,76 @@ def webhook_events(sender, **kwargs):
     from .webhooks import webhook_events
 
     return webhook_events()
+
+
+# Lifecycle automation (lifecycle.py): expiry, reminders, waiting-list promotion, following the voucher.
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_lifecycle_expire_offers')
+@minimum_interval(minutes_after_success=1)
+def lifecycle_expire_offers(sender, **kwargs):
+    from .lifecycle import expire_offers
+
+    expire_offers()
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_lifecycle_send_reminders')
+@minimum_interval(minutes_after_success=10)
+def lifecycle_send_reminders(sender, **kwargs):
+    from .lifecycle import send_reminders
+
+    send_reminders()
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_lifecycle_sync_unseen_tickets')
+@minimum_interval(minutes_after_success=30)
+def lifecycle_sync_unseen_tickets(sender, **kwargs):
+    from .lifecycle import sync_unseen_tickets
+
+    sync_unseen_tickets()
+
+
+@receiver(grant_status_changed, dispatch_uid='pretix_grants_lifecycle_status_changed')
+def lifecycle_status_changed(sender, grant, old_status, new_status, **kwargs):
+    from .lifecycle import on_status_changed
+
+    on_status_changed(sender, grant, old_status, new_status)
+
+
+@receiver([order_placed, order_paid, order_canceled, order_reactivated, order_expired, order_changed,
+           order_approved, order_denied], dispatch_uid='pretix_grants_lifecycle_order')
+def lifecycle_order(sender, order, **kwargs):
+    from .lifecycle import on_order_changed
+
+    on_order_changed(order)
+
+
+@receiver(checkin_created, dispatch_uid='pretix_grants_lifecycle_checkin_created')
+def lifecycle_checkin_created(sender, checkin, **kwargs):
+    from .lifecycle import on_checkin
+
+    on_checkin(checkin)
+
+
+@receiver(event_dashboard_widgets, dispatch_uid='pretix_grants_lifecycle_dashboard_widget')
+def lifecycle_dashboard_widget(sender, subevent=None, lazy=False, **kwargs):
+    from .lifecycle import dashboard_widget
+
+    return [dashboard_widget(sender, lazy=lazy)]
+
+
+@log_entry_types.new_from_dict({
+    'pretix_grants.grant.place_refilled': _('The freed place has been offered to the next grant on the waiting list '
+                                            '({name}).'),
+    'pretix_grants.grant.place_not_refilled': _('The freed place has not been offered to the waiting list: '
+                                                '{reason}.'),
+    'pretix_grants.grant.ticket.none': _('The grant voucher is no longer used by an order.'),
+    'pretix_grants.grant.ticket.pending': _('A ticket has been ordered with the grant voucher: order {order}, '
+                                            'payment pending.'),
+    'pretix_grants.grant.ticket.paid': _('A ticket has been ordered with the grant voucher: order {order}.'),
+    'pretix_grants.grant.ticket.canceled': _('Order {order} has been canceled; the grant voucher can be used '
+                                             'again.'),
+    'pretix_grants.grant.ticket.expired': _('Order {order} has expired; the grant voucher can be used again.'),
+    'pretix_grants.grant.ticket.checked_in': _('The grantee has been checked in (order {order}).'),
+})
+class GrantLifecycleLogEntryType(EventLogEntryType):
+    pass

@@ -113,8 +113,9 @@ def change_status(grant, new_status, *, actor, user=None, auth=None, reason=None
         g.status = new_status
         update_fields = ['status', 'modified']
         if new_status == Grant.STATUS_APPROVED:
-            g.reply_deadline = now() + timedelta(days=g.event.settings.grants_reply_days)
-            update_fields.append('reply_deadline')
+            g.offered_at = now()
+            g.reply_deadline = g.offered_at + timedelta(days=g.event.settings.grants_reply_days)
+            update_fields += ['reply_deadline', 'offered_at']
         if g.decision and old_status != new_status:
             g.decision = None
             update_fields.append('decision')

@@ -1,0 +1,472 @@
+"""
+The grant programme's life after the decisions: offers that expire, reminders before they do, freed places that
+go to the waiting list, and each grant voucher followed to an order and a check-in.
+
+Every status change goes through ``workflow`` and every mail through ``mails``; this module only decides *when*.
+The periodic work (``expire_offers``, ``send_reminders``, ``sync_unseen_tickets``) is safe to run any number of
+times and at once: each grant is handled in its own transaction under its row lock and re-checked there.
+"""
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import (
+    Count, DecimalField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Sum,
+)
+from django.db.models.functions import Coalesce
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django_scopes import scopes_disabled
+from i18nfield.strings import LazyI18nString
+from pretix.base.models import Checkin, Event, Order, OrderPosition, Voucher
+from pretix.base.services.tasks import ProfiledEventTask
+from pretix.celery_app import app
+from pretix.helpers import OF_SELF
+
+from . import mails, workflow
+from .defaults import MAIL_TEMPLATES
+from .models import Grant, GrantMail
+
+logger = logging.getLogger(__name__)
+
+# The plugin's lifecycle settings (hierarkey defaults in defaults.py), for the settings page.
+LIFECYCLE_SETTINGS = {
+    'grants_reminder_days': {
+        'type': int, 'default': 3,
+        'label': _('Reminder before the reply deadline (days)'),
+        'help_text': _('Grantees who have not answered an offer get one reminder this many days before its '
+                       'reply deadline. 0: no reminders.'),
+        'min_value': 0,
+    },
+    'grants_promote_waiting_list': {
+        'type': bool, 'default': False,
+        'label': _('Offer freed places to the waiting list automatically'),
+        'help_text': _('When an offer expires or a grantee refuses, the next grant on the waiting list (by rank, '
+                       'then by application time) is offered the grant with a fresh reply deadline, as long as '
+                       'the budget and the maximum number of offers allow it.'),
+    },
+    'grants_max_offers': {
+        'type': int, 'default': None,
+        'label': _('Maximum number of offers'),
+        'help_text': _('Automatic offers stop while this many grants are offered or confirmed. Empty: no limit.'),
+        'min_value': 0,
+    },
+    'grants_mail_expired_subject': {
+        'type': LazyI18nString, 'default': LazyI18nString.from_gettext(MAIL_TEMPLATES['expired'][0]),
+        'label': _('Offer expired: subject'),
+    },
+    'grants_mail_expired_text': {
+        'type': LazyI18nString, 'default': LazyI18nString.from_gettext(MAIL_TEMPLATES['expired'][1]),
+        'label': _('Offer expired: text'),
+        'help_text': _('Sent when a reply deadline passes without an answer.'),
+    },
+}
+
+# A reminder this soon after the offer itself would only repeat the decision mail.
+MIN_OFFER_AGE_FOR_REMINDER = timedelta(days=1)
+# The grants that hold a place: offered and waiting for a reply, or confirmed.
+HOLDING = (Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
+# The changes that give a place back.
+FREEING = {
+    (Grant.STATUS_APPROVED, Grant.STATUS_EXPIRED),
+    (Grant.STATUS_APPROVED, Grant.STATUS_REFUSED),
+    (Grant.STATUS_CONFIRMED, Grant.STATUS_REFUSED),
+}
+# The ticket orders that count as "has a ticket" (not canceled, not expired).
+TICKET_VALID = (Order.STATUS_PAID, Order.STATUS_PENDING)
+ZERO = Decimal('0.00')
+
+
+def plugin_active(event):
+    return 'pretix_grants' in event.get_plugins()
+
+
+def _active_events(event_ids):
+    return {pk: e for pk, e in Event.objects.select_related('organizer').in_bulk(set(event_ids)).items()
+            if plugin_active(e)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Expiry
+
+
+def due_for_expiry(at=None):
+    """Offers whose reply deadline has passed. At the deadline itself the grantee may still reply."""
+    return Grant.objects.filter(status=Grant.STATUS_APPROVED, reply_deadline__lt=at or now())
+
+
+def expire_offer(grant, at=None):
+    """
+    Expire one offer and send the expiry mail, in one transaction. Returns the grant, or None if it is no longer
+    due (answered, extended or already expired by a concurrent run).
+    """
+    at = at or now()
+    with transaction.atomic():
+        g = workflow.lock(grant)
+        if g.status != Grant.STATUS_APPROVED or not g.reply_deadline or g.reply_deadline >= at:
+            return None
+        g = workflow.expire(g)
+        if grant.event_id == g.event_id and Grant.event.is_cached(grant):
+            g.event = grant.event  # one Event object for the whole run: its settings are read once
+        mails.send(g, GrantMail.KIND_EXPIRED, 'expired')
+    return g
+
+
+def expire_offers(at=None):
+    """Expire every offer past its deadline, in every event that uses the plugin. Returns how many expired."""
+    at = at or now()
+    with scopes_disabled():
+        due = list(due_for_expiry(at).order_by('reply_deadline', 'pk').values_list('pk', 'event_id'))
+        events = _active_events(e for pk, e in due)
+        expired = 0
+        for pk, event_id in due:
+            if event_id not in events:
+                continue
+            try:
+                if expire_offer(Grant(pk=pk, event=events[event_id]), at):
+                    expired += 1
+            except Exception:
+                # one broken grant (e.g. a mail template error) must not keep the others from expiring
+                logger.exception('Expiring the offer of grant %s failed', pk)
+    return expired
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reminders
+
+
+def _reminded_for_current_offer():
+    """A reminder was sent for the grant's current offer (the one published at ``offered_at``)."""
+    return GrantMail.objects.filter(grant=OuterRef('pk'), kind=GrantMail.KIND_REMINDER).filter(
+        Q(grant__offered_at__isnull=True) | Q(created__gte=OuterRef('offered_at'))
+    )
+
+
+def due_for_reminder(event, at=None):
+    """Offers of ``event`` that have not been answered, whose reminder is due and was not sent for this offer."""
+    at = at or now()
+    days = event.settings.get('grants_reminder_days', as_type=int)
+    if not days or days <= 0:
+        return Grant.objects.none()
+    return Grant.objects.filter(
+        event=event, status=Grant.STATUS_APPROVED,
+        reply_deadline__gt=at, reply_deadline__lte=at + timedelta(days=days),
+    ).filter(
+        Q(offered_at__isnull=True) | Q(offered_at__lte=at - MIN_OFFER_AGE_FOR_REMINDER)
+    ).exclude(Exists(_reminded_for_current_offer()))
+
+
+def remind(grant, at=None):
+    """Send the reminder for the grant's current offer, unless it is no longer due. Returns the GrantMail or None."""
+    with transaction.atomic():
+        g = workflow.lock(grant)
+        if not due_for_reminder(g.event, at).filter(pk=g.pk).exists():
+            return None
+        return mails.send_reminder(g)
+
+
+def send_reminders(at=None):
+    """Remind every grantee whose reminder is due, in every event that uses the plugin. Returns how many."""
+    at = at or now()
+    sent = 0
+    with scopes_disabled():
+        event_ids = Grant.objects.filter(
+            status=Grant.STATUS_APPROVED, reply_deadline__gt=at,
+        ).order_by().values_list('event_id', flat=True).distinct()
+        for event in _active_events(event_ids).values():
+            for pk in list(due_for_reminder(event, at).values_list('pk', flat=True)):
+                try:
+                    if remind(Grant(pk=pk, event=event), at):
+                        sent += 1
+                except Exception:
+                    logger.exception('Sending the reminder of grant %s failed', pk)
+    return sent
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Waiting-list promotion
+
+
+def waiting_list(event):
+    """The waiting list in the order places are given: organizer-set rank (unranked last), then application time."""
+    return Grant.objects.filter(event=event, status=Grant.STATUS_WAITING_LIST).order_by(
+        F('rank').asc(nulls_last=True), 'created', 'pk',
+    )
+
+
+def budget_used(event):
+    """The granted amounts (travel, accommodation, other) of all offered and confirmed grants."""
+    total = ExpressionWrapper(
+        F('travel_amount') + F('accommodation_amount') + F('other_amount'),
+        output_field=DecimalField(max_digits=13, decimal_places=2),
+    )
+    return Grant.objects.filter(event=event, status__in=HOLDING).aggregate(
+        s=Coalesce(Sum(total), ZERO, output_field=DecimalField(max_digits=13, decimal_places=2))
+    )['s']
+
+
+def why_not_offer(event, grant):
+    """None if the budget and the maximum number of offers leave room for ``grant``, else the reason."""
+    s = event.settings
+    max_offers = s.get('grants_max_offers', as_type=int)
+    if max_offers is not None and Grant.objects.filter(event=event, status__in=HOLDING).count() >= max_offers:
+        return _('the maximum number of offers is reached')
+    budget = s.get('grants_budget', as_type=Decimal)
+    if budget is not None and budget_used(event) + grant.total_amount > budget:
+        return _('the rest of the budget does not cover the next grant on the waiting list')
+    return None
+
+
+def _lock_programme(event):
+    """
+    The per-event lock that serialises promotions: a row lock on the event. FOR NO KEY UPDATE, so it does not
+    block pretix from inserting rows that refer to the event (orders, log entries) meanwhile.
+    """
+    Event.objects.select_for_update(of=OF_SELF, no_key=True).only('pk').get(pk=event.pk)
+
+
+def promote_for(freed):
+    """
+    Give the place ``freed`` gave back to the next grant on the waiting list, if the settings allow it.
+
+    Runs under the event's promotion lock and records the promoted grant on the freed one, so a place is given
+    once, whatever the number of concurrent or repeated calls. Returns the promoted grant or None.
+    """
+    event = freed.event
+    if not event.settings.get('grants_promote_waiting_list', as_type=bool):
+        return None
+    with transaction.atomic():
+        _lock_programme(event)
+        f = Grant.objects.select_for_update(of=OF_SELF).get(pk=freed.pk)
+        if f.place_taken_by_id or f.status not in (Grant.STATUS_EXPIRED, Grant.STATUS_REFUSED):
+            return None
+        candidate = waiting_list(event).first()
+        if candidate is None:
+            return None
+        reason = why_not_offer(event, candidate)
+        if reason:
+            f.log_action('pretix_grants.grant.place_not_refilled', data={
+                'reason': str(reason), 'next_grant': candidate.pk,
+            })
+            return None
+        promoted = workflow.change_status(
+            candidate, Grant.STATUS_APPROVED, actor=workflow.SYSTEM,
+            reason='waiting_list_promotion', extra={'place_of': f.pk},
+        )
+        f.place_taken_by = promoted
+        f.save(update_fields=['place_taken_by', 'modified'])
+        f.log_action('pretix_grants.grant.place_refilled', data={'grant': promoted.pk, 'name': promoted.name})
+    return promoted
+
+
+@app.task(base=ProfiledEventTask, bind=True, max_retries=10, acks_late=True)
+def promote_waiting_list(self, event, freed_id):
+    """Refill the place grant ``freed_id`` gave back; a worker's job, so the grantee's reply stays quick."""
+    from .tasks import TRANSIENT_ERRORS, backoff
+
+    freed = Grant.objects.filter(pk=freed_id, event=event).select_related('event').first()
+    if freed is None:
+        return None
+    try:
+        promoted = promote_for(freed)
+    except TRANSIENT_ERRORS as e:
+        logger.warning('Promoting from the waiting list for grant %s failed, will retry: %s', freed_id, e)
+        raise self.retry(args=(event.pk, freed_id), exc=e, countdown=backoff(self.request.retries))
+    return promoted.pk if promoted else None
+
+
+def on_status_changed(event, grant, old_status, new_status):
+    """``grant_status_changed`` (after commit): refill a freed place; a new offer may free its place again later."""
+    if new_status == Grant.STATUS_APPROVED and grant.place_taken_by_id:
+        Grant.objects.filter(pk=grant.pk, status=Grant.STATUS_APPROVED).update(place_taken_by=None)
+    if (old_status, new_status) in FREEING and event.settings.get('grants_promote_waiting_list', as_type=bool):
+        try:
+            promote_waiting_list.apply_async(args=(event.pk, grant.pk))
+        except Exception:
+            # the grantee's refusal is committed; a failed promotion must not turn it into an error page
+            logger.exception('Promoting from the waiting list for grant %s failed', grant.pk)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Following the voucher: order, cancellation, check-in, no-show
+
+TICKET_NONE = 'none'
+TICKET_PENDING = 'pending'
+TICKET_PAID = 'paid'
+TICKET_CANCELED = 'canceled'
+TICKET_EXPIRED = 'expired'
+TICKET_CHECKED_IN = 'checked_in'
+TICKET_STATE_LABELS = {
+    TICKET_NONE: pgettext_lazy('grant ticket', 'no ticket ordered'),
+    TICKET_PENDING: pgettext_lazy('grant ticket', 'ticket ordered ({code}), payment pending'),
+    TICKET_PAID: pgettext_lazy('grant ticket', 'ticket ordered ({code})'),
+    TICKET_CANCELED: pgettext_lazy('grant ticket', 'order {code} canceled, the voucher can be used again'),
+    TICKET_EXPIRED: pgettext_lazy('grant ticket', 'order {code} expired, the voucher can be used again'),
+    TICKET_CHECKED_IN: pgettext_lazy('grant ticket', 'checked in ({code})'),
+}
+_ORDER_TO_TICKET = {
+    Order.STATUS_PENDING: TICKET_PENDING,
+    Order.STATUS_PAID: TICKET_PAID,
+    Order.STATUS_CANCELED: TICKET_CANCELED,
+    Order.STATUS_EXPIRED: TICKET_EXPIRED,
+}
+
+
+def ticket_state(grant):
+    """What became of the grant's voucher: one of the ``TICKET_*`` keys."""
+    if grant.checked_in_at:
+        return TICKET_CHECKED_IN
+    return _ORDER_TO_TICKET.get(grant.order_status, TICKET_NONE)
+
+
+def ticket_state_display(grant):
+    return str(TICKET_STATE_LABELS[ticket_state(grant)]).format(code=grant.order_code)
+
+
+def _ticket_of(voucher_id):
+    """(order code, order status, first check-in) of the order that uses this voucher now, or that used it last."""
+    positions = list(
+        OrderPosition.all.filter(voucher_id=voucher_id).select_related('order')
+        .order_by('-order__datetime', '-pk')
+    )
+    if not positions:
+        return '', '', None
+    valid = [p for p in positions if not p.canceled and p.order.status in TICKET_VALID]
+    pos = (valid or positions)[0]
+    status = Order.STATUS_CANCELED if pos.canceled and pos.order.status in TICKET_VALID else pos.order.status
+    checked_in = None
+    if valid:
+        checked_in = Checkin.objects.filter(
+            position__in=valid, successful=True, type=Checkin.TYPE_ENTRY,
+        ).aggregate(m=Min('datetime'))['m']
+    return pos.order.code, status, checked_in
+
+
+def sync_ticket(grant):
+    """Bring the grant's order code, order state and check-in up to date with pretix; log what changed."""
+    with transaction.atomic():
+        g = workflow.lock(grant)
+        if g.voucher_id:
+            code, status, checked_in = _ticket_of(g.voucher_id)
+        else:
+            code, status, checked_in = g.order_code, g.order_status, g.checked_in_at
+        if (code, status, checked_in) == (g.order_code, g.order_status, g.checked_in_at):
+            return g
+        before = ticket_state(g)
+        g.order_code, g.order_status, g.checked_in_at = code, status, checked_in
+        g.save(update_fields=['order_code', 'order_status', 'checked_in_at', 'modified'])
+        after = ticket_state(g)
+        if after != before:
+            g.log_action(f'pretix_grants.grant.ticket.{after}', data={
+                'order': code, 'order_status': status,
+                'checked_in': checked_in.isoformat() if checked_in else None,
+            })
+    workflow._copy_into(grant, g)
+    return g
+
+
+def grants_of_order(order):
+    vouchers = OrderPosition.all.filter(order=order, voucher__isnull=False).values('voucher_id')
+    return Grant.objects.filter(event_id=order.event_id, voucher_id__in=vouchers)
+
+
+def on_order_changed(order):
+    """Any of pretix's order signals: follow the grant vouchers the order uses."""
+    for grant in grants_of_order(order):
+        try:
+            sync_ticket(grant)
+        except Exception:
+            # never let the plugin break pretix's checkout or back office
+            logger.exception('Following the order %s for grant %s failed', order.code, grant.pk)
+
+
+def on_checkin(checkin):
+    position = checkin.position
+    if not position.voucher_id:
+        return
+    for grant in Grant.objects.filter(event_id=position.order.event_id, voucher_id=position.voucher_id):
+        try:
+            sync_ticket(grant)
+        except Exception:
+            logger.exception('Recording the check-in for grant %s failed', grant.pk)
+
+
+def sync_unseen_tickets():
+    """
+    Grants whose voucher was redeemed before the grant was given it (an organizer's or pretix's existing voucher)
+    never saw the order signal: pick those orders up.
+    """
+    with scopes_disabled():
+        unseen = list(Grant.objects.filter(
+            status=Grant.STATUS_CONFIRMED, voucher__isnull=False, order_code='',
+            voucher__in=Voucher.objects.filter(redeemed__gt=0),
+        ).select_related('event'))
+        for grant in unseen:
+            sync_ticket(grant)
+    return len(unseen)
+
+
+def event_ended(event, at=None):
+    return (event.date_to or event.date_from) < (at or now())
+
+
+def filter_no_show(qs, event, at=None):
+    """
+    Of ``qs``, the no-shows: after the event, confirmed grants with a ticket order (paid or pending, not canceled)
+    that was never checked in. Before the event ends, nobody is a no-show.
+    """
+    if not event_ended(event, at):
+        return qs.none()
+    return qs.filter(
+        event=event, status=Grant.STATUS_CONFIRMED, order_status__in=TICKET_VALID, checked_in_at__isnull=True,
+    )
+
+
+def no_shows(event, at=None):
+    return filter_no_show(Grant.objects.filter(event=event), event, at)
+
+
+def is_no_show(grant, at=None):
+    return (event_ended(grant.event, at) and grant.status == Grant.STATUS_CONFIRMED
+            and grant.order_status in TICKET_VALID and not grant.checked_in_at)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dashboard
+
+
+def dashboard_numbers(event):
+    by_status = dict(
+        Grant.objects.filter(event=event).order_by().values_list('status').annotate(n=Count('pk'))
+    )
+    vouchers = Grant.objects.filter(event=event, voucher_state__in=Grant.VOUCHER_STATES_DONE, voucher__isnull=False)
+    budget = event.settings.get('grants_budget', as_type=Decimal)
+    return {
+        'statuses': [(key, label, by_status.get(key, 0)) for key, label in Grant.STATUS_CHOICES],
+        'total': sum(by_status.values()),
+        'vouchers_issued': vouchers.count(),
+        'vouchers_redeemed': vouchers.filter(order_status__in=TICKET_VALID).count(),
+        'checked_in': Grant.objects.filter(event=event, checked_in_at__isnull=False).count(),
+        'no_shows': no_shows(event).count(),
+        'event_ended': event_ended(event),
+        'budget_used': budget_used(event),
+        'budget': budget,
+    }
+
+
+def dashboard_widget(event, lazy=False):
+    """The event dashboard's grant widget (pretix loads its content lazily, for users who may see orders)."""
+    from django.template.loader import get_template
+
+    content = None
+    if not lazy:
+        content = get_template('pretix_grants/dashboard_widget.html').render({
+            'event': event, 'n': dashboard_numbers(event),
+        })
+    return {
+        'content': content,
+        'lazy': 'pretix-grants',
+        'display_size': 'big',
+        'priority': 60,
+    }

@@ -1,0 +1,36 @@
+"""Real pretix orders and check-ins for the lifecycle tests: through pretix's cart, order and check-in services."""
+from django.db import transaction
+from django_scopes import scopes_disabled
+from pretix.base.models import CartPosition, Order
+from pretix.base.services.cart import add_items_to_cart
+from pretix.base.services.checkin import perform_checkin
+from pretix.base.services.orders import _cancel_order, _perform_order
+
+FREE_PAYMENT = {
+    'id': 'free', 'provider': 'free', 'max_value': None, 'min_value': None, 'multi_use_supported': False,
+    'info_data': {},
+}
+
+
+def order_with_voucher(event, item, voucher, email='buyer@example.org', cart_id='grant-cart'):
+    """Put the product in a cart with the voucher, as the shop does, and check out for free."""
+    add_items_to_cart.apply(args=(event.pk, [{
+        'item': item.pk, 'variation': None, 'count': 1, 'voucher': voucher.code,
+    }], cart_id, 'en')).get()
+    with scopes_disabled():
+        ids = list(CartPosition.objects.filter(event=event, cart_id=cart_id).values_list('id', flat=True))
+        result = _perform_order(event, [dict(FREE_PAYMENT)], ids, email, 'en', None, {}, 'web')
+    return Order.objects.get(pk=result['order_id'])
+
+
+def cancel(order):
+    _cancel_order(order.pk, send_mail=False)
+    order.refresh_from_db()
+    return order
+
+
+def check_in(order, checkin_list):
+    with transaction.atomic():
+        position = order.positions.first()
+        perform_checkin(position, checkin_list, {})
+    return position
