@@ -63,3 +63,10 @@ def requeue_stale_issuance(sender, **kwargs):
 })
 class GrantLogEntryType(EventLogEntryType):
     pass
+
+
+@log_entry_types.new_from_dict({
+    'pretix_grants.grant.reply_page.opened': _('The grantee opened their reply page for the first time.'),
+})
+class GrantReplyPageLogEntryType(EventLogEntryType):
+    pass
