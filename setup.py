@@ -35,6 +35,7 @@ setup(
             'flake8>=7',
             'isort>=5',
             'psycopg2-binary>=2.9',
+            'playwright>=1.40',
         ],
     },
     packages=find_packages(exclude=['tests', 'tests.*']),
