@@ -111,7 +111,8 @@ def test_a_grantee_confirms_and_gets_to_the_shop_with_the_voucher(browser_page, 
     expect(page.get_by_role('heading', name='Voucher redemption')).to_be_visible()
     expect(page.get_by_text('You entered a voucher code that allows you to buy one of the following products')).to_be_visible()
     expect(page.get_by_text('Conference ticket')).to_be_visible()
-    expect(page.get_by_text('FREE', exact=True)).to_be_visible()
+    expect(page.get_by_role('article', name='Conference ticket').locator('ins')).to_contain_text('free')
+    expect(page.get_by_role('radio', name='Conference ticket')).to_be_checked()
     expect(page.locator('input[name="_voucher_code"]')).to_have_value(grant.voucher.code)
     shoot('shop')
 

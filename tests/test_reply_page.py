@@ -349,6 +349,7 @@ def test_a_secret_that_only_starts_right_is_404(client, grant_in):
     assert client.get(page(grant, wrong_end)).status_code == 404
     assert client.get(page(grant, grant.secret[:20])).status_code == 404
     assert client.get(page(grant, grant.secret + 'A')).status_code == 404
+    assert client.get(page(grant, grant.secret.swapcase())).status_code == 404
     assert client.get(page(grant)).status_code == 200
 
 
@@ -472,4 +473,37 @@ def test_the_page_is_usable_without_javascript_and_with_real_labels(client, gran
     assert '<button type="submit" name="action" value="confirm" class="btn btn-primary btn-lg btn-block">' in body
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in body
     assert '<meta name="robots" content="noindex, nofollow">' in body
+    assert '<meta name="referrer" content="origin">' in body, 'the secret link never leaves in a Referer header'
     assert 'onclick' not in body.split('<div class="grant-reply">')[1]
+
+
+@pytest.mark.django_db
+def test_the_page_works_before_the_shop_is_live(client, grant_in, event):
+    event.live = False
+    event.save()
+    grant = grant_in('approved')
+
+    assert client.get(page(grant)).status_code == 200
+    with committed():
+        client.post(page(grant), {'action': CONFIRM})
+    response = client.get(page(grant))
+
+    grant.refresh_from_db()
+    assert grant.status == Grant.STATUS_CONFIRMED
+    assert grant.voucher.code in html(response)
+    assert 'Get your ticket' not in html(response)
+    assert 'Our ticket shop is not open yet.' in html(response)
+    assert client.get(f'/{event.organizer.slug}/{event.slug}/').status_code == 403, 'the shop itself stays closed'
+
+
+@pytest.mark.django_db
+def test_staged_decisions_and_internal_notes_stay_hidden(client, make_grant, grant_settings):
+    grant = make_grant(internal_note='Keep an eye on the budget')
+    workflow.stage_decision(grant, Grant.STATUS_REJECTED)
+
+    body = html(client.get(page(grant)))
+
+    assert 'No decision yet' in body
+    assert 'Keep an eye on the budget' not in body
+    assert 'No grant this time' not in body
+    assert 'grantee1@example.org' not in body
