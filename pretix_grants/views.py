@@ -55,7 +55,7 @@ STATUS_TEXTS = {
     ),
     Grant.STATUS_APPROVED: (
         pgettext_lazy('grant_reply', 'We are offering you a grant'),
-        _('Please tell us whether you accept it before the deadline below.'),
+        _('Please tell us whether you accept it by the deadline shown below.'),
     ),
     Grant.STATUS_CONFIRMED: (
         pgettext_lazy('grant_reply', 'You have confirmed your grant'),
@@ -81,13 +81,13 @@ def find_grant(event, secret):
     """
     The grant of ``event`` whose secret is ``secret``, or None.
 
-    The secret is split like a selector/verifier token: the database is asked only for grants whose secret starts
-    with the first ``SELECTOR_LENGTH`` characters (an index lookup: the unique column has a prefix index on
-    PostgreSQL), and the full secret of each candidate is compared with ``hmac.compare_digest``. Timing can at most
-    tell an attacker whether a guessed selector exists, which opens nothing: the other characters (well over 128
-    bits of a 256-bit secret) are only ever compared in constant time. A direct ``secret=...`` query would let the
-    database's string comparison leak how much of a guess is right. Grants of other events never match, so a
-    secret of another event gives the same 404 as a made-up one.
+    The secret is used like a selector/verifier token: the database is asked only for the grants of this event
+    whose secret starts with the first ``SELECTOR_LENGTH`` characters (PostgreSQL serves ``LIKE 'prefix%'`` from
+    the ``varchar_pattern_ops`` index Django creates for the unique column), and each candidate's full secret is
+    compared with ``hmac.compare_digest``. Timing can at most tell an attacker whether a guessed selector exists,
+    which opens nothing: the remaining 27 characters (about 160 bits) are only ever compared in constant time. A
+    plain ``secret=...`` query would instead let the database's string comparison leak how much of a guess is
+    right. Grants of other events never match, so another event's secret gives the same 404 as a made-up one.
     """
     if len(secret) < SELECTOR_LENGTH or len(secret) > Grant._meta.get_field('secret').max_length:
         return None
@@ -130,7 +130,8 @@ class ReplyView(EventViewMixin, TemplateView):
     def _activate_language(self):
         """The grant's language, unless the visitor picked one with the language switcher (pretix's cookie)."""
         request, settings = self.request, self.request.event.settings
-        if get_language_from_cookie(request):
+        chosen = get_language_from_cookie(request)
+        if chosen and (chosen in settings.locales or chosen.split('-')[0] in settings.locales):
             return
         lang = get_supported_language(self.grant.locale or settings.locale, settings.locales, settings.locale)
         if '-' not in lang and settings.region:
@@ -163,7 +164,10 @@ class ReplyView(EventViewMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def _record_first_visit(self):
-        """One timeline entry for the grantee's first visit: when, and nothing about who or from where."""
+        """
+        One timeline entry for the grantee's first visit: when, and nothing about who or from where. Checked again
+        under the grant's lock, so two first visits at once still give one entry.
+        """
         if request_by_team_member(self.request):
             return
         if self.grant.all_logentries().filter(action_type=OPENED).exists():

@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 from django.core import mail as djmail
+from django.db import connections
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect, sync_playwright
 from pretix.base.models import LogEntry, Voucher
@@ -55,6 +56,9 @@ def browser_page(monkeypatch, tmp_path):
         finally:
             context.close()
             browser.close()
+            # The ORM gets its own connection while Playwright's loop runs (Django's connections are per context):
+            # close it, or the test database cannot be dropped at the end.
+            connections.close_all()
 
 
 @pytest.fixture

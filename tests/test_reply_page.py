@@ -421,6 +421,7 @@ def test_a_money_only_grant_offers_no_ticket_and_no_voucher(client, make_grant, 
     ('en', None, 'en'),
     ('fr', None, 'en'),  # not a language of the event: the event's default
     ('en', 'de', 'de'),  # chosen with the language switcher
+    ('de', 'fr', 'de'),  # a choice made elsewhere, in a language this event does not offer
 ])
 def test_the_page_speaks_the_grants_language(client, make_grant, grant_settings, grant_locale, cookie, expected):
     grant = make_grant(Grant.STATUS_APPROVED, locale=grant_locale)
