@@ -5,6 +5,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from django.core import mail as djmail
+from django.db import connection
 from django.test import Client
 from django.utils.timezone import now
 from freezegun import freeze_time
@@ -14,6 +16,7 @@ from pretix_grants import issuance, workflow
 from pretix_grants.models import Grant
 
 from .conftest import committed
+from .test_concurrency import run_at_once
 
 CONFIRM = 'confirm'
 DECLINE = 'decline'
@@ -508,3 +511,26 @@ def test_staged_decisions_and_internal_notes_stay_hidden(client, make_grant, gra
     assert 'Keep an eye on the budget' not in body
     assert 'No grant this time' not in body
     assert 'grantee1@example.org' not in body
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != 'postgresql', reason='needs PostgreSQL (row locks); run `make test-postgres`')
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_answering_at_once_give_one_confirmation_one_voucher_and_one_first_visit(grant_in):
+    grant = grant_in('approved')
+    djmail.outbox = []
+    responses = []
+
+    errors = run_at_once(*[lambda: responses.append(Client().get(page(grant)).status_code) for _ in range(8)])
+    assert errors == [] and responses == [200] * 8
+    errors = run_at_once(*[lambda: responses.append(Client().post(page(grant), {'action': CONFIRM})['Location'])
+                           for _ in range(8)])
+
+    assert errors == []
+    assert responses[8:] == [page(grant)] * 8
+    grant.refresh_from_db()
+    assert grant.status == Grant.STATUS_CONFIRMED
+    assert status_log(grant) == ['pretix_grants.grant.confirmed']
+    assert Voucher.objects.filter(event=grant.event).count() == 1
+    assert [m.to for m in djmail.outbox] == [['ada@example.org']]
+    assert LogEntry.objects.filter(object_id=grant.pk, action_type=OPENED).count() == 1
