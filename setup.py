@@ -37,6 +37,7 @@ setup(
             'psycopg2-binary>=2.9',
             'aiosmtpd>=1.4',
             'responses>=0.23',
+            'playwright>=1.40',
         ],
     },
     packages=find_packages(exclude=['tests', 'tests.*']),

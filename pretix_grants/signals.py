@@ -155,3 +155,10 @@ def lifecycle_dashboard_widget(sender, subevent=None, lazy=False, **kwargs):
 })
 class GrantLifecycleLogEntryType(EventLogEntryType):
     pass
+
+
+@log_entry_types.new_from_dict({
+    'pretix_grants.grant.reply_page.opened': _('The grantee opened their reply page for the first time.'),
+})
+class GrantReplyPageLogEntryType(EventLogEntryType):
+    pass

@@ -1,0 +1,166 @@
+"""
+The grantee's way through a real browser: from the link in the decision mail to the shop with the voucher filled in.
+
+Debian's chromium driven by Playwright against pytest-django's live server (real transactions: the voucher task
+runs after the confirmation commits, as in production). A screenshot of every step is saved in the test's tmp_path.
+Skipped only where no chromium is installed at all; `.ci/run` installs it.
+"""
+import os
+import re
+import shutil
+
+import pytest
+from django.core import mail as djmail
+from django.db import connections
+from django_scopes import scopes_disabled
+from playwright.sync_api import expect, sync_playwright
+from pretix.base.models import LogEntry, Voucher
+
+from pretix_grants import workflow
+from pretix_grants.models import Grant
+
+CHROMIUM = next(
+    (p for p in ('/usr/bin/chromium', shutil.which('chromium'), shutil.which('chromium-browser')) if p and os.path.exists(p)),
+    None,
+)
+LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+               '--disable-sync', '--no-first-run']
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
+)
+
+
+@pytest.fixture
+def browser_page(monkeypatch, tmp_path):
+    """A phone-sized page (360 px wide) that records console errors; yields (page, errors, shoot)."""
+    # Playwright's sync API runs an event loop in this thread, and this test also uses the ORM.
+    monkeypatch.setenv('DJANGO_ALLOW_ASYNC_UNSAFE', 'true')
+    errors = []
+    steps = iter(range(1, 100))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={'width': 360, 'height': 740}, locale='en-US')
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        page.on('console', lambda msg: errors.append(f'console: {msg.text}') if msg.type == 'error' else None)
+        page.on('pageerror', lambda exc: errors.append(f'page error: {exc}'))
+
+        def shoot(name):
+            path = tmp_path / f'{next(steps):02d}-{name}.png'
+            page.screenshot(path=str(path), full_page=True)
+            return path
+
+        try:
+            yield page, errors, shoot
+        finally:
+            context.close()
+            browser.close()
+            # The ORM gets its own connection while Playwright's loop runs (Django's connections are per context):
+            # close it, or the test database cannot be dropped at the end.
+            connections.close_all()
+
+
+@pytest.fixture
+def decision_mail_link(live_server, settings, grant_settings, make_grant):
+    """Offer a grant the way organizers do and return the link from the decision mail pretix sent."""
+    settings.SITE_URL = live_server.url  # links in mails point at this server
+    # pretix's shop styles compiled as in production, so the page is seen at phone width with its real layout
+    settings.COMPRESS_ENABLED = True
+    settings.COMPRESS_PRECOMPILERS = settings.COMPRESS_PRECOMPILERS_ORIGINAL
+    settings.COMPRESS_CACHE_BACKEND = 'default'
+    with scopes_disabled():
+        grant = make_grant(Grant.STATUS_PENDING, name='Ada Lovelace', email='ada@example.org', locale='en')
+        workflow.stage_decision(grant, Grant.STATUS_APPROVED)
+        djmail.outbox = []
+        workflow.publish(grant)
+    [mail] = [m for m in djmail.outbox if m.to == ['ada@example.org']]
+    assert mail.subject == 'Your grant for PyConf 2027: please confirm'
+    link = re.search(r'(http://\S+/grant/\S+/)', mail.body).group(1)
+    assert link.startswith(live_server.url + '/pyconf/2027/grant/')
+    return grant, link
+
+
+def tab_to(page, label, presses=40):
+    """Move the keyboard focus with Tab, as a keyboard user would, until it is on the control named ``label``."""
+    for _ in range(presses):
+        page.keyboard.press('Tab')
+        if page.evaluate('document.activeElement.textContent.trim()') == label:
+            return
+    raise AssertionError(f'{label!r} cannot be reached with the Tab key')
+
+
+def fits_the_screen(page):
+    return page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grantee_confirms_and_gets_to_the_shop_with_the_voucher(browser_page, decision_mail_link):
+    page, errors, shoot = browser_page
+    grant, link = decision_mail_link
+
+    page.goto(link)
+    expect(page.get_by_role('heading', name='We are offering you a grant')).to_be_visible()
+    expect(page.get_by_text('Your grant, Ada Lovelace')).to_be_visible()
+    expect(page.get_by_text('Travel: €300.00')).to_be_visible()
+    assert fits_the_screen(page)
+    shoot('offer')
+
+    page.get_by_role('button', name='Confirm: I accept the grant').click()
+    expect(page.get_by_text('Thank you: your grant is confirmed.')).to_be_visible()
+    code = page.locator('#voucher-code')
+    expect(code).to_be_visible()
+    with scopes_disabled():
+        grant.refresh_from_db()
+        assert grant.status == Grant.STATUS_CONFIRMED
+        assert Voucher.objects.filter(event=grant.event).count() == 1
+        expect(code).to_have_text(grant.voucher.code)
+        assert LogEntry.objects.filter(object_id=grant.pk, action_type='pretix_grants.grant.reply_page.opened').count() == 1
+    assert fits_the_screen(page)
+    shoot('confirmed')
+
+    page.get_by_role('link', name='Get your ticket').click()
+    page.wait_for_url(re.compile(r'/pyconf/2027/redeem\?voucher=' + grant.voucher.code))
+    expect(page.get_by_role('heading', name='Voucher redemption')).to_be_visible()
+    expect(page.get_by_text('You entered a voucher code that allows you to buy one of the following products')).to_be_visible()
+    expect(page.get_by_text('Conference ticket')).to_be_visible()
+    expect(page.get_by_role('article', name='Conference ticket').locator('ins')).to_contain_text('free')
+    expect(page.get_by_role('radio', name='Conference ticket')).to_be_checked()
+    expect(page.locator('input[name="_voucher_code"]')).to_have_value(grant.voucher.code)
+    shoot('shop')
+
+    assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grantee_declines_with_the_keyboard(browser_page, decision_mail_link):
+    page, errors, shoot = browser_page
+    grant, link = decision_mail_link
+
+    page.goto(link)
+    expect(page.get_by_role('heading', name='We are offering you a grant')).to_be_visible()
+    shoot('offer')
+
+    tab_to(page, 'Decline the grant')
+    page.keyboard.press('Enter')
+    expect(page.get_by_role('heading', name='Do you really want to decline your grant?')).to_be_visible()
+    with scopes_disabled():
+        grant.refresh_from_db()
+        assert grant.status == Grant.STATUS_APPROVED, 'asking once more changes nothing'
+    assert fits_the_screen(page)
+    shoot('really-decline')
+
+    tab_to(page, 'Yes, decline the grant')
+    page.keyboard.press('Enter')
+    expect(page.get_by_text('You have declined the grant. Thank you for letting us know.')).to_be_visible()
+    expect(page.get_by_role('heading', name='You have declined the grant')).to_be_visible()
+    expect(page.get_by_role('button')).to_have_count(0)
+    shoot('declined')
+
+    with scopes_disabled():
+        grant.refresh_from_db()
+        assert grant.status == Grant.STATUS_REFUSED
+        assert not Voucher.objects.filter(event=grant.event).exists()
+        entry = LogEntry.objects.get(object_id=grant.pk, action_type='pretix_grants.grant.refused')
+        assert entry.parsed_data['actor'] == workflow.GRANTEE
+    assert errors == []
