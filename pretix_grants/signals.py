@@ -63,3 +63,29 @@ def requeue_stale_issuance(sender, **kwargs):
 })
 class GrantLogEntryType(EventLogEntryType):
     pass
+
+
+# organizer control panel
+from pretix.base.signals import event_copy_data  # NOQA: E402
+from pretix.control.signals import nav_event  # NOQA: E402
+
+
+@receiver(nav_event, dispatch_uid='pretix_grants_nav_event')
+def control_nav_event(sender, request=None, **kwargs):
+    from .control.nav import nav_event
+
+    return nav_event(request)
+
+
+@receiver(event_copy_data, dispatch_uid='pretix_grants_event_copy_data')
+def control_event_copy_data(sender, other, item_map=None, variation_map=None, quota_map=None, **kwargs):
+    from .control.nav import copy_settings
+
+    copy_settings(sender, other, item_map or {}, variation_map or {}, quota_map or {})
+
+
+@log_entry_types.new_from_dict({
+    'pretix_grants.grant.voucher.assigned': _('Voucher {code} has been linked to the grant by an organizer.'),
+})
+class GrantControlLogEntryType(EventLogEntryType):
+    pass
