@@ -16,7 +16,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 from pretix.base.i18n import language
 from pretix.base.models import LogEntry, OutgoingMail, Voucher
-from pretix.base.services.placeholders import get_sample_context
+from pretix.base.services.placeholders import get_available_placeholders
 from pretix.control.permissions import EventPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
@@ -264,7 +264,8 @@ def render_preview(event, key, locale):
     """The template rendered with pretix's sample values for its placeholders, in ``locale``."""
     subject, text = mails.template(event, key)
     with language(locale, event.settings.region):
-        ctx = {k: str(v) for k, v in get_sample_context(event, list(PLACEHOLDER_CONTEXT), rich=False).items()}
+        ctx = {k: str(p.render_sample(event))
+               for k, p in get_available_placeholders(event, list(PLACEHOLDER_CONTEXT)).items()}
         return (format_map(str(subject), ctx), format_map(str(text), ctx))
 
 
