@@ -89,3 +89,13 @@ def control_event_copy_data(sender, other, item_map=None, variation_map=None, qu
 })
 class GrantControlLogEntryType(EventLogEntryType):
     pass
+
+
+from pretix.base.signals import register_data_exporters  # NOQA: E402
+
+
+@receiver(register_data_exporters, dispatch_uid='pretix_grants_exporter')
+def control_data_exporter(sender, **kwargs):
+    from .control.exporters import GrantExporter
+
+    return GrantExporter
