@@ -8,8 +8,8 @@ from pretix_grants.models import Grant
 
 from .control_fixtures import url
 
-PAGES = ['', 'add/', 'settings/', '{pk}/', '{pk}/edit/', 'settings/preview/voucher/']
-MANAGE_PAGES = {'add/', 'settings/', '{pk}/edit/'}
+PAGES = ['', 'add/', 'settings/', '{pk}/', '{pk}/edit/', 'settings/preview/voucher/', 'import/']
+MANAGE_PAGES = {'add/', 'settings/', '{pk}/edit/', 'import/'}
 
 
 @pytest.fixture

@@ -24,6 +24,10 @@ def nav_event(request):
             'url': reverse('plugins:pretix_grants:control.add', kwargs=kw),
             'active': ours and name == 'control.add',
         }, {
+            'label': _('Import'),
+            'url': reverse('plugins:pretix_grants:control.import', kwargs=kw),
+            'active': ours and name.startswith('control.import'),
+        }, {
             'label': _('Settings'),
             'url': reverse('plugins:pretix_grants:control.settings', kwargs=kw),
             'active': ours and name.startswith('control.settings'),

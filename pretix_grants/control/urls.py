@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from . import bulk, views
+from . import bulk, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -10,6 +10,8 @@ urlpatterns = [
     re_path(PREFIX + r'settings/$', views.GrantSettings.as_view(), name='control.settings'),
     re_path(PREFIX + r'settings/preview/(?P<key>[a-z_]+)/$', views.TemplatePreview.as_view(),
             name='control.preview'),
+    re_path(PREFIX + r'import/$', import_views.ImportUpload.as_view(), name='control.import'),
+    re_path(PREFIX + r'import/(?P<file>[0-9a-f-]{36})/$', import_views.ImportMap.as_view(), name='control.import.map'),
     re_path(PREFIX + r'bulk/$', bulk.BulkActionView.as_view(), name='control.bulk'),
     re_path(PREFIX + r'bulk/(?P<run>[0-9a-f-]{36})/$', bulk.BulkResult.as_view(), name='control.bulk.result'),
     re_path(PREFIX + r'(?P<grant>\d+)/$', views.GrantDetail.as_view(), name='control.detail'),
