@@ -159,3 +159,20 @@ def test_result_of_another_event_is_not_shown(manager_client, client, event, mak
     other = Event.objects.create(organizer=organizer, name='Other', slug='o', date_from=now() + timedelta(days=3),
                                  plugins='pretix_grants')
     assert manager_client.get(url(other, f'bulk/{run}/')).status_code == 404
+
+
+@pytest.mark.django_db
+def test_progress_dialog_gets_json(manager_client, event, make_grant, grant_settings):
+    g = make_grant(Grant.STATUS_PENDING)
+    run = str(uuid.uuid4())
+    data = {'action': 'stage', 'decision': 'rejected', 'run': run, 'scope': 'selected', 'grant': [g.pk], 'ajax': '1'}
+    with committed():
+        r = manager_client.post(url(event, 'bulk/'), data)
+    assert r.status_code == 200
+    assert r.json()['ready'] and r.json()['redirect'].endswith(f'/bulk/{run}/')
+    r = manager_client.post(url(event, 'bulk/'), data)
+    assert r.json()['redirect'].endswith(f'/bulk/{run}/')
+    r = manager_client.post(url(event, 'bulk/'), {**data, 'run': str(uuid.uuid4()), 'decision': ''})
+    assert r.json()['success'] is False and '/grants/' in r.json()['redirect']
+    g.refresh_from_db()
+    assert g.decision == 'rejected'

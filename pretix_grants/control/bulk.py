@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.http import Http404, QueryDict
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils.timezone import now
 from django.utils.translation import gettext as _, gettext_lazy
@@ -133,11 +133,11 @@ class BulkActionView(GrantViewMixin, AsyncAction, View):
             url = grant_url(request.event, 'list')
             if request.POST.get('filter'):
                 url += '?' + request.POST['filter']
-            return redirect(url)
+            return self._redirect(url, success=False)
         d = form.cleaned_data
         run_id = str(d['run'])
         if load_result(request.event, run_id):
-            return redirect(self.get_success_url(run_id))
+            return self._redirect(self.get_success_url(run_id))
         if d['scope'] == 'all':
             _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''))
             ids = list(qs.values_list('pk', flat=True))
@@ -146,6 +146,12 @@ class BulkActionView(GrantViewMixin, AsyncAction, View):
                        .values_list('pk', flat=True))
         return self.do(request.event.pk, action=d['action'], grant_ids=ids, run_id=run_id,
                        user=request.user.pk, decision=d['decision'] or None)
+
+    def _redirect(self, url, success=True):
+        # pretix's progress dialog posts with ajax=1 and follows a JSON answer's redirect
+        if 'ajax' in self.request.POST or 'ajax' in self.request.GET:
+            return JsonResponse({'ready': True, 'success': success, 'redirect': url, 'message': ''})
+        return redirect(url)
 
 
 class BulkResult(GrantViewMixin, TemplateView):
