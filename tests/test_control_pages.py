@@ -74,3 +74,20 @@ def test_navigation_entry_only_with_permission(client, team_member, viewer, even
     r = client.get(f'/control/event/{event.organizer.slug}/{event.slug}/')
     assert r.status_code == 200
     assert url(event) not in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_demo_data_shows_in_the_control_panel(client):
+    from django.core.management import call_command
+
+    from .conftest import committed
+
+    with committed():
+        call_command('grants_demo')
+    event = Event.objects.get(slug='2027', organizer__slug='democon')
+    client.force_login(User.objects.get(email='admin@localhost'))
+    r = client.get(url(event))
+    assert r.status_code == 200 and len(r.context['grants']) == 11
+    for g in event.grants.all():
+        assert client.get(url(event, f'{g.pk}/')).status_code == 200
+    assert client.get(url(event, 'settings/')).status_code == 200
