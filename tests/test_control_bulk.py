@@ -176,3 +176,15 @@ def test_progress_dialog_gets_json(manager_client, event, make_grant, grant_sett
     assert r.json()['success'] is False and '/grants/' in r.json()['redirect']
     g.refresh_from_db()
     assert g.decision == 'rejected'
+
+
+@pytest.mark.django_db
+def test_viewer_cannot_run_bulk_actions(client, viewer, event, make_grant):
+    g = make_grant(Grant.STATUS_APPROVED)
+    client.force_login(viewer)
+    r = client.post(url(event, 'bulk/'), {'action': 'cancel', 'run': str(uuid.uuid4()), 'scope': 'selected',
+                                          'grant': [g.pk]})
+    assert r.status_code == 403
+    g.refresh_from_db()
+    assert g.status == Grant.STATUS_APPROVED
+    assert 'name="grant"' not in client.get(url(event)).content.decode()
