@@ -135,15 +135,18 @@ class BulkActionView(GrantViewMixin, AsyncAction, View):
                 url += '?' + request.POST['filter']
             return self._redirect(url, success=False)
         d = form.cleaned_data
-        run_id = str(d['run'])
-        if load_result(request.event, run_id):
-            return self._redirect(self.get_success_url(run_id))
         if d['scope'] == 'all':
             _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''))
             ids = list(qs.values_list('pk', flat=True))
         else:
             ids = list(Grant.objects.filter(event=request.event, pk__in=d['grant']).order_by('created', 'pk')
                        .values_list('pk', flat=True))
+        # the same form sent twice (a double click, a reload) is one run; another action from the same page
+        # (after going back) is a new one
+        run_id = str(uuid.uuid5(d['run'], json.dumps([d['action'], d['decision'] or None, d['scope'], d['filter'],
+                                                      sorted(d['grant'] or [])])))
+        if load_result(request.event, run_id):
+            return self._redirect(self.get_success_url(run_id))
         return self.do(request.event.pk, action=d['action'], grant_ids=ids, run_id=run_id,
                        user=request.user.pk, decision=d['decision'] or None)
 
