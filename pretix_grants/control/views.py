@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
 from django.db.models import (
     Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value,
 )
@@ -139,6 +140,7 @@ class GrantDetail(GrantViewMixin, DetailView):
         g = self.object
         ctx['actions'] = actions.available(g) if ctx['can_manage'] else set()
         ctx['decisions'] = workflow.allowed_decisions(g)
+        ctx['reply_url'] = mails.reply_url(g)
         ctx['mails'] = list(g.mails.select_related('outgoing_mail'))
         ctx['retryable'] = OutgoingMail.STATUS_LIST_RETRYABLE
         q = Q(content_type=ContentType.objects.get_for_model(Grant), object_id=g.pk)
@@ -242,8 +244,6 @@ class GrantEdit(GrantViewMixin, FormView):
 
     def form_valid(self, form):
         if form.has_changed():
-            from django.db import IntegrityError, transaction
-
             try:
                 with transaction.atomic():
                     grant = form.save()
