@@ -66,7 +66,9 @@ class GrantLogEntryType(EventLogEntryType):
 
 
 # organizer control panel
-from pretix.base.signals import event_copy_data  # NOQA: E402
+from pretix.base.signals import (  # NOQA: E402
+    event_copy_data, register_data_exporters,
+)
 from pretix.control.signals import nav_event  # NOQA: E402
 
 
@@ -79,7 +81,7 @@ def control_nav_event(sender, request=None, **kwargs):
 
 @receiver(event_copy_data, dispatch_uid='pretix_grants_event_copy_data')
 def control_event_copy_data(sender, other, item_map=None, variation_map=None, quota_map=None, **kwargs):
-    from .control.nav import copy_settings
+    from .control.eventcopy import copy_settings
 
     copy_settings(sender, other, item_map or {}, variation_map or {}, quota_map or {})
 
@@ -89,9 +91,6 @@ def control_event_copy_data(sender, other, item_map=None, variation_map=None, qu
 })
 class GrantControlLogEntryType(EventLogEntryType):
     pass
-
-
-from pretix.base.signals import register_data_exporters  # NOQA: E402
 
 
 @receiver(register_data_exporters, dispatch_uid='pretix_grants_exporter')
