@@ -52,6 +52,7 @@ def filtered_grants(event, data):
         mail_failed=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
                                                     outgoing_mail__status=OutgoingMail.STATUS_FAILED)),
         mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'), outgoing_mail__status__in=MAIL_PENDING)),
+        mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
     )
     if fd.get('status'):
         qs = qs.filter(status=fd['status'])
@@ -74,7 +75,7 @@ def filtered_grants(event, data):
     elif m == 'queued':
         qs = qs.filter(mail_pending=True)
     elif m == 'sent':
-        qs = qs.filter(mails__isnull=False, mail_failed=False, mail_pending=False).distinct()
+        qs = qs.filter(mail_any=True, mail_failed=False, mail_pending=False)
     if fd.get('query'):
         q = fd['query'].strip()
         qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q))
