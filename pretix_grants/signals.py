@@ -4,12 +4,12 @@ from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import (
-    EventPluginSignal, checkin_created, order_approved, order_canceled,
-    order_changed, order_denied, order_expired, order_paid, order_placed,
-    order_reactivated, periodic_task, register_event_permission_groups,
-    register_mail_placeholders,
+    EventPluginSignal, checkin_created, event_copy_data, order_approved,
+    order_canceled, order_changed, order_denied, order_expired, order_paid,
+    order_placed, order_reactivated, periodic_task, register_data_exporters,
+    register_event_permission_groups, register_mail_placeholders,
 )
-from pretix.control.signals import event_dashboard_widgets
+from pretix.control.signals import event_dashboard_widgets, nav_event
 from pretix.helpers.periodic import minimum_interval
 
 from . import defaults  # NOQA: registers the settings' defaults
@@ -85,7 +85,6 @@ def webhook_events(sender, **kwargs):
 
 
 # Lifecycle automation (lifecycle.py): expiry, reminders, waiting-list promotion, following the voucher.
-
 @receiver(periodic_task, dispatch_uid='pretix_grants_lifecycle_expire_offers')
 @minimum_interval(minutes_after_success=1)
 def lifecycle_expire_offers(sender, **kwargs):
@@ -162,3 +161,25 @@ class GrantLifecycleLogEntryType(EventLogEntryType):
 })
 class GrantReplyPageLogEntryType(EventLogEntryType):
     pass
+
+
+# Organizer control panel (control/).
+@receiver(nav_event, dispatch_uid='pretix_grants_nav_event')
+def control_nav_event(sender, request=None, **kwargs):
+    from .control.nav import nav_event
+
+    return nav_event(request)
+
+
+@receiver(event_copy_data, dispatch_uid='pretix_grants_event_copy_data')
+def control_event_copy_data(sender, other, item_map=None, variation_map=None, quota_map=None, **kwargs):
+    from .control.eventcopy import copy_settings
+
+    copy_settings(sender, other, item_map or {}, variation_map or {}, quota_map or {})
+
+
+@receiver(register_data_exporters, dispatch_uid='pretix_grants_exporter')
+def control_data_exporter(sender, **kwargs):
+    from .control.exporters import GrantExporter
+
+    return GrantExporter

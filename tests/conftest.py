@@ -94,3 +94,9 @@ def mails_to(address):
 def committed():
     """Run what an action queued for after its commit (the voucher task), as the real commit would."""
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+# fixtures of the control panel's tests
+from .control_fixtures import (  # NOQA: E402,F401
+    manager, manager_client, team_member, viewer,
+)

@@ -1,0 +1,116 @@
+"""
+What an organizer may do with one grant from the control panel, and doing it.
+
+The detail page shows a button only for what ``available`` returns, the action view and the bulk task both run
+``run``: so the state machine (``workflow``), the issuance service and the mail module stay the only places that
+change a grant; this module only asks them what is allowed and calls them.
+"""
+from django.utils.translation import gettext as _
+
+from .. import issuance, mails, workflow
+from ..models import Grant
+
+STAGE = 'stage'
+PUBLISH = 'publish'
+CONFIRM = 'confirm'
+REFUSE = 'refuse'
+CANCEL = 'cancel'
+ISSUE = 'issue'
+RESEND = 'resend'
+REMIND = 'remind'
+LINK = 'link'
+
+
+class Skipped(Exception):
+    """Nothing to do for this grant; the message says why."""
+
+
+def can_issue(grant):
+    return (grant.status == Grant.STATUS_CONFIRMED and grant.ticket
+            and grant.voucher_state not in Grant.VOUCHER_STATES_DONE)
+
+
+def can_resend(grant):
+    return bool(grant.voucher_id) and grant.voucher_state in Grant.VOUCHER_STATES_DONE
+
+
+def available(grant):
+    """The actions the state machine allows for ``grant`` now."""
+    acts = set()
+    if workflow.allowed_decisions(grant) or grant.decision:
+        acts.add(STAGE)
+    if grant.decision and workflow.allowed(grant, grant.decision, workflow.ORGANIZER):
+        acts.add(PUBLISH)
+    if workflow.allowed(grant, Grant.STATUS_CONFIRMED, workflow.ORGANIZER):
+        acts.add(CONFIRM)
+    if workflow.allowed(grant, Grant.STATUS_REFUSED, workflow.ORGANIZER):
+        acts.add(REFUSE)
+    if workflow.allowed(grant, Grant.STATUS_CANCELLED, workflow.ORGANIZER):
+        acts.add(CANCEL)
+    if can_issue(grant):
+        acts.add(ISSUE)
+        acts.add(LINK)
+    elif grant.voucher_state not in Grant.VOUCHER_STATES_DONE and grant.status in (
+            Grant.STATUS_PENDING, Grant.STATUS_APPROVED, Grant.STATUS_WAITING_LIST):
+        # an organizer may note a voucher the person already holds before they confirm
+        acts.add(LINK)
+    if can_resend(grant):
+        acts.add(RESEND)
+    if grant.status == Grant.STATUS_APPROVED:
+        acts.add(REMIND)
+    return acts
+
+
+def run(grant, action, *, user=None, auth=None, decision=None, reason=None, code=None):
+    """
+    Do ``action`` on ``grant``. Raises ``Skipped`` when there is nothing to do, ``GrantTransitionError`` (or
+    ``ValueError``) when it is not allowed; in both cases nothing has changed.
+    """
+    kw = {'user': user, 'auth': auth}
+    if action == STAGE:
+        decision = decision or None
+        if grant.decision == decision:
+            raise Skipped(_('This decision is already staged.') if decision else _('No decision is staged.'))
+        return workflow.stage_decision(grant, decision, **kw)
+    if action == PUBLISH:
+        if not grant.decision:
+            raise Skipped(_('There is no staged decision to publish.'))
+        return workflow.publish(grant, **kw)
+    if action == CONFIRM:
+        if grant.status == Grant.STATUS_CONFIRMED:
+            raise Skipped(_('The grant is already confirmed.'))
+        return workflow.confirm(grant, actor=workflow.ORGANIZER, reason=reason, **kw)
+    if action == REFUSE:
+        if grant.status == Grant.STATUS_REFUSED:
+            raise Skipped(_('The grant is already refused.'))
+        return workflow.refuse(grant, actor=workflow.ORGANIZER, reason=reason, **kw)
+    if action == CANCEL:
+        if grant.status == Grant.STATUS_CANCELLED:
+            raise Skipped(_('The grant is already cancelled.'))
+        return workflow.cancel(grant, reason=reason, **kw)
+    if action == ISSUE:
+        if grant.voucher_state in Grant.VOUCHER_STATES_DONE:
+            raise Skipped(_('The grant already has its voucher.'))
+        if grant.status != Grant.STATUS_CONFIRMED:
+            raise Skipped(_('Only a confirmed grant gets a voucher.'))
+        if not grant.ticket:
+            raise Skipped(_('This grant does not include a ticket.'))
+        # a voucher that cannot be issued leaves the grant flagged as needing attention, with the reason
+        g = issuance.issue_voucher(grant, event=grant.event, **kw)
+        workflow._copy_into(grant, g)
+        return grant
+    if action == RESEND:
+        if not can_resend(grant):
+            raise Skipped(_('This grant has no voucher to send.'))
+        mails.resend_voucher(grant, **kw)
+        return grant
+    if action == REMIND:
+        if grant.status != Grant.STATUS_APPROVED:
+            raise Skipped(_('Only a grant waiting for the grantee\'s reply gets a reminder.'))
+        mails.send_reminder(grant, **kw)
+        return grant
+    if action == LINK:
+        if LINK not in available(grant):
+            raise workflow.GrantTransitionError(_('A voucher cannot be linked to this grant now.'), grant)
+        return issuance.link_voucher(grant, code, **kw)
+    raise ValueError(_('Unknown action.'))

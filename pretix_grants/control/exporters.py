@@ -1,0 +1,71 @@
+from django.db.models import Exists, F, OuterRef
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from pretix.base.exporter import ListExporter
+from pretix.base.models import OutgoingMail
+
+from ..models import Grant, GrantMail
+from ..permissions import VIEW
+
+MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
+
+
+class GrantExporter(ListExporter):
+    identifier = 'pretix_grants'
+    verbose_name = _('Grants')
+    category = pgettext_lazy('export_category', 'Grants')
+    description = _('Download a spreadsheet of all grants with their decisions, vouchers and mail states.')
+
+    @classmethod
+    def get_required_event_permission(cls):
+        return VIEW
+
+    def iterate_list(self, form_data):
+        grants = Grant.objects.filter(event=self.event).select_related('voucher').annotate(
+            mail_failed=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
+                                                        outgoing_mail__status=OutgoingMail.STATUS_FAILED)),
+            mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
+                                                         outgoing_mail__status__in=MAIL_PENDING)),
+            mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
+            total=F('travel_amount') + F('accommodation_amount') + F('other_amount'),
+        ).order_by('created', 'pk')
+        orders = self._order_codes(grants)
+        yield [
+            _('Name'), _('Email'), _('Language'), _('Status'), _('Staged decision'), _('Reply deadline'),
+            _('Free ticket'), _('Travel'), _('Accommodation'), _('Other'), _('Total'), _('Voucher code'),
+            _('Voucher state'), _('Order code'), _('Mail state'), _('Applied'),
+        ]
+        tz = self.event.timezone
+        fmt = '%Y-%m-%d %H:%M:%S'
+        for g in grants:
+            if g.mail_failed:
+                mail_state = _('failed')
+            elif g.mail_pending:
+                mail_state = _('queued')
+            elif g.mail_any:
+                mail_state = _('sent')
+            else:
+                mail_state = ''
+            yield [
+                g.name, g.email, g.locale, g.get_status_display(), g.get_decision_display() or '',
+                g.reply_deadline.astimezone(tz).strftime(fmt) if g.reply_deadline else '',
+                _('Yes') if g.ticket else _('No'),
+                g.travel_amount, g.accommodation_amount, g.other_amount, g.total,
+                g.voucher.code if g.voucher else '', g.get_voucher_state_display(),
+                ', '.join(orders.get(g.voucher_id, [])), mail_state,
+                g.created.astimezone(tz).strftime(fmt),
+            ]
+
+    def _order_codes(self, grants):
+        """Codes of the orders each grant voucher was used in, in one query."""
+        from pretix.base.models import OrderPosition
+
+        codes = {}
+        rows = OrderPosition.all.filter(
+            voucher__in=[g.voucher_id for g in grants if g.voucher_id], order__event=self.event,
+        ).values_list('voucher_id', 'order__code').distinct()
+        for voucher_id, code in rows:
+            codes.setdefault(voucher_id, []).append(code)
+        return codes
+
+    def get_filename(self):
+        return f'{self.event.slug}_grants'

@@ -1,0 +1,146 @@
+"""
+CSV import of applications, usually a form tool's export: upload, map the columns, preview, import.
+
+Every row is checked the way the create form checks one grant; only valid rows are imported, each through
+``workflow.create_grant``. A row whose email already has a grant is a duplicate and is skipped, so importing the
+same file twice creates nothing new.
+"""
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _, gettext_lazy
+
+from .. import workflow
+from ..models import Grant
+
+# target field, label, header names that map to it without asking
+FIELDS = (
+    ('name', gettext_lazy('Name'), ('name', 'full name', 'fullname', 'your name')),
+    ('email', gettext_lazy('Email'), ('email', 'e-mail', 'email address', 'mail')),
+    ('locale', gettext_lazy('Language'), ('locale', 'language', 'lang')),
+    ('ticket', gettext_lazy('Free ticket'), ('ticket', 'free ticket')),
+    ('travel_amount', gettext_lazy('Travel'), ('travel', 'travel amount', 'travel_amount')),
+    ('accommodation_amount', gettext_lazy('Accommodation'),
+     ('accommodation', 'accommodation amount', 'accommodation_amount', 'hotel')),
+    ('other_amount', gettext_lazy('Other'), ('other', 'other amount', 'other_amount')),
+    ('internal_note', gettext_lazy('Internal note'), ('note', 'notes', 'internal note', 'comment', 'motivation')),
+)
+REQUIRED = ('name', 'email')
+YES = {'1', 'yes', 'y', 'true', 'x', 'ja', 'oui'}
+NO = {'0', 'no', 'n', 'false', 'nein', 'non', ''}
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy('CSV file'))
+
+
+class MappingForm(forms.Form):
+    notify = forms.BooleanField(label=gettext_lazy('Send the application-received email to each new applicant'),
+                                required=False)
+
+    def __init__(self, *args, headers, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [('', _('– not in the file –'))] + [(h, h) for h in headers]
+        lower = {h.strip().lower(): h for h in headers}
+        for key, label, guesses in FIELDS:
+            self.fields[f'col_{key}'] = forms.ChoiceField(
+                label=label, choices=choices, required=key in REQUIRED,
+                initial=next((lower[g] for g in guesses if g in lower), ''),
+            )
+
+    def mapping(self):
+        return {key: self.cleaned_data.get(f'col_{key}') or None for key, label, g in FIELDS}
+
+
+def _amount(value, label):
+    value = (value or '').strip().replace(',', '.') or '0'
+    try:
+        d = Decimal(value).quantize(Decimal('0.01'))
+    except InvalidOperation:
+        raise ValidationError(_('{field}: "{value}" is not an amount.').format(field=label, value=value))
+    if d < 0:
+        raise ValidationError(_('{field} must not be negative.').format(field=label))
+    return d
+
+
+def _locale(event, value):
+    value = (value or '').strip()
+    locales = event.settings.locales
+    if not value:
+        return event.settings.locale
+    names = {str(name).lower(): code for code, name in settings.LANGUAGES}
+    code = value if value in locales else value.lower() if value.lower() in locales else names.get(value.lower())
+    if code not in locales:
+        raise ValidationError(_('Unknown language "{value}" (this event has: {locales}).').format(
+            value=value, locales=', '.join(locales)))
+    return code
+
+
+def check_rows(event, reader, mapping):
+    """
+    Every row with its values and errors: ``[{'line', 'values', 'errors', 'duplicate'}]``. A row is imported
+    only without errors; an email already in the event or earlier in the file is a duplicate.
+    """
+    existing = {e.lower() for e in Grant.objects.filter(event=event).values_list('email', flat=True)}
+    seen = set()
+    rows = []
+    labels = {key: label for key, label, g in FIELDS}
+    for n, raw in enumerate(reader, start=2):
+        def col(key):
+            return (raw.get(mapping[key]) or '').strip() if mapping.get(key) else ''
+
+        values, errors, duplicate = {}, [], False
+        values['name'] = col('name')
+        if not values['name']:
+            errors.append(_('The name is missing.'))
+        values['email'] = col('email')
+        try:
+            if not values['email']:
+                raise ValidationError('')
+            validate_email(values['email'])
+        except ValidationError:
+            errors.append(_('The email address is missing.') if not values['email'] else
+                          _('"{value}" is not a valid email address.').format(value=values['email']))
+        else:
+            if values['email'].lower() in existing:
+                duplicate = True
+                errors.append(_('There already is a grant for this email address.'))
+            elif values['email'].lower() in seen:
+                duplicate = True
+                errors.append(_('This email address is in the file more than once.'))
+            seen.add(values['email'].lower())
+        try:
+            values['locale'] = _locale(event, col('locale'))
+        except ValidationError as e:
+            errors.extend(e.messages)
+        ticket = col('ticket').lower()
+        values['ticket'] = True if not mapping.get('ticket') else ticket in YES
+        if mapping.get('ticket') and ticket not in YES | NO:
+            errors.append(_('Free ticket: "{value}" is neither yes nor no.').format(value=col('ticket')))
+        for key in ('travel_amount', 'accommodation_amount', 'other_amount'):
+            try:
+                values[key] = _amount(col(key), labels[key])
+            except ValidationError as e:
+                errors.extend(e.messages)
+        values['internal_note'] = col('internal_note')
+        rows.append({'line': n, 'values': values, 'errors': errors, 'duplicate': duplicate})
+    return rows
+
+
+def import_rows(event, rows, *, user=None, notify=False):
+    """Create the grants of the valid rows; returns (created, skipped)."""
+    created = skipped = 0
+    for row in rows:
+        if row['errors']:
+            skipped += 1
+            continue
+        try:
+            workflow.create_grant(event, user=user, notify=notify, **row['values'])
+        except workflow.DuplicateGrant:
+            skipped += 1
+        else:
+            created += 1
+    return created, skipped

@@ -1,0 +1,41 @@
+from django.urls import resolve, reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..permissions import MANAGE, VIEW
+
+
+def nav_event(request):
+    """The "Grants" entry in the event's sidebar, for teams allowed to see grants."""
+    event = request.event
+    if not request.user.has_event_permission(request.organizer, event, VIEW, request=request):
+        return []
+    url = resolve(request.path_info)
+    name = url.url_name or ''
+    ours = url.namespace == 'plugins:pretix_grants'
+    kw = {'organizer': event.organizer.slug, 'event': event.slug}
+    children = [{
+        'label': _('All grants'),
+        'url': reverse('plugins:pretix_grants:control.list', kwargs=kw),
+        'active': ours and name in ('control.list', 'control.detail', 'control.edit', 'control.bulk.result'),
+    }]
+    if request.user.has_event_permission(request.organizer, event, MANAGE, request=request):
+        children += [{
+            'label': _('Add a grant'),
+            'url': reverse('plugins:pretix_grants:control.add', kwargs=kw),
+            'active': ours and name == 'control.add',
+        }, {
+            'label': _('Import'),
+            'url': reverse('plugins:pretix_grants:control.import', kwargs=kw),
+            'active': ours and name.startswith('control.import'),
+        }, {
+            'label': _('Settings'),
+            'url': reverse('plugins:pretix_grants:control.settings', kwargs=kw),
+            'active': ours and name.startswith('control.settings'),
+        }]
+    return [{
+        'label': _('Grants'),
+        'url': children[0]['url'],
+        'icon': 'graduation-cap',
+        'active': False,
+        'children': children,
+    }]

@@ -1,0 +1,20 @@
+from django.urls import re_path
+
+from . import bulk, import_views, views
+
+PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
+
+urlpatterns = [
+    re_path(PREFIX + r'$', views.GrantList.as_view(), name='control.list'),
+    re_path(PREFIX + r'add/$', views.GrantCreate.as_view(), name='control.add'),
+    re_path(PREFIX + r'settings/$', views.GrantSettings.as_view(), name='control.settings'),
+    re_path(PREFIX + r'settings/preview/(?P<key>[a-z_]+)/$', views.TemplatePreview.as_view(),
+            name='control.preview'),
+    re_path(PREFIX + r'import/$', import_views.ImportUpload.as_view(), name='control.import'),
+    re_path(PREFIX + r'import/(?P<file>[0-9a-f-]{36})/$', import_views.ImportMap.as_view(), name='control.import.map'),
+    re_path(PREFIX + r'bulk/$', bulk.BulkActionView.as_view(), name='control.bulk'),
+    re_path(PREFIX + r'bulk/(?P<run>[0-9a-f-]{36})/$', bulk.BulkResult.as_view(), name='control.bulk.result'),
+    re_path(PREFIX + r'(?P<grant>\d+)/$', views.GrantDetail.as_view(), name='control.detail'),
+    re_path(PREFIX + r'(?P<grant>\d+)/edit/$', views.GrantEdit.as_view(), name='control.edit'),
+    re_path(PREFIX + r'(?P<grant>\d+)/action/$', views.GrantAction.as_view(), name='control.action'),
+]

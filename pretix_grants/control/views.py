@@ -1,0 +1,309 @@
+import uuid
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+from pretix.base.i18n import language
+from pretix.base.models import LogEntry, OutgoingMail, Voucher
+from pretix.base.services.placeholders import get_available_placeholders
+from pretix.control.permissions import EventPermissionRequiredMixin
+from pretix.control.views import PaginationMixin
+from pretix.control.views.event import EventSettingsFormView
+from pretix.helpers.format import format_map
+
+from .. import mails, workflow
+from ..defaults import MAIL_TEMPLATES
+from ..models import Grant, GrantMail
+from ..permissions import MANAGE, VIEW
+from . import actions
+from .forms import (
+    BULK_CHOICES, MAIL_LABELS, PLACEHOLDER_CONTEXT, ActionForm,
+    GrantFilterForm, GrantForm, GrantSettingsForm,
+)
+
+MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
+GRANTED = (Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
+
+
+def grant_url(event, name, **kwargs):
+    return reverse(f'plugins:pretix_grants:control.{name}', kwargs={
+        'organizer': event.organizer.slug, 'event': event.slug, **kwargs})
+
+
+def filtered_grants(event, data):
+    """The event's grants matching the list's filter form ``data``, with what the list shows annotated."""
+    form = GrantFilterForm(data=data)
+    form.is_valid()
+    fd = form.cleaned_data if form.is_bound else {}
+    qs = Grant.objects.filter(event=event).annotate(
+        total=F('travel_amount') + F('accommodation_amount') + F('other_amount'),
+        mail_failed=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
+                                                    outgoing_mail__status=OutgoingMail.STATUS_FAILED)),
+        mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'), outgoing_mail__status__in=MAIL_PENDING)),
+        mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
+    )
+    if fd.get('status'):
+        qs = qs.filter(status=fd['status'])
+    if fd.get('decision') == 'none':
+        qs = qs.filter(decision__isnull=True)
+    elif fd.get('decision') == 'any':
+        qs = qs.filter(decision__isnull=False)
+    elif fd.get('decision'):
+        qs = qs.filter(decision=fd['decision'])
+    v = fd.get('voucher')
+    if v == 'ordered':
+        qs = qs.filter(voucher__redeemed__gt=0)
+    elif v == 'issued':
+        qs = qs.filter(voucher_state__in=(Grant.VOUCHER_ISSUED, Grant.VOUCHER_LINKED))
+    elif v:
+        qs = qs.filter(voucher_state=v)
+    m = fd.get('mail')
+    if m == 'failed':
+        qs = qs.filter(mail_failed=True)
+    elif m == 'queued':
+        qs = qs.filter(mail_pending=True)
+    elif m == 'sent':
+        qs = qs.filter(mail_any=True, mail_failed=False, mail_pending=False)
+    if fd.get('query'):
+        q = fd['query'].strip()
+        qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q))
+    ordering = fd.get('ordering') or 'created'
+    return form, qs.order_by(ordering, 'pk')
+
+
+class GrantViewMixin(EventPermissionRequiredMixin):
+    permission = VIEW
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx['can_manage'] = self.request.user.has_event_permission(
+            self.request.organizer, self.request.event, MANAGE, request=self.request)
+        return ctx
+
+
+class GrantList(GrantViewMixin, PaginationMixin, ListView):
+    template_name = 'pretix_grants/control/list.html'
+    context_object_name = 'grants'
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.filter_form, qs = filtered_grants(self.request.event, self.request.GET)
+        return qs.select_related('voucher')
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        event = self.request.event
+        counts = dict(Grant.objects.filter(event=event).values_list('status').annotate(c=Count('pk')).order_by())
+        ctx['status_counts'] = [(key, label, counts.get(key, 0)) for key, label in Grant.STATUS_CHOICES]
+        ctx['total_count'] = sum(counts.values())
+        zero = Value(Decimal('0.00'), output_field=DecimalField(max_digits=13, decimal_places=2))
+        ctx['granted_sum'] = Grant.objects.filter(event=event, status__in=GRANTED).aggregate(
+            s=Coalesce(Sum(F('travel_amount') + F('accommodation_amount') + F('other_amount')), zero))['s']
+        ctx['budget'] = event.settings.grants_budget
+        if ctx['budget'] is not None:
+            ctx['over_budget'] = ctx['granted_sum'] > ctx['budget']
+        ctx['filter_form'] = self.filter_form
+        ctx['bulk_choices'] = BULK_CHOICES
+        ctx['decision_choices'] = Grant.DECISION_CHOICES
+        ctx['run_id'] = uuid.uuid4()
+        ctx['filter_query'] = self.request.GET.urlencode()
+        ctx['orderings'] = [('name', _('Name')), ('email', _('Email')), ('status', _('Status')),
+                            ('decision', _('Staged decision')), ('voucher_state', _('Voucher')),
+                            ('total', _('Granted amounts')), ('created', _('Applied'))]
+        return ctx
+
+
+class GrantDetail(GrantViewMixin, DetailView):
+    template_name = 'pretix_grants/control/detail.html'
+    context_object_name = 'grant'
+
+    def get_object(self, queryset=None):
+        grant = Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']).select_related(
+            'voucher').first()
+        if not grant:
+            raise Http404(_('Unknown grant.'))
+        return grant
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        g = self.object
+        ctx['actions'] = actions.available(g) if ctx['can_manage'] else set()
+        ctx['decisions'] = workflow.allowed_decisions(g)
+        ctx['reply_url'] = mails.reply_url(g)
+        ctx['mails'] = list(g.mails.select_related('outgoing_mail'))
+        ctx['retryable'] = OutgoingMail.STATUS_LIST_RETRYABLE
+        q = Q(content_type=ContentType.objects.get_for_model(Grant), object_id=g.pk)
+        if g.voucher_id:
+            q |= Q(content_type=ContentType.objects.get_for_model(Voucher), object_id=g.voucher_id)
+        ctx['logs'] = LogEntry.objects.filter(q, event=self.request.event).select_related(
+            'user', 'content_type', 'api_token', 'oauth_application', 'device').order_by('-datetime', '-pk')
+        if g.voucher:
+            ctx['voucher_orders'] = list(g.voucher.distinct_orders()[:10]) if g.voucher.redeemed else []
+        return ctx
+
+
+class GrantAction(GrantViewMixin, View):
+    """One action from the detail page's buttons. Whatever is posted, the state machine has the last word."""
+    permission = MANAGE
+
+    def post(self, request, *args, **kwargs):
+        grant = Grant.objects.filter(event=request.event, pk=kwargs['grant']).first()
+        if not grant:
+            raise Http404(_('Unknown grant.'))
+        back = redirect(grant_url(request.event, 'detail', grant=grant.pk))
+        if request.POST.get('action') == 'retry_mail':
+            record = GrantMail.objects.filter(grant=grant, pk=request.POST.get('mail') or 0).select_related(
+                'outgoing_mail', 'grant').first()
+            if record and mails.retry(record):
+                messages.success(request, _('The email has been queued again.'))
+            else:
+                messages.error(request, _('This email cannot be sent again.'))
+            return back
+        form = ActionForm(data=request.POST)
+        if not form.is_valid():
+            messages.error(request, _('This action is not possible.'))
+            return back
+        d = form.cleaned_data
+        if d['action'] not in actions.available(grant):
+            messages.error(request, _('This action is not possible for this grant in its current state.'))
+            return back
+        try:
+            actions.run(grant, d['action'], user=request.user, decision=d['decision'] or None,
+                        reason=d['reason'] or None, code=d['code'])
+        except actions.Skipped as e:
+            messages.info(request, str(e))
+        except (workflow.GrantTransitionError, ValueError) as e:
+            messages.error(request, str(e))
+        else:
+            if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION and d['action'] in (actions.ISSUE, actions.LINK):
+                messages.error(request, grant.voucher_attention)
+            else:
+                messages.success(request, _('Your changes have been saved.'))
+        return back
+
+
+class GrantCreate(GrantViewMixin, FormView):
+    permission = MANAGE
+    template_name = 'pretix_grants/control/form.html'
+    form_class = GrantForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs['event'] = self.request.event
+        return kwargs
+
+    def form_valid(self, form):
+        d = form.cleaned_data
+        try:
+            grant = workflow.create_grant(self.request.event, user=self.request.user,
+                                          notify=self.request.POST.get('notify') == 'on', **d)
+        except workflow.DuplicateGrant as e:
+            form.add_error('email', str(e))
+            return self.form_invalid(form)
+        messages.success(self.request, _('The grant has been created.'))
+        return redirect(grant_url(self.request.event, 'detail', grant=grant.pk))
+
+    def form_invalid(self, form):
+        messages.error(self.request, _('We could not save your changes. See below for details.'))
+        return super().form_invalid(form)
+
+
+class GrantEdit(GrantViewMixin, FormView):
+    permission = MANAGE
+    template_name = 'pretix_grants/control/form.html'
+    form_class = GrantForm
+
+    @cached_property
+    def grant(self):
+        grant = Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']).first()
+        if not grant:
+            raise Http404(_('Unknown grant.'))
+        return grant
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs['event'] = self.request.event
+        kwargs['instance'] = self.grant
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx['grant'] = self.grant
+        return ctx
+
+    def form_valid(self, form):
+        if form.has_changed():
+            try:
+                with transaction.atomic():
+                    grant = form.save()
+                    grant.log_action('pretix_grants.grant.changed', user=self.request.user, data={
+                        k: str(form.cleaned_data[k]) for k in form.changed_data})
+            except IntegrityError:
+                form.add_error('email', _('There already is a grant for this email address in this event.'))
+                return self.form_invalid(form)
+        messages.success(self.request, _('Your changes have been saved.'))
+        return redirect(grant_url(self.request.event, 'detail', grant=self.grant.pk))
+
+    def form_invalid(self, form):
+        messages.error(self.request, _('We could not save your changes. See below for details.'))
+        return super().form_invalid(form)
+
+
+def render_preview(event, key, locale):
+    """The template rendered with pretix's sample values for its placeholders, in ``locale``."""
+    subject, text = mails.template(event, key)
+    with language(locale, event.settings.region):
+        ctx = {k: str(p.render_sample(event))
+               for k, p in get_available_placeholders(event, list(PLACEHOLDER_CONTEXT)).items()}
+        return (format_map(str(subject), ctx), format_map(str(text), ctx))
+
+
+class GrantSettings(GrantViewMixin, EventSettingsFormView):
+    permission = MANAGE
+    form_class = GrantSettingsForm
+    template_name = 'pretix_grants/control/settings.html'
+
+    def get_success_url(self):
+        return grant_url(self.request.event, 'settings')
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        event = self.request.event
+        form = ctx['form']
+        ctx['templates'] = [
+            (key, MAIL_LABELS.get(key, key), form[f'grants_mail_{key}_subject'], form[f'grants_mail_{key}_text'],
+             [(lc, *render_preview(event, key, lc)) for lc in event.settings.locales])
+            for key in MAIL_TEMPLATES
+        ]
+        return ctx
+
+
+class TemplatePreview(GrantViewMixin, TemplateView):
+    """One template rendered with sample values, as the grantee would read it."""
+    template_name = 'pretix_grants/control/preview.html'
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        key = self.kwargs['key']
+        if key not in MAIL_TEMPLATES:
+            raise Http404()
+        event = self.request.event
+        lc = self.request.GET.get('locale')
+        if lc not in event.settings.locales:
+            lc = event.settings.locale
+        ctx['key'] = key
+        ctx['locale'] = lc
+        ctx['subject'], ctx['text'] = render_preview(event, key, lc)
+        return ctx

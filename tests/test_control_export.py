@@ -1,0 +1,66 @@
+import csv
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from pretix.base.models import Order, OrderPosition, OutgoingMail
+
+from pretix_grants.control.exporters import GrantExporter
+from pretix_grants.models import Grant, GrantMail
+
+
+@pytest.fixture
+def grants(event, make_grant, item):
+    a = make_grant(Grant.STATUS_PENDING, name='Ada', email='ada@example.org', decision='approved')
+    b = make_grant(Grant.STATUS_CONFIRMED, name='Bob', email='bob@example.org', accommodation_amount=Decimal('120'))
+    b.voucher = event.vouchers.create(code='BOBFREE', item=item, price_mode='set', value=Decimal('0'), redeemed=1)
+    b.voucher_state = Grant.VOUCHER_ISSUED
+    b.save()
+    order = Order.objects.create(event=event, code='ABC12', email=b.email, total=Decimal('0'), status=Order.STATUS_PAID,
+                                 sales_channel=event.organizer.sales_channels.get(identifier='web'),
+                                 datetime=b.created, expires=b.created)
+    OrderPosition.objects.create(order=order, item=item, price=Decimal('0'), voucher=b.voucher, positionid=1)
+    om = OutgoingMail.objects.create(organizer=event.organizer, event=event, to=[b.email], subject='x',
+                                     body_plain='x', status=OutgoingMail.STATUS_FAILED)
+    GrantMail.objects.create(grant=b, kind=GrantMail.KIND_VOUCHER, outgoing_mail=om)
+    c = make_grant(Grant.STATUS_REJECTED, name='Cy', email='cy@example.org')
+    return a, b, c
+
+
+@pytest.mark.django_db
+def test_csv_export_has_every_grant_with_the_right_columns(event, grants):
+    name, ctype, data = GrantExporter(event=event, organizer=event.organizer).render({'_format': 'default'})
+    assert name.endswith('.csv') and '2027_grants' in name
+    rows = list(csv.reader(io.StringIO(data.decode('utf-8-sig'))))
+    assert rows[0] == ['Name', 'Email', 'Language', 'Status', 'Staged decision', 'Reply deadline', 'Free ticket',
+                       'Travel', 'Accommodation', 'Other', 'Total', 'Voucher code', 'Voucher state', 'Order code',
+                       'Mail state', 'Applied']
+    by_name = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert set(by_name) == {'Ada', 'Bob', 'Cy'}
+    assert by_name['Ada']['Staged decision'] == 'approve' and by_name['Ada']['Status'] == 'pending'
+    bob = by_name['Bob']
+    assert (bob['Voucher code'], bob['Voucher state'], bob['Order code'], bob['Mail state']) == (
+        'BOBFREE', 'issued', 'ABC12', 'failed')
+    assert Decimal(bob['Total']) == Decimal('420.00')
+    assert by_name['Cy']['Status'] == 'rejected'
+
+
+@pytest.mark.django_db
+def test_excel_export(event, grants):
+    name, ctype, data = GrantExporter(event=event, organizer=event.organizer).render({'_format': 'xlsx'})
+    assert name.endswith('.xlsx')
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert values[0][0] == 'Name' and len(values) == 4
+    assert {r[0] for r in values[1:]} == {'Ada', 'Bob', 'Cy'}
+
+
+@pytest.mark.django_db
+def test_exporter_listed_in_pretix_export_page(client, event, user, grants):
+    team = event.organizer.teams.create(name='Admins', all_events=True, all_event_permissions=True)
+    team.members.add(user)
+    client.force_login(user)
+    r = client.get(f'/control/event/{event.organizer.slug}/{event.slug}/orders/export/')
+    assert r.status_code == 200
+    assert 'pretix_grants' in r.content.decode()
