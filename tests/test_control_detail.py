@@ -162,7 +162,7 @@ def test_link_existing_voucher_by_code(manager_client, event, make_grant, grant_
     g = make_grant(Grant.STATUS_CONFIRMED, email='l@example.org')
     v = event.vouchers.create(code='SPEAKER1', item=item, price_mode='set', value=Decimal('0.00'))
     r = act(manager_client, event, g, action='link', code='nope')
-    assert any('no voucher with this code' in m for m in messages_of(r))
+    assert any('This event has no voucher with the code "nope"' in m for m in messages_of(r))
     with committed():
         act(manager_client, event, g, action='link', code='speaker1')
     g.refresh_from_db()
