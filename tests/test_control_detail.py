@@ -170,7 +170,7 @@ def test_link_existing_voucher_by_code(manager_client, event, make_grant, grant_
     assert event.vouchers.count() == 1
     other = make_grant(Grant.STATUS_CONFIRMED)
     r = act(manager_client, event, other, action='link', code='SPEAKER1')
-    assert any('already belongs' in m for m in messages_of(r))
+    assert any('is already linked to another grant' in m for m in messages_of(r))
     other.refresh_from_db()
     assert other.voucher is None
 
