@@ -98,5 +98,5 @@ def committed():
 
 # fixtures of the control panel's tests
 from .control_fixtures import (  # NOQA: E402,F401
-    manager, manager_client, team_member, viewer,
+    admin_client, admin_team, manager, manager_client, team_member, viewer,
 )

@@ -21,6 +21,21 @@ def team_member(event):
 
 
 @pytest.fixture
+def admin_team(event, user):
+    """A team with every permission of the organizer, ``user`` its member."""
+    team = event.organizer.teams.create(name='Admins', all_events=True, all_event_permissions=True,
+                                        all_organizer_permissions=True)
+    team.members.add(user)
+    return team
+
+
+@pytest.fixture
+def admin_client(client, admin_team, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
 def manager(team_member):
     return team_member({VIEW: True, MANAGE: True}, 'manager@example.org')
 

@@ -1,24 +1,13 @@
 import pytest
-from pretix.base.models import User
 
 from pretix_grants.permissions import MANAGE, VIEW
 
 
-@pytest.fixture
-def member(event):
-    def make(permissions):
-        user = User.objects.create_user(f'{len(permissions)}-{"-".join(permissions)}@example.org', 'x')
-        team = event.organizer.teams.create(name='T', all_events=True, limit_event_permissions=permissions)
-        team.members.add(user)
-        return user
-    return make
-
-
 @pytest.mark.django_db
-def test_view_and_manage_are_separate_team_permissions(member, event):
-    viewer = member({VIEW: True})
-    manager = member({VIEW: True, MANAGE: True})
-    outsider = member({})
+def test_view_and_manage_are_separate_team_permissions(team_member, event):
+    viewer = team_member({VIEW: True})
+    manager = team_member({VIEW: True, MANAGE: True})
+    outsider = team_member({})
     org = event.organizer
     assert viewer.has_event_permission(org, event, VIEW) and not viewer.has_event_permission(org, event, MANAGE)
     assert manager.has_event_permission(org, event, MANAGE)
@@ -26,11 +15,7 @@ def test_view_and_manage_are_separate_team_permissions(member, event):
 
 
 @pytest.mark.django_db
-def test_team_settings_offer_the_grant_permissions(client, event, user):
-    team = event.organizer.teams.create(name='Admins', all_events=True, all_event_permissions=True,
-                                        all_organizer_permissions=True)
-    team.members.add(user)
-    client.force_login(user)
-    response = client.get(f'/control/organizer/{event.organizer.slug}/team/{team.pk}/edit')
+def test_team_settings_offer_the_grant_permissions(admin_client, admin_team, event):
+    response = admin_client.get(f'/control/organizer/{event.organizer.slug}/team/{admin_team.pk}/edit')
     assert response.status_code == 200
     assert 'Applications for financial aid' in response.content.decode()

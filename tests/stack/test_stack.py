@@ -2,6 +2,7 @@
 The foundation's promises on the stack pretix runs in production: PostgreSQL, Redis, a real Celery worker in its
 own process, and mail over SMTP. Exactly one voucher and one mail per confirmed grant, whatever happens.
 """
+import contextlib
 import json
 import os
 import threading
@@ -88,6 +89,19 @@ def blocked_backends():
         return [r[0] for r in c.fetchall()]
 
 
+@contextlib.contextmanager
+def issuance_blocked(worker, grant):
+    """
+    Confirm ``grant`` and have the worker's voucher task stuck on the grant's row lock for as long as the block
+    runs; yields the blocked PostgreSQL backends.
+    """
+    worker.stop()
+    workflow.confirm(grant)  # its task waits in Redis
+    with HeldLock(grant.pk):
+        worker.start()
+        yield wait_for(blocked_backends, what="the worker's issuance to block on the grant's lock")
+
+
 def assert_one_voucher_and_one_mail(grant, sink):
     grant.refresh_from_db()
     assert grant.voucher_state == Grant.VOUCHER_ISSUED
@@ -163,11 +177,7 @@ def test_task_delivered_twice_gives_one_voucher_and_one_mail(stack, approved_gra
 
 def test_worker_killed_in_the_middle_of_issuance_recovers_with_one_voucher_and_one_mail(stack, approved_grant):
     worker, sink = stack
-    worker.stop()
-    workflow.confirm(approved_grant)  # its task waits in Redis
-    with HeldLock(approved_grant.pk):
-        worker.start()
-        wait_for(blocked_backends, what="the worker's issuance to block on the grant's lock")
+    with issuance_blocked(worker, approved_grant):
         worker.kill()
     assert not Voucher.objects.exists()
 
@@ -182,11 +192,7 @@ def test_worker_killed_in_the_middle_of_issuance_recovers_with_one_voucher_and_o
 
 def test_database_connection_lost_during_issuance_is_retried(stack, approved_grant):
     worker, sink = stack
-    worker.stop()
-    workflow.confirm(approved_grant)  # its task waits in Redis
-    with HeldLock(approved_grant.pk):
-        worker.start()
-        pids = wait_for(blocked_backends, what="the worker's issuance to block on the grant's lock")
+    with issuance_blocked(worker, approved_grant) as pids:
         with connection.cursor() as c:
             for pid in pids:
                 c.execute('SELECT pg_terminate_backend(%s)', [pid])
