@@ -3,8 +3,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
 from pretix.base.forms import SettingsForm
+from pretix.base.forms.widgets import SplitDateTimePickerWidget
 from pretix.base.reldate import RelativeDateTimeField
 from pretix.base.services.placeholders import FormPlaceholderMixin
+from pretix.control.forms import SplitDateTimeField
 
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant
@@ -157,6 +159,22 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
         help_text=_('The total of granted amounts (travel, accommodation, other) you can afford. Optional.'),
     )
 
+    # applications.py: the application form in the shop
+    grants_applications_open = SplitDateTimeField(
+        label=_('Applications open'), required=False, widget=SplitDateTimePickerWidget(),
+        help_text=_('From then on, the front page of the shop links to the application form. Empty: no applications.'),
+    )
+    grants_applications_close = SplitDateTimeField(
+        label=_('Applications close'), required=False, widget=SplitDateTimePickerWidget(),
+    )
+    grants_application_questions = forms.JSONField(
+        label=_('Extra questions'), required=False, widget=forms.Textarea(attrs={'rows': 6, 'class': 'monospace'}),
+        help_text=_('A JSON list, e.g. [{"id": "diet", "type": "text", "question": {"en": "Dietary needs?", '
+                    '"de": "Ernährung?"}, "required": false}, {"id": "first", "type": "boolean", "question": '
+                    '"First conference?", "required": true}, {"id": "role", "type": "choice", "question": "Role", '
+                    '"choices": ["Student", "Speaker"]}]. Types: text, choice, boolean (yes/no).'),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = self.obj
@@ -178,8 +196,16 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
                     self.fields[fn].help_text = ''
                 self._set_field_placeholders(fn, list(PLACEHOLDER_CONTEXT))
 
+    def clean_grants_application_questions(self):
+        from ..applications import parse_questions
+
+        return parse_questions(self.cleaned_data.get('grants_application_questions') or [])
+
     def clean(self):
         d = super().clean()
+        start, end = d.get('grants_applications_open'), d.get('grants_applications_close')
+        if start and end and end <= start:
+            self.add_error('grants_applications_close', _('Applications must close after they open.'))
         item, variation, quota = d.get('grants_voucher_item'), d.get('grants_voucher_variation'), \
             d.get('grants_voucher_quota')
         if item and quota:
