@@ -36,7 +36,9 @@ MAIL_FILTERS = (
     ('sent', _('all mails sent')),
     ('failed', _('a mail failed')),
 )
-ORDERINGS = ('name', 'email', 'status', 'decision', 'voucher_state', 'total', 'created', 'modified')
+ORDERINGS = ('name', 'email', 'status', 'decision', 'voucher_state', 'total', 'created', 'modified',
+             # reviews.py: the review figures (blind where the user has not scored) and the requested amounts
+             'requested_sum', 'review_count', 'review_mean', 'review_stddev', 'own_score')
 
 
 class GrantFilterForm(forms.Form):
@@ -52,6 +54,15 @@ class GrantFilterForm(forms.Form):
         'placeholder': _('Search name or email'), 'autofocus': 'autofocus'}))
     ordering = forms.ChoiceField(required=False, widget=forms.HiddenInput, choices=[
         (o, o) for f in ORDERINGS for o in (f, '-' + f)])
+    # blind review (reviews.py)
+    review = forms.ChoiceField(required=False, choices=(
+        ('', pgettext_lazy('filter', 'All review states')),
+        ('mine_missing', _('Not yet reviewed by me')),
+        ('mine_done', _('Reviewed by me')),
+        ('disputed', _('High disagreement')),
+    ))
+    fewer_reviews = forms.IntegerField(required=False, min_value=1, max_value=1000, widget=forms.NumberInput(
+        attrs={'placeholder': _('Fewer than … reviews')}), label=_('Fewer than … reviews'))
 
 
 class GrantForm(forms.ModelForm):
@@ -101,6 +112,8 @@ BULK_CHOICES = (
     ('resend', _('Send voucher mails again')),
     ('remind', _('Send reminders (grants awaiting a reply)')),
     ('cancel', _('Cancel')),
+    ('approve_requested', _('Stage "approve" with the granted amounts set to the requested ones')),
+    ('waitlist_rest', _('Stage "waiting list" for the rest (grants matching the filter that are not selected)')),
 )
 
 
@@ -123,7 +136,7 @@ class BulkForm(forms.Form):
         d = super().clean()
         if d.get('action') == 'stage' and not d.get('decision'):
             self.add_error('decision', _('Choose the decision to stage.'))
-        if d.get('scope') == 'selected' and not d.get('grant'):
+        if d.get('scope') == 'selected' and not d.get('grant') and d.get('action') != 'waitlist_rest':
             raise ValidationError(_('Select at least one grant.'))
         return d
 
