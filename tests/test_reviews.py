@@ -242,3 +242,14 @@ def test_list_with_review_figures_costs_a_constant_number_of_queries(client, eve
     few = count(path)
     add(40)
     assert count(path) == few
+
+
+@pytest.mark.django_db
+def test_detail_page_shows_the_application(admin_client, event, make_grant):
+    event.settings.grants_application_questions = [
+        {'id': 'role', 'type': 'choice', 'question': 'Your role', 'choices': ['Student', 'Speaker'], 'required': True}]
+    g = make_grant(requested_travel=Decimal('120.00'), justification='Bus ticket', motivation='To learn',
+                   answers={'role': '1'})
+    body = admin_client.get(url(event, f'{g.pk}/')).content.decode()
+    for text in ('Bus ticket', 'To learn', 'Your role', 'Speaker', '€120.00', f'{g.pk}/review/'):
+        assert text in body

@@ -25,6 +25,7 @@ from pretix.control.views.event import EventSettingsFormView
 from pretix.helpers.format import format_map
 
 from .. import mails, reviews, workflow
+from ..applications import answer_display
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant, GrantMail, Review
 from ..permissions import MANAGE, REVIEW, VIEW
@@ -191,6 +192,8 @@ class GrantDetail(GrantViewMixin, DetailView):
         ctx = super().get_context_data(**kwargs)
         g = self.object
         ctx['actions'] = actions.available(g) if ctx['can_manage'] else set()
+        ctx['answers'] = answer_display(self.request.event, g)
+        ctx['can_review'] = reviews.reviewer_in_control(self.request)
         ctx['decisions'] = workflow.allowed_decisions(g)
         ctx['reply_url'] = mails.reply_url(g)
         ctx['mails'] = list(g.mails.select_related('outgoing_mail'))
@@ -387,8 +390,6 @@ class GrantReview(GrantViewMixin, FormView):
         return {'score': own.score, 'note': own.note} if own else {}
 
     def get_context_data(self, **kwargs):
-        from ..applications import answer_display
-
         ctx = super().get_context_data(**kwargs)
         g = self.grant
         ctx['grant'] = g
