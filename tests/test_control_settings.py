@@ -139,3 +139,22 @@ def test_settings_follow_the_event_when_it_is_cloned(event, tshirt):
     clone2.copy_data_from(event)
     clone2.settings.flush()
     assert clone2.settings.grants_voucher_quota == clone2.quotas.get(name='Shirt tickets').pk
+
+
+@pytest.mark.django_db
+def test_lifecycle_settings_and_expiry_template_are_on_the_settings_page(manager_client, event, item):
+    data = settings_form(manager_client, event)
+    assert data['grants_reminder_days'] == '3'
+    assert 'grants_mail_expired_subject_0' in data
+    data.update({'grants_reminder_days': '5', 'grants_promote_waiting_list': 'on', 'grants_max_offers': '40',
+                 'grants_mail_expired_subject_0': 'Too late for {event}'})
+    r = manager_client.post(url(event, 'settings/'), data)
+    assert r.status_code == 302, r.context['form'].errors
+    s = event.settings
+    s.flush()
+    assert (s.grants_reminder_days, s.grants_promote_waiting_list, s.grants_max_offers) == (5, True, 40)
+    assert str(s.grants_mail_expired_subject) == 'Too late for {event}'
+
+    data['grants_reminder_days'] = '-1'
+    r = manager_client.post(url(event, 'settings/'), data)
+    assert r.status_code == 200 and 'grants_reminder_days' in r.context['form'].errors

@@ -9,6 +9,7 @@ from pretix.base.services.placeholders import FormPlaceholderMixin
 from pretix.control.forms import SplitDateTimeField
 
 from ..defaults import MAIL_TEMPLATES
+from ..lifecycle import LIFECYCLE_SETTINGS
 from ..models import Grant
 from . import actions
 
@@ -19,6 +20,7 @@ MAIL_LABELS = {
     'decision_rejected': _('Decision: rejected'),
     'voucher': _('Voucher'),
     'reminder': _('Reminder to reply'),
+    'expired': _('Offer expired'),
 }
 PLACEHOLDER_CONTEXT = ['event', 'grant']
 
@@ -170,6 +172,19 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
     grants_budget = forms.DecimalField(
         label=_('Budget'), required=False, min_value=0, max_digits=13, decimal_places=2,
         help_text=_('The total of granted amounts (travel, accommodation, other) you can afford. Optional.'),
+    )
+    # lifecycle.py: reminders and waiting-list promotion
+    grants_reminder_days = forms.IntegerField(
+        label=LIFECYCLE_SETTINGS['grants_reminder_days']['label'], min_value=0, max_value=365,
+        help_text=LIFECYCLE_SETTINGS['grants_reminder_days']['help_text'],
+    )
+    grants_promote_waiting_list = forms.BooleanField(
+        label=LIFECYCLE_SETTINGS['grants_promote_waiting_list']['label'], required=False,
+        help_text=LIFECYCLE_SETTINGS['grants_promote_waiting_list']['help_text'],
+    )
+    grants_max_offers = forms.IntegerField(
+        label=LIFECYCLE_SETTINGS['grants_max_offers']['label'], min_value=0, required=False,
+        help_text=LIFECYCLE_SETTINGS['grants_max_offers']['help_text'],
     )
 
     # applications.py: the application form in the shop

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             '\npretix-grants demo\n'
             '  control panel: http://127.0.0.1:8000/control/  (login {email} / {password})\n'
-            '  grants:        http://127.0.0.1:8000/control/event/{o}/{e}/\n'
+            '  grants:        http://127.0.0.1:8000/control/event/{o}/{e}/grants/\n'
             '  shop:          http://127.0.0.1:8000/{o}/{e}/\n'
             '  a grantee page: {reply}\n'
             '  mails sent:    data/mails/\n'.format(
