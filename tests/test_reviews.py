@@ -253,3 +253,12 @@ def test_detail_page_shows_the_application(admin_client, event, make_grant):
     body = admin_client.get(url(event, f'{g.pk}/')).content.decode()
     for text in ('Bus ticket', 'To learn', 'Your role', 'Speaker', '€120.00', f'{g.pk}/review/'):
         assert text in body
+
+
+@pytest.mark.django_db
+def test_list_offers_the_review_filters_and_the_next_button(client, event, reviewers):
+    client.force_login(reviewers[0])
+    body = client.get(url(event)).content.decode()
+    assert 'name="review"' in body and 'name="fewer_reviews"' in body
+    assert 'Not yet reviewed by me' in body and 'High disagreement' in body
+    assert 'id="next-unreviewed"' in body
