@@ -26,7 +26,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from . import issuance, mails, workflow
+from . import issuance, mails, reviews, workflow
 from .models import Grant
 from .permissions import MANAGE, VIEW
 
@@ -37,6 +37,9 @@ READ_ONLY_HINTS = {
     'decision': gettext_lazy('Use the decide action to stage a decision.'),
     'voucher': gettext_lazy('Use the link_voucher action to link a voucher.'),
     'voucher_state': gettext_lazy('The voucher state follows from issuance; use link_voucher or resend_voucher.'),
+    'requested': gettext_lazy('What the applicant asked for is kept as sent; set what is granted in "amounts".'),
+    'reviews': gettext_lazy('Reviewers score applications on the review page of the control panel.'),
+    'answers': gettext_lazy('The answers to the extra questions are kept as the applicant sent them.'),
 }
 
 
@@ -50,8 +53,18 @@ class GrantAmountsSerializer(serializers.Serializer):
                                      min_value=Decimal('0.00'), required=False)
 
 
+class RequestedSerializer(serializers.Serializer):
+    ticket = serializers.BooleanField(source='requested_ticket', read_only=True)
+    travel = serializers.DecimalField(source='requested_travel', max_digits=13, decimal_places=2, read_only=True)
+    accommodation = serializers.DecimalField(source='requested_accommodation', max_digits=13, decimal_places=2,
+                                             read_only=True)
+    other = serializers.DecimalField(source='requested_other', max_digits=13, decimal_places=2, read_only=True)
+
+
 class GrantSerializer(serializers.ModelSerializer):
     amounts = GrantAmountsSerializer(source='*', required=False)
+    requested = RequestedSerializer(source='*', read_only=True)
+    reviews = serializers.SerializerMethodField()
     voucher = serializers.SlugRelatedField(slug_field='code', read_only=True)
     needs_attention = serializers.SerializerMethodField()
     reply_url = serializers.SerializerMethodField()
@@ -60,8 +73,8 @@ class GrantSerializer(serializers.ModelSerializer):
         model = Grant
         fields = ['id', 'name', 'email', 'locale', 'status', 'decision', 'reply_deadline', 'amounts',
                   'internal_note', 'voucher', 'voucher_state', 'needs_attention', 'reply_url', 'created',
-                  'modified']
-        read_only_fields = ['id', 'status', 'decision', 'voucher_state', 'created', 'modified']
+                  'modified', 'requested', 'justification', 'motivation', 'answers', 'reviews']
+        read_only_fields = ['id', 'status', 'decision', 'voucher_state', 'created', 'modified', 'answers']
         extra_kwargs = {'locale': {'required': False}}
 
     def get_needs_attention(self, grant):
@@ -71,6 +84,22 @@ class GrantSerializer(serializers.ModelSerializer):
 
     def get_reply_url(self, grant):
         return mails.reply_url(grant)
+
+    def get_reviews(self, grant):
+        """Review figures as the requester may see them (reviews.py): hidden from a reviewer who has not scored."""
+        request = self.context['request']
+        blind = reviews.is_reviewer(getattr(request, 'eventpermset', set()))
+        if not hasattr(grant, 'review_count'):
+            grant = reviews.annotate(Grant.objects.filter(pk=grant.pk), request.user, blind).get()
+        visible = not blind or grant.own_score is not None
+        return {
+            'count': grant.review_count,
+            'mean': grant.review_mean,
+            'stddev': grant.review_stddev,
+            'own_score': grant.own_score,
+            'reviews': [{'reviewer': r.user.email, 'score': r.score, 'note': r.note}
+                        for r in grant.reviews.all()] if visible else [],
+        }
 
     def to_representation(self, instance):
         # every grant here belongs to the request's event: spare a query per row
@@ -162,7 +191,9 @@ class GrantViewSet(viewsets.ModelViewSet):
 
     @scopes_disabled()  # filtered by the event, which the permission check has established
     def get_queryset(self):
-        return Grant.objects.filter(event=self.request.event).select_related('voucher')
+        blind = reviews.is_reviewer(getattr(self.request, 'eventpermset', set()))
+        qs = Grant.objects.filter(event=self.request.event).select_related('voucher')
+        return reviews.annotate(qs, self.request.user, blind).prefetch_related('reviews__user')
 
     def get_serializer_context(self):
         ctx = super().get_serializer_context()

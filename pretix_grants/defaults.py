@@ -1,4 +1,5 @@
 """Event settings of the plugin and their defaults, stored by pretix's hierarkey like pretix's own."""
+from datetime import datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext_noop
@@ -103,6 +104,10 @@ DEFAULTS = {
     'grants_reminder_days': (3, int),
     'grants_promote_waiting_list': (False, bool),
     'grants_max_offers': (None, int),
+    # applications.py: the application form in the shop and its extra questions (a JSON list)
+    'grants_applications_open': (None, datetime),
+    'grants_applications_close': (None, datetime),
+    'grants_application_questions': ([], list),
 }
 for kind, (subject, text) in MAIL_TEMPLATES.items():
     DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)

@@ -1,7 +1,7 @@
 import secrets
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
@@ -103,6 +103,25 @@ class Grant(LoggedModel):
     order_status = models.CharField(max_length=3, blank=True, default='', verbose_name=_('Ticket order status'))
     checked_in_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Checked in'))
 
+    # What the applicant asked for (applications.py); the granted amounts above are the organizers' to set.
+    requested_ticket = models.BooleanField(default=True, verbose_name=_('Requested: ticket'))
+    requested_travel = models.DecimalField(
+        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
+        verbose_name=_('Requested: travel'),
+    )
+    requested_accommodation = models.DecimalField(
+        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
+        verbose_name=_('Requested: accommodation'),
+    )
+    requested_other = models.DecimalField(
+        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
+        verbose_name=_('Requested: other'),
+    )
+    justification = models.TextField(blank=True, default='', verbose_name=_('Justification of the amounts'))
+    motivation = models.TextField(blank=True, default='', verbose_name=_('Why they want to attend'))
+    # answers to the organizer's extra questions: {question id: answer}
+    answers = models.JSONField(default=dict, blank=True)
+
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -128,6 +147,18 @@ class Grant(LoggedModel):
     @property
     def total_amount(self):
         return sum(self.amounts.values(), Decimal('0.00'))
+
+    @property
+    def requested_amounts(self):
+        return {
+            'travel': self.requested_travel,
+            'accommodation': self.requested_accommodation,
+            'other': self.requested_other,
+        }
+
+    @property
+    def requested_total(self):
+        return sum(self.requested_amounts.values(), Decimal('0.00'))
 
 
 class GrantMail(models.Model):
@@ -162,3 +193,24 @@ class GrantMail(models.Model):
     def status(self):
         """pretix's delivery state, or None once pretix has pruned the mail from its outbox."""
         return self.outgoing_mail.status if self.outgoing_mail else None
+
+
+class Review(models.Model):
+    """One reviewer's score of one application. Others' reviews stay hidden from a reviewer until they score it."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name='reviews')
+    user = models.ForeignKey('pretixbase.User', on_delete=models.CASCADE, related_name='+')
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)], verbose_name=_('Score'),
+    )
+    note = models.TextField(blank=True, default='', verbose_name=_('Note'))
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(organizer='grant__event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+        constraints = [
+            models.UniqueConstraint(fields=('grant', 'user'), name='pretix_grants_one_review_per_reviewer'),
+        ]

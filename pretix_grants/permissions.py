@@ -5,18 +5,23 @@ from pretix.base.permissions import PermissionGroup, PermissionOption
 GROUP = 'pretix_grants'
 VIEW = f'{GROUP}:read'
 MANAGE = f'{GROUP}:write'
+# score applications blind (reviews.py): a reviewer sees others' scores only after scoring the grant
+REVIEW = f'{GROUP}:review'
 
 
 def permission_group():
     return PermissionGroup(
         name=GROUP,
         label=_('Grants'),
-        actions=['read', 'write'],
+        actions=['read', 'write', 'review'],
         options=[
             PermissionOption(actions=tuple(), label=pgettext_lazy('permission_level', 'No access')),
             PermissionOption(actions=('read',), label=pgettext_lazy('permission_level', 'View')),
             PermissionOption(actions=('read', 'write'), label=_('View and manage'),
                              help_text=_('Decide, publish, issue vouchers and change the grant settings.')),
+            PermissionOption(actions=('read', 'review'), label=_('View and review'),
+                             help_text=_('Score applications. Other reviewers\' scores show only after scoring.')),
+            PermissionOption(actions=('read', 'review', 'write'), label=_('View, review and manage')),
         ],
         help_text=_('Applications for financial aid, their decisions and grant vouchers.'),
     )

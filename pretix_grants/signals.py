@@ -11,6 +11,7 @@ from pretix.base.signals import (
 )
 from pretix.control.signals import event_dashboard_widgets, nav_event
 from pretix.helpers.periodic import minimum_interval
+from pretix.presale.signals import front_page_top
 
 from . import defaults  # NOQA: registers the settings' defaults
 
@@ -183,3 +184,18 @@ def control_data_exporter(sender, **kwargs):
     from .control.exporters import GrantExporter
 
     return GrantExporter
+
+
+# Applications in the shop and blind review (applications.py, reviews.py).
+@receiver(front_page_top, dispatch_uid='pretix_grants_front_page_apply')
+def front_page_apply(sender, request=None, **kwargs):
+    from .applications import front_page_link
+
+    return front_page_link(sender, request)
+
+
+@log_entry_types.new_from_dict({
+    'pretix_grants.grant.reviewed': _('A reviewer has scored the application.'),
+})
+class GrantReviewLogEntryType(EventLogEntryType):
+    pass

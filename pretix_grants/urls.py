@@ -1,13 +1,17 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import views
+from . import applications, views
 from .api import GrantViewSet
 from .control.urls import urlpatterns as control_patterns
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.
     event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/$', views.ReplyView.as_view(), name='reply', require_live=False),
+    # applications.py: the application form (open between the dates in the settings) and its thank-you page
+    event_url(r'^grants/apply/$', applications.ApplyView.as_view(), name='apply', require_live=False),
+    event_url(r'^grants/apply/thanks/$', applications.ApplyThanksView.as_view(), name='apply.thanks',
+              require_live=False),
 ]
 
 # the organizer control panel

@@ -41,8 +41,8 @@ DEADLINE_PASSED = _('The deadline to reply to this offer has passed.')
 STATUS_TEXTS = {
     Grant.STATUS_PENDING: (
         pgettext_lazy('grant_reply', 'No decision yet'),
-        _('We have received your application. No decision has been made yet; we will tell you by email as '
-          'soon as there is one.'),
+        _('We have received your application and it is under review. No decision has been made yet; we will '
+          'tell you by email as soon as there is one.'),
     ),
     Grant.STATUS_WAITING_LIST: (
         pgettext_lazy('grant_reply', 'You are on the waiting list'),

@@ -59,7 +59,7 @@ def test_list_is_paginated_in_pretix_style(api, url, make_grant):
     assert res['id'] == g.pk
     assert set(res) == {'id', 'name', 'email', 'locale', 'status', 'decision', 'reply_deadline', 'amounts',
                         'internal_note', 'voucher', 'voucher_state', 'needs_attention', 'reply_url', 'created',
-                        'modified'}
+                        'modified', 'requested', 'justification', 'motivation', 'answers', 'reviews'}
     assert res['amounts'] == {'ticket': True, 'travel': '300.00', 'accommodation': '0.00', 'other': '0.00'}
     assert res['reply_url'].endswith(f'/pyconf/2027/grant/{g.secret}/')
 

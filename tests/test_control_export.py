@@ -35,7 +35,10 @@ def test_csv_export_has_every_grant_with_the_right_columns(event, grants):
     rows = list(csv.reader(io.StringIO(data.decode('utf-8-sig'))))
     assert rows[0] == ['Name', 'Email', 'Language', 'Status', 'Staged decision', 'Reply deadline', 'Free ticket',
                        'Travel', 'Accommodation', 'Other', 'Total', 'Voucher code', 'Voucher state', 'Order code',
-                       'Mail state', 'Applied']
+                       'Mail state', 'Applied', 'Requested: ticket', 'Requested: travel',
+                       'Requested: accommodation', 'Requested: other', 'Requested: total',
+                       'Justification of the amounts', 'Why they want to attend', 'Reviews', 'Mean score',
+                       'Standard deviation']
     by_name = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert set(by_name) == {'Ada', 'Bob', 'Cy'}
     assert by_name['Ada']['Staged decision'] == 'approve' and by_name['Ada']['Status'] == 'pending'
@@ -64,3 +67,32 @@ def test_exporter_listed_in_pretix_export_page(client, event, user, grants):
     r = client.get(f'/control/event/{event.organizer.slug}/{event.slug}/orders/export/')
     assert r.status_code == 200
     assert 'pretix_grants' in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_export_has_requests_answers_and_review_figures(event, make_grant, team_member):
+    from pretix_grants import reviews
+    from pretix_grants.permissions import REVIEW, VIEW
+
+    event.settings.grants_application_questions = [
+        {'id': 'first', 'type': 'boolean', 'question': 'First conference?', 'required': True}]
+    g = make_grant(name='Eve', email='eve@example.org', requested_travel=Decimal('150.00'),
+                   justification='Bus', motivation='Learning', answers={'first': True})
+    a, b = (team_member({VIEW: True, REVIEW: True}, f'r{n}@example.org') for n in range(2))
+    reviews.score(g, a, 2)
+    reviews.score(g, b, 4)
+
+    def export(holder):
+        name, ctype, data = GrantExporter(event=event, organizer=event.organizer, permission_holder=holder).render(
+            {'_format': 'default'})
+        rows = list(csv.reader(io.StringIO(data.decode('utf-8-sig'))))
+        return dict(zip(rows[0], rows[1]))
+
+    eve = export(None)
+    assert (eve['Requested: travel'], eve['Requested: total'], eve['Justification of the amounts']) == (
+        '150.00', '150.00', 'Bus')
+    assert (eve['Reviews'], eve['Mean score'], eve['Standard deviation']) == ('2', '3.0', '1.0')
+    assert eve['First conference?'] == 'Yes'
+    outsider = team_member({VIEW: True, REVIEW: True}, 'r3@example.org')
+    blind = export(outsider)
+    assert (blind['Reviews'], blind['Mean score'], blind['Standard deviation']) == ('2', '', '')

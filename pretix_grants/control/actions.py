@@ -19,6 +19,9 @@ ISSUE = 'issue'
 RESEND = 'resend'
 REMIND = 'remind'
 LINK = 'link'
+# deciding from the review ranking (reviews.py)
+APPROVE_REQUESTED = 'approve_requested'
+WAITLIST = 'waitlist_rest'
 
 
 class Skipped(Exception):
@@ -109,8 +112,37 @@ def run(grant, action, *, user=None, auth=None, decision=None, reason=None, code
             raise Skipped(_('Only a grant waiting for the grantee\'s reply gets a reminder.'))
         mails.send_reminder(grant, **kw)
         return grant
+    if action == APPROVE_REQUESTED:
+        return approve_requested(grant, **kw)
+    if action == WAITLIST:
+        if grant.decision:
+            raise Skipped(_('This grant already has a staged decision.'))
+        return workflow.stage_decision(grant, Grant.STATUS_WAITING_LIST, **kw)
     if action == LINK:
         if LINK not in available(grant):
             raise workflow.GrantTransitionError(_('A voucher cannot be linked to this grant now.'), grant)
         return issuance.link_voucher(grant, code, **kw)
     raise ValueError(_('Unknown action.'))
+
+
+def approve_requested(grant, *, user=None, auth=None):
+    """Stage "approve" with the granted amounts and ticket set to what the applicant asked for."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        g = workflow.lock(grant)
+        workflow.check_transition(g, Grant.STATUS_APPROVED, workflow.ORGANIZER)
+        wanted = {'ticket': g.requested_ticket, 'travel_amount': g.requested_travel,
+                  'accommodation_amount': g.requested_accommodation, 'other_amount': g.requested_other}
+        changed = {k: v for k, v in wanted.items() if getattr(g, k) != v}
+        if g.decision == Grant.STATUS_APPROVED and not changed:
+            raise Skipped(_('This decision is already staged.'))
+        if changed:
+            for k, v in changed.items():
+                setattr(g, k, v)
+            g.save(update_fields=[*changed, 'modified'])
+            g.log_action('pretix_grants.grant.changed', data={k: str(v) for k, v in changed.items()},
+                         user=user, auth=auth)
+        g = workflow.stage_decision(g, Grant.STATUS_APPROVED, user=user, auth=auth)
+    workflow._copy_into(grant, g)
+    return grant

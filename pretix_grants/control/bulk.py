@@ -26,7 +26,7 @@ from pretix.base.services.tasks import ProfiledEventTask
 from pretix.base.views.tasks import AsyncAction
 from pretix.celery_app import app
 
-from .. import workflow
+from .. import reviews, workflow
 from ..models import Grant
 from ..permissions import MANAGE
 from . import actions
@@ -135,8 +135,14 @@ class BulkActionView(GrantViewMixin, AsyncAction, View):
                 url += '?' + request.POST['filter']
             return self._redirect(url, success=False)
         d = form.cleaned_data
-        if d['scope'] == 'all':
-            _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''))
+        if d['action'] == actions.WAITLIST:
+            # "the rest": what the filter shows, less the selected grants
+            _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''), user=request.user,
+                                     blind=reviews.reviewer_in_control(request))
+            ids = [pk for pk in qs.values_list('pk', flat=True) if pk not in set(d['grant'] or [])]
+        elif d['scope'] == 'all':
+            _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''), user=request.user,
+                                     blind=reviews.reviewer_in_control(request))
             ids = list(qs.values_list('pk', flat=True))
         else:
             ids = list(Grant.objects.filter(event=request.event, pk__in=d['grant']).order_by('created', 'pk')

@@ -1,10 +1,13 @@
 from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from i18nfield.strings import LazyI18nString
 from pretix.base.exporter import ListExporter
-from pretix.base.models import OutgoingMail
+from pretix.base.models import OutgoingMail, User
 
+from .. import reviews
+from ..applications import questions
 from ..models import Grant, GrantMail
-from ..permissions import VIEW
+from ..permissions import REVIEW, VIEW
 
 MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
 
@@ -28,11 +31,20 @@ class GrantExporter(ListExporter):
             mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
             total=F('travel_amount') + F('accommodation_amount') + F('other_amount'),
         ).order_by('created', 'pk')
+        # review figures as the exporting person may see them (reviews.py): blind for a reviewer who has not scored
+        holder = self.permission_holder
+        blind = holder is not None and holder.has_event_permission(self.event.organizer, self.event, REVIEW)
+        grants = reviews.annotate(grants, holder if isinstance(holder, User) else None, blind)
+        qs = questions(self.event)
         orders = self._order_codes(grants)
         yield [
             _('Name'), _('Email'), _('Language'), _('Status'), _('Staged decision'), _('Reply deadline'),
             _('Free ticket'), _('Travel'), _('Accommodation'), _('Other'), _('Total'), _('Voucher code'),
             _('Voucher state'), _('Order code'), _('Mail state'), _('Applied'),
+            _('Requested: ticket'), _('Requested: travel'), _('Requested: accommodation'), _('Requested: other'),
+            _('Requested: total'), _('Justification of the amounts'), _('Why they want to attend'),
+            _('Reviews'), _('Mean score'), _('Standard deviation'),
+            *[str(LazyI18nString(q['question'])) for q in qs],
         ]
         tz = self.event.timezone
         fmt = '%Y-%m-%d %H:%M:%S'
@@ -53,6 +65,11 @@ class GrantExporter(ListExporter):
                 g.voucher.code if g.voucher else '', g.get_voucher_state_display(),
                 ', '.join(orders.get(g.voucher_id, [])), mail_state,
                 g.created.astimezone(tz).strftime(fmt),
+                _('Yes') if g.requested_ticket else _('No'), g.requested_travel, g.requested_accommodation,
+                g.requested_other, g.requested_total, g.justification, g.motivation, g.review_count,
+                round(g.review_mean, 2) if g.review_mean is not None else '',
+                round(g.review_stddev, 2) if g.review_stddev is not None else '',
+                *answer_columns(qs, g),
             ]
 
     def _order_codes(self, grants):
@@ -69,3 +86,20 @@ class GrantExporter(ListExporter):
 
     def get_filename(self):
         return f'{self.event.slug}_grants'
+
+
+def answer_columns(qs, grant):
+    """The answers to the extra questions, one column each, in the questions' order."""
+    answers = grant.answers or {}
+    row = []
+    for q in qs:
+        value = answers.get(q['id'], '')
+        if q['type'] == 'boolean' and value != '':
+            value = _('Yes') if value else _('No')
+        elif q['type'] == 'choice' and value != '':
+            try:
+                value = str(LazyI18nString(q['choices'][int(value)]))
+            except (ValueError, IndexError):
+                pass
+        row.append(value)
+    return row

@@ -3,8 +3,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
 from pretix.base.forms import SettingsForm
+from pretix.base.forms.widgets import SplitDateTimePickerWidget
 from pretix.base.reldate import RelativeDateTimeField
 from pretix.base.services.placeholders import FormPlaceholderMixin
+from pretix.control.forms import SplitDateTimeField
 
 from ..defaults import MAIL_TEMPLATES
 from ..lifecycle import LIFECYCLE_SETTINGS
@@ -36,7 +38,9 @@ MAIL_FILTERS = (
     ('sent', _('all mails sent')),
     ('failed', _('a mail failed')),
 )
-ORDERINGS = ('name', 'email', 'status', 'decision', 'voucher_state', 'total', 'created', 'modified')
+ORDERINGS = ('name', 'email', 'status', 'decision', 'voucher_state', 'total', 'created', 'modified',
+             # reviews.py: the review figures (blind where the user has not scored) and the requested amounts
+             'requested_sum', 'review_count', 'review_mean', 'review_stddev', 'own_score')
 
 
 class GrantFilterForm(forms.Form):
@@ -52,6 +56,15 @@ class GrantFilterForm(forms.Form):
         'placeholder': _('Search name or email'), 'autofocus': 'autofocus'}))
     ordering = forms.ChoiceField(required=False, widget=forms.HiddenInput, choices=[
         (o, o) for f in ORDERINGS for o in (f, '-' + f)])
+    # blind review (reviews.py)
+    review = forms.ChoiceField(required=False, choices=(
+        ('', pgettext_lazy('filter', 'All review states')),
+        ('mine_missing', _('Not yet reviewed by me')),
+        ('mine_done', _('Reviewed by me')),
+        ('disputed', _('High disagreement')),
+    ))
+    fewer_reviews = forms.IntegerField(required=False, min_value=1, max_value=1000, widget=forms.NumberInput(
+        attrs={'placeholder': _('Fewer than … reviews')}), label=_('Fewer than … reviews'))
 
 
 class GrantForm(forms.ModelForm):
@@ -101,6 +114,8 @@ BULK_CHOICES = (
     ('resend', _('Send voucher mails again')),
     ('remind', _('Send reminders (grants awaiting a reply)')),
     ('cancel', _('Cancel')),
+    ('approve_requested', _('Stage "approve" with the granted amounts set to the requested ones')),
+    ('waitlist_rest', _('Stage "waiting list" for the rest (grants matching the filter that are not selected)')),
 )
 
 
@@ -123,7 +138,7 @@ class BulkForm(forms.Form):
         d = super().clean()
         if d.get('action') == 'stage' and not d.get('decision'):
             self.add_error('decision', _('Choose the decision to stage.'))
-        if d.get('scope') == 'selected' and not d.get('grant'):
+        if d.get('scope') == 'selected' and not d.get('grant') and d.get('action') != 'waitlist_rest':
             raise ValidationError(_('Select at least one grant.'))
         return d
 
@@ -172,6 +187,22 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
         help_text=LIFECYCLE_SETTINGS['grants_max_offers']['help_text'],
     )
 
+    # applications.py: the application form in the shop
+    grants_applications_open = SplitDateTimeField(
+        label=_('Applications open'), required=False, widget=SplitDateTimePickerWidget(),
+        help_text=_('From then on, the front page of the shop links to the application form. Empty: no applications.'),
+    )
+    grants_applications_close = SplitDateTimeField(
+        label=_('Applications close'), required=False, widget=SplitDateTimePickerWidget(),
+    )
+    grants_application_questions = forms.JSONField(
+        label=_('Extra questions'), required=False, widget=forms.Textarea(attrs={'rows': 6, 'class': 'monospace'}),
+        help_text=_('A JSON list, e.g. [{"id": "diet", "type": "text", "question": {"en": "Dietary needs?", '
+                    '"de": "Ernährung?"}, "required": false}, {"id": "first", "type": "boolean", "question": '
+                    '"First conference?", "required": true}, {"id": "role", "type": "choice", "question": "Role", '
+                    '"choices": ["Student", "Speaker"]}]. Types: text, choice, boolean (yes/no).'),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = self.obj
@@ -193,8 +224,16 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
                     self.fields[fn].help_text = ''
                 self._set_field_placeholders(fn, list(PLACEHOLDER_CONTEXT))
 
+    def clean_grants_application_questions(self):
+        from ..applications import parse_questions
+
+        return parse_questions(self.cleaned_data.get('grants_application_questions') or [])
+
     def clean(self):
         d = super().clean()
+        start, end = d.get('grants_applications_open'), d.get('grants_applications_close')
+        if start and end and end <= start:
+            self.add_error('grants_applications_close', _('Applications must close after they open.'))
         item, variation, quota = d.get('grants_voucher_item'), d.get('grants_voucher_variation'), \
             d.get('grants_voucher_quota')
         if item and quota:

@@ -1,7 +1,7 @@
 from django.urls import resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..permissions import MANAGE, VIEW
+from ..permissions import MANAGE, REVIEW, VIEW
 
 
 def nav_event(request):
@@ -18,6 +18,12 @@ def nav_event(request):
         'url': reverse('plugins:pretix_grants:control.list', kwargs=kw),
         'active': ours and name in ('control.list', 'control.detail', 'control.edit', 'control.bulk.result'),
     }]
+    if request.user.has_event_permission(request.organizer, event, REVIEW, request=request):
+        children.append({
+            'label': _('Review applications'),
+            'url': reverse('plugins:pretix_grants:control.review.next', kwargs=kw),
+            'active': ours and name.startswith('control.review'),
+        })
     if request.user.has_event_permission(request.organizer, event, MANAGE, request=request):
         children += [{
             'label': _('Add a grant'),

@@ -1,6 +1,7 @@
 import uuid
 from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -23,10 +24,11 @@ from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
 from pretix.helpers.format import format_map
 
-from .. import mails, workflow
+from .. import mails, reviews, workflow
+from ..applications import answer_display
 from ..defaults import MAIL_TEMPLATES
-from ..models import Grant, GrantMail
-from ..permissions import MANAGE, VIEW
+from ..models import Grant, GrantMail, Review
+from ..permissions import MANAGE, REVIEW, VIEW
 from . import actions
 from .forms import (
     BULK_CHOICES, MAIL_LABELS, PLACEHOLDER_CONTEXT, ActionForm,
@@ -42,8 +44,14 @@ def grant_url(event, name, **kwargs):
         'organizer': event.organizer.slug, 'event': event.slug, **kwargs})
 
 
-def filtered_grants(event, data):
-    """The event's grants matching the list's filter form ``data``, with what the list shows annotated."""
+REVIEW_ORDERINGS = {'review_count', 'review_mean', 'review_stddev', 'own_score'}
+
+
+def filtered_grants(event, data, user=None, blind=True):
+    """
+    The event's grants matching the list's filter form ``data``, with what the list shows annotated, the review
+    figures as ``user`` may see them (``reviews.annotate``).
+    """
     form = GrantFilterForm(data=data)
     form.is_valid()
     fd = form.cleaned_data if form.is_bound else {}
@@ -54,6 +62,15 @@ def filtered_grants(event, data):
         mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'), outgoing_mail__status__in=MAIL_PENDING)),
         mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
     )
+    qs = reviews.annotate(qs, user, blind)
+    if fd.get('review') == 'mine_missing':
+        qs = qs.filter(own_score__isnull=True)
+    elif fd.get('review') == 'mine_done':
+        qs = qs.filter(own_score__isnull=False)
+    elif fd.get('review') == 'disputed':
+        qs = qs.filter(review_stddev__gte=reviews.HIGH_DISAGREEMENT)
+    if fd.get('fewer_reviews'):
+        qs = qs.filter(review_count__lt=fd['fewer_reviews'])
     if fd.get('status'):
         qs = qs.filter(status=fd['status'])
     if fd.get('decision') == 'none':
@@ -80,6 +97,11 @@ def filtered_grants(event, data):
         q = fd['query'].strip()
         qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q))
     ordering = fd.get('ordering') or 'created'
+    if ordering.lstrip('-') in REVIEW_ORDERINGS:
+        # grants without figures (no reviews, or hidden) last either way
+        f = F(ordering.lstrip('-'))
+        return form, qs.order_by(f.desc(nulls_last=True) if ordering.startswith('-') else f.asc(nulls_last=True),
+                                 'created', 'pk')
     return form, qs.order_by(ordering, 'pk')
 
 
@@ -99,7 +121,10 @@ class GrantList(GrantViewMixin, PaginationMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        self.filter_form, qs = filtered_grants(self.request.event, self.request.GET)
+        self.blind = reviews.reviewer_in_control(self.request)
+        self.filter_form, qs = filtered_grants(self.request.event, self.request.GET, user=self.request.user,
+                                               blind=self.blind)
+        self.filtered = qs
         return qs.select_related('voucher')
 
     def get_context_data(self, **kwargs):
@@ -121,8 +146,35 @@ class GrantList(GrantViewMixin, PaginationMixin, ListView):
         ctx['filter_query'] = self.request.GET.urlencode()
         ctx['orderings'] = [('name', _('Name')), ('email', _('Email')), ('status', _('Status')),
                             ('decision', _('Staged decision')), ('voucher_state', _('Voucher')),
-                            ('total', _('Granted amounts')), ('created', _('Applied'))]
+                            ('total', _('Granted amounts')), ('created', _('Applied')),
+                            ('requested_sum', _('Requested')), ('review_count', _('Reviews')),
+                            ('review_mean', _('Mean score')), ('review_stddev', _('Std. dev.')),
+                            ('own_score', _('My score'))]
+        ctx['can_review'] = self.blind
+        ctx.update(self.ranking(ctx['granted_sum'], ctx['budget']))
         return ctx
+
+    def ranking(self, granted_sum, budget):
+        """
+        Sorted by mean score (best first), the list is the ranking: the requested amounts of the grants still to
+        decide (pending, waiting list) add up down the whole ranking, not only this page, and with a budget the
+        grant where the money runs out is marked. One query, whatever the number of grants.
+        """
+        if (self.filter_form.cleaned_data.get('ordering') if self.filter_form.is_bound else None) != '-review_mean':
+            return {}
+        open_ = (Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST)
+        pairs = [(pk, amount) for pk, amount, st in self.filtered.values_list('pk', 'requested_sum', 'status')
+                 if st in open_]
+        available = budget - granted_sum if budget is not None else None
+        totals = reviews.running_totals(pairs, available)
+        for g in self.object_list_page:
+            g.running_total, g.fits, g.runs_out_here = totals.get(g.pk, (None, True, False))
+        return {'ranking': True, 'available': available}
+
+    def paginate_queryset(self, queryset, page_size):
+        result = super().paginate_queryset(queryset, page_size)
+        self.object_list_page = result[2]
+        return result
 
 
 class GrantDetail(GrantViewMixin, DetailView):
@@ -140,6 +192,8 @@ class GrantDetail(GrantViewMixin, DetailView):
         ctx = super().get_context_data(**kwargs)
         g = self.object
         ctx['actions'] = actions.available(g) if ctx['can_manage'] else set()
+        ctx['answers'] = answer_display(self.request.event, g)
+        ctx['can_review'] = reviews.reviewer_in_control(self.request)
         ctx['decisions'] = workflow.allowed_decisions(g)
         ctx['reply_url'] = mails.reply_url(g)
         ctx['mails'] = list(g.mails.select_related('outgoing_mail'))
@@ -307,3 +361,61 @@ class TemplatePreview(GrantViewMixin, TemplateView):
         ctx['locale'] = lc
         ctx['subject'], ctx['text'] = render_preview(event, key, lc)
         return ctx
+
+
+class ReviewForm(forms.Form):
+    score = forms.TypedChoiceField(label=_('Score'), coerce=int, widget=forms.RadioSelect,
+                                   choices=[(n, str(n)) for n in reviews.SCORES],
+                                   help_text=_('1: do not fund, 5: fund by all means.'))
+    note = forms.CharField(label=_('Note'), required=False, max_length=5000, widget=forms.Textarea(attrs={'rows': 3}),
+                           help_text=_('Other reviewers read it once they have scored this application.'))
+
+
+class GrantReview(GrantViewMixin, FormView):
+    """Score one application. Others' scores and notes appear only once the reviewer has scored it."""
+    permission = REVIEW
+    template_name = 'pretix_grants/control/review.html'
+    form_class = ReviewForm
+
+    @cached_property
+    def grant(self):
+        grant = reviews.annotate(Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']),
+                                 self.request.user, blind=True).first()
+        if not grant:
+            raise Http404(_('Unknown grant.'))
+        return grant
+
+    def get_initial(self):
+        own = Review.objects.filter(grant=self.grant, user=self.request.user).first()
+        return {'score': own.score, 'note': own.note} if own else {}
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        g = self.grant
+        ctx['grant'] = g
+        ctx['answers'] = answer_display(self.request.event, g)
+        ctx['reviews'] = reviews.visible_reviews(g, self.request.user, blind=True)
+        ctx['scored'] = g.own_score is not None
+        return ctx
+
+    def form_valid(self, form):
+        reviews.score(self.grant, self.request.user, form.cleaned_data['score'], form.cleaned_data['note'])
+        messages.success(self.request, _('Your score has been saved.'))
+        if self.request.POST.get('next'):
+            return redirect(grant_url(self.request.event, 'review.next'))
+        return redirect(grant_url(self.request.event, 'review', grant=self.grant.pk))
+
+    def form_invalid(self, form):
+        messages.error(self.request, _('We could not save your score. See below for details.'))
+        return super().form_invalid(form)
+
+
+class NextUnreviewed(GrantViewMixin, View):
+    permission = REVIEW
+
+    def get(self, request, *args, **kwargs):
+        grant = reviews.next_unreviewed(request.event, request.user)
+        if grant is None:
+            messages.info(request, _('You have scored every pending application. Thank you!'))
+            return redirect(grant_url(request.event, 'list'))
+        return redirect(grant_url(request.event, 'review', grant=grant.pk))

@@ -77,6 +77,12 @@ class Command(BaseCommand):
         quota = event.quotas.create(name='Conference tickets', size=300)
         quota.items.add(ticket)
         event.settings.grants_voucher_item = ticket.pk
+        # applications in the shop (applications.py): open for a month, with one extra question
+        event.settings.grants_applications_open = now() - timedelta(days=1)
+        event.settings.grants_applications_close = now() + timedelta(days=30)
+        event.settings.grants_application_questions = [
+            {'id': 'first_time', 'type': 'boolean', 'required': True,
+             'question': {'en': 'Is this your first conference?', 'de': 'Ist das Ihre erste Konferenz?'}}]
 
         cospeaker = event.vouchers.create(code='COSPEAKER25', item=ticket, price_mode='percent',
                                           value=Decimal('25.00'), comment='Co-speaker discount')
@@ -88,6 +94,7 @@ class Command(BaseCommand):
             grant = workflow.create_grant(
                 event, user=user, name=name, email=email, locale=locale,
                 travel_amount=Decimal(travel), accommodation_amount=Decimal(accommodation),
+                requested_travel=Decimal(travel), requested_accommodation=Decimal(accommodation),
             )
             self.advance(grant, stage, user)
         return event
