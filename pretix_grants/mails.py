@@ -107,20 +107,47 @@ def context(event, grant, *texts):
     return {name: ctx.render_placeholder(p) for name, p in ctx.placeholders.items() if name in used}
 
 
-def send(grant, kind, template_key, *, user=None, auth=None):
-    """Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant."""
+class Batch:
+    """
+    Records and log entries of many ``send`` calls, written with one bulk insert each by ``save`` (inside the
+    same transaction as the mails). The mails themselves still go through pretix's ``mail()`` one by one.
+    """
+
+    def __init__(self):
+        self.records, self.logs = [], []
+
+    def save(self):
+        from pretix.base.models import LogEntry
+
+        GrantMail.objects.bulk_create(self.records, batch_size=500)
+        LogEntry.bulk_create_and_postprocess(self.logs)
+        self.records, self.logs = [], []
+
+
+def send(grant, kind, template_key, *, user=None, auth=None, batch=None):
+    """
+    Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant. With a
+    ``Batch``, the record and the log entry are written when the batch is saved.
+    """
     event = grant.event
     subject, text = template(event, template_key)
     with language(grant.locale, event.settings.region):
         values = context(event, grant, subject, text, event.settings.mail_text_signature)
         outgoing = mail(grant.email, subject, text, values, event, grant.locale)
-    record = GrantMail.objects.create(grant=grant, kind=kind, outgoing_mail=outgoing)
-    grant.log_action('pretix_grants.grant.mail.sent', data={
+    record = GrantMail(grant=grant, kind=kind, outgoing_mail=outgoing)
+    data = {
         'kind': kind,
         'template': template_key,
         'subject': outgoing.subject if outgoing else None,
         'outgoing_mail': outgoing.pk if outgoing else None,
-    }, user=user, auth=auth)
+    }
+    if batch is None:
+        record.save()
+        grant.log_action('pretix_grants.grant.mail.sent', data=data, user=user, auth=auth)
+    else:
+        batch.records.append(record)
+        batch.logs.append(grant.log_action('pretix_grants.grant.mail.sent', data=data, user=user, auth=auth,
+                                           save=False))
     return record
 
 
@@ -128,8 +155,8 @@ def send_decision(grant, *, user=None, auth=None):
     return send(grant, GrantMail.KIND_DECISION, f'decision_{grant.status}', user=user, auth=auth)
 
 
-def send_voucher(grant, *, user=None, auth=None):
-    return send(grant, GrantMail.KIND_VOUCHER, 'voucher', user=user, auth=auth)
+def send_voucher(grant, *, user=None, auth=None, batch=None):
+    return send(grant, GrantMail.KIND_VOUCHER, 'voucher', user=user, auth=auth, batch=batch)
 
 
 def send_received(grant, *, user=None, auth=None):
