@@ -9,7 +9,7 @@ from pretix_grants import issuance
 from pretix_grants.models import Grant, GrantMail
 
 from .conftest import mails_to
-from .test_query_counts import (  # NOQA: F401 (the fixture)
+from .test_query_counts import (  # NOQA: F401 (a fixture)
     settings_cached as _settings_cached,
 )
 from .test_voucher_issuance import redeem, sent_by_pretix
@@ -142,8 +142,8 @@ def test_existing_vouchers_are_upgraded_linked_or_flagged_per_grant(confirmed, e
 
 
 @pytest.mark.django_db
-def test_a_batch_costs_fewer_queries_per_grant_than_one_by_one(confirmed, event, settings_cached):
-    settings_cached()
+def test_a_batch_costs_fewer_queries_per_grant_than_one_by_one(confirmed, event, _settings_cached):  # NOQA: F811
+    _settings_cached()
 
     def count(n, issue):
         grants = confirmed(n)
