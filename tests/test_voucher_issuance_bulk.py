@@ -165,3 +165,40 @@ def test_a_batch_costs_fewer_queries_per_grant_than_one_by_one(confirmed, event,
     # what is left per grant is pretix's mail(): its OutgoingMail, and here (tasks inline) its sending
     assert batched <= single / 2
     assert Voucher.objects.filter(event=event).count() == 1 + 2 * (12 + 2)
+
+
+@pytest.mark.django_db
+def test_the_control_panels_bulk_issue_runs_in_batches(confirmed, make_grant, event, quota, monkeypatch):
+    from pretix_grants.control import bulk
+
+    monkeypatch.setattr(bulk, 'ISSUE_BATCH', 3)
+    quota.size = 6
+    quota.save()
+    grants = confirmed(7)
+    pending = make_grant(Grant.STATUS_PENDING)
+    ids = [g.pk for g in grants] + [pending.pk]
+    rows = {r['grant']: (r['result'], r['message']) for r in bulk.run_bulk(event, 'issue', ids)}
+
+    assert [rows[g.pk][0] for g in grants] == ['done'] * 6 + ['failed']
+    assert 'quota' in rows[grants[-1].pk][1]
+    assert rows[pending.pk] == ('skipped', 'Only a confirmed grant gets a voucher.')
+    assert sum(len(mails_to(g.email)) for g in grants) == 6
+
+    rows = {r['grant']: r['result'] for r in bulk.run_bulk(event, 'issue', ids)}
+    assert [rows[g.pk] for g in grants] == ['skipped'] * 6 + ['failed']
+    assert event.vouchers.count() == 6
+    assert sum(len(mails_to(g.email)) for g in grants) == 6
+
+
+@pytest.mark.django_db
+def test_a_batch_that_fails_as_a_whole_is_run_one_grant_at_a_time(confirmed, event, monkeypatch):
+    from pretix_grants.control import bulk
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('database hiccup')
+
+    monkeypatch.setattr(issuance, 'issue_vouchers', broken)
+    grants = confirmed(3)
+    rows = bulk.run_bulk(event, 'issue', [g.pk for g in grants])
+    assert [r['result'] for r in rows] == ['done'] * 3
+    assert all(len(mails_to(g.email)) == 1 for g in grants)
