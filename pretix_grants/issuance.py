@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,7 +25,7 @@ from pretix.base.models.vouchers import generate_codes
 from pretix.base.services.locking import lock_objects
 from pretix.helpers import OF_SELF
 
-from .models import Grant
+from .models import Grant, GrantMail
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal('0.00')
@@ -211,6 +212,8 @@ def _issue_locked(g, target, voucher, *, user=None, auth=None):
 
 
 BATCH_SIZE = 500
+# owed mails per worker task: small enough to spread over the workers
+MAIL_CHUNK = 25
 
 
 def issue_vouchers(event, grant_ids, *, user=None, auth=None, batch_size=BATCH_SIZE):
@@ -314,8 +317,28 @@ def _create_vouchers(event, grants, target, user, auth):
     for g, v in zip(grants, vouchers):
         batch.logs.append(g.log_action(f'pretix_grants.grant.voucher.{Grant.VOUCHER_ISSUED}',
                                        data={'voucher': v.pk, 'code': v.code}, user=user, auth=auth, save=False))
-        mails.send_voucher(g, user=user, auth=auth, batch=batch)
+        # pretix's mail() renders each mail (markdown, HTML, CSS inlining: most of a voucher's cost), so it runs in
+        # the workers after commit; the owed record commits with the voucher and makes it happen exactly once
+        mails.owe_voucher(g, batch)
+    records = batch.records
     batch.save()
+    if any(r.pk is None for r in records):  # a database that cannot return the new rows' ids
+        records = list(GrantMail.objects.filter(grant__in=grants, pending=True))
+    queue_owed_mails(event, [r.pk for r in records])
+
+
+def queue_owed_mails(event, record_ids, chunk=MAIL_CHUNK):
+    """After commit, deliver owed mails in worker tasks of ``chunk`` mails each."""
+    from .tasks import deliver_grant_mails
+
+    event_id = event.pk
+    for start in range(0, len(record_ids), chunk):
+        ids = record_ids[start:start + chunk]
+        if 'locmem' in settings.EMAIL_BACKEND:
+            # as pretix's mail() does under test settings, where on_commit never fires: hand them over at once
+            deliver_grant_mails.apply_async(args=(event_id, ids))
+        else:
+            transaction.on_commit(lambda ids=ids: deliver_grant_mails.apply_async(args=(event_id, ids)))
 
 
 def _flag(grant, reason, *, voucher=None, user=None, auth=None):

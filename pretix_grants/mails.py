@@ -18,6 +18,7 @@ from pretix.base.services.mail import mail, mail_send_task
 from pretix.base.services.placeholders import (
     PlaceholderContext, SimpleFunctionalTextPlaceholder,
 )
+from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
 from .models import Grant, GrantMail
@@ -109,8 +110,8 @@ def context(event, grant, *texts):
 
 class Batch:
     """
-    Records and log entries of many ``send`` calls, written with one bulk insert each by ``save`` (inside the
-    same transaction as the mails). The mails themselves still go through pretix's ``mail()`` one by one.
+    Mail records and log entries of a batch, written with one bulk insert each by ``save``, in the caller's
+    transaction.
     """
 
     def __init__(self):
@@ -124,30 +125,67 @@ class Batch:
         self.records, self.logs = [], []
 
 
-def send(grant, kind, template_key, *, user=None, auth=None, batch=None):
-    """
-    Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant. With a
-    ``Batch``, the record and the log entry are written when the batch is saved.
-    """
+def _mail(grant, template_key):
     event = grant.event
     subject, text = template(event, template_key)
     with language(grant.locale, event.settings.region):
         values = context(event, grant, subject, text, event.settings.mail_text_signature)
-        outgoing = mail(grant.email, subject, text, values, event, grant.locale)
-    record = GrantMail(grant=grant, kind=kind, outgoing_mail=outgoing)
-    data = {
+        return mail(grant.email, subject, text, values, event, grant.locale)
+
+
+def _log_sent(grant, kind, template_key, outgoing, *, user=None, auth=None, save=True):
+    return grant.log_action('pretix_grants.grant.mail.sent', data={
         'kind': kind,
         'template': template_key,
         'subject': outgoing.subject if outgoing else None,
         'outgoing_mail': outgoing.pk if outgoing else None,
-    }
-    if batch is None:
-        record.save()
-        grant.log_action('pretix_grants.grant.mail.sent', data=data, user=user, auth=auth)
-    else:
-        batch.records.append(record)
-        batch.logs.append(grant.log_action('pretix_grants.grant.mail.sent', data=data, user=user, auth=auth,
-                                           save=False))
+    }, user=user, auth=auth, save=save)
+
+
+def send(grant, kind, template_key, *, user=None, auth=None):
+    """Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant."""
+    outgoing = _mail(grant, template_key)
+    record = GrantMail.objects.create(grant=grant, kind=kind, outgoing_mail=outgoing)
+    _log_sent(grant, kind, template_key, outgoing, user=user, auth=auth)
+    return record
+
+
+# the mails that can be owed, and their templates
+OWED_TEMPLATES = {GrantMail.KIND_VOUCHER: 'voucher'}
+
+
+def owe_voucher(grant, batch):
+    """
+    Record, in the caller's transaction, that ``grant`` is owed its voucher mail; ``deliver_owed`` renders and
+    queues it after commit. The record is the promise: it commits with the voucher or not at all.
+    """
+    record = GrantMail(grant=grant, kind=GrantMail.KIND_VOUCHER, pending=True)
+    batch.records.append(record)
+    return record
+
+
+def deliver_owed(record_id):
+    """
+    Hand an owed mail to pretix, exactly once: the record's row lock and its ``pending`` flag decide. A grant
+    that no longer holds its voucher (refused or cancelled meanwhile) is owed nothing, and the record goes.
+    Returns the record, or ``None`` if nothing was owed.
+    """
+    with transaction.atomic():
+        record = (GrantMail.objects.select_for_update(of=OF_SELF)
+                  .select_related('grant', 'grant__event', 'grant__event__organizer', 'grant__voucher')
+                  .filter(pk=record_id, pending=True).first())
+        if record is None:
+            return None
+        grant = record.grant
+        if record.kind == GrantMail.KIND_VOUCHER and (
+                grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id):
+            record.delete()
+            return None
+        key = OWED_TEMPLATES[record.kind]
+        record.outgoing_mail = _mail(grant, key)
+        record.pending = False
+        record.save(update_fields=['outgoing_mail', 'pending'])
+        _log_sent(grant, record.kind, key, record.outgoing_mail)
     return record
 
 
@@ -155,8 +193,8 @@ def send_decision(grant, *, user=None, auth=None):
     return send(grant, GrantMail.KIND_DECISION, f'decision_{grant.status}', user=user, auth=auth)
 
 
-def send_voucher(grant, *, user=None, auth=None, batch=None):
-    return send(grant, GrantMail.KIND_VOUCHER, 'voucher', user=user, auth=auth, batch=batch)
+def send_voucher(grant, *, user=None, auth=None):
+    return send(grant, GrantMail.KIND_VOUCHER, 'voucher', user=user, auth=auth)
 
 
 def send_received(grant, *, user=None, auth=None):

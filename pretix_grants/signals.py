@@ -183,3 +183,11 @@ def control_data_exporter(sender, **kwargs):
     from .control.exporters import GrantExporter
 
     return GrantExporter
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_requeue_owed_mails')
+@minimum_interval(minutes_after_success=5)
+def requeue_owed_mails(sender, **kwargs):
+    from .tasks import requeue_owed_mails
+
+    requeue_owed_mails()
