@@ -6,6 +6,7 @@ The database named in bench/pretix.cfg (or PRETIX_DATABASE_NAME) is created at t
 """
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -119,16 +120,20 @@ def main():
     parser.add_argument('--foreign', type=int, default=100_000, help='other vouchers for the confirmation case')
     parser.add_argument('--pretix-max', type=int, default=1000,
                         help='largest N for (c): its log data grows with N squared')
+    parser.add_argument('--issue-only', default='',
+                        help='sizes at which only the voucher phase of (a) is measured, e.g. 10000')
     parser.add_argument('--list-grants', type=int, default=10_000)
     parser.add_argument('--concurrency', type=int, default=2, help='Celery worker processes')
     parser.add_argument('--out', default=str(ROOT / 'bench' / 'results.md'))
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(',') if s]
+    issue_only = [int(s) for s in args.issue_only.split(',') if s]
 
     os.environ['DJANGO_SETTINGS_MODULE'] = 'bench.settings'
     sys.path.insert(0, str(ROOT))
     from aiosmtpd.controller import Controller
 
+    logging.getLogger('mail.log').setLevel(logging.WARNING)  # aiosmtpd logs every command
     handler = Sink()
     smtp = Controller(handler, hostname='127.0.0.1', port=free_port(), loop=asyncio.new_event_loop())
     smtp.start()
@@ -178,6 +183,10 @@ def main():
                 'vouchers, before mail)')))
             print('list pages ...', flush=True)
             rows += scenarios.list_pages(args.list_grants)
+            # last, as nothing after it waits for the mails it leaves to the workers
+            for n in issue_only:
+                print(f'N = {n}: plugin, vouchers only ...', flush=True)
+                rows += scenarios.plugin_bulk(n, handler, deliver=False)
     finally:
         stop_workers(workers)
         smtp.stop()
@@ -187,7 +196,8 @@ def main():
     out = table(rows)
     stamp = datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     header = (f'# pretix-grants benchmarks\n\n{stamp}, {os.cpu_count()} cores, PostgreSQL, Redis, '
-              f'{args.concurrency} Celery worker processes, SMTP sink on loopback; `make bench`.\n\n')
+              f'{args.concurrency} Celery worker processes, SMTP sink on loopback; '
+              f'`bench/run.py {" ".join(sys.argv[1:])}`.\n\n')
     Path(args.out).write_text(header + out + '\n')
     print(out)
     print(f'\nwritten to {args.out}; worker log {log.name}')

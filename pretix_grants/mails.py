@@ -164,14 +164,14 @@ def owe_voucher(grant, batch):
     return record
 
 
-def deliver_owed(record_id):
+def deliver_owed(record_id, *, skip_locked=False):
     """
     Hand an owed mail to pretix, exactly once: the record's row lock and its ``pending`` flag decide. A grant
     that no longer holds its voucher (refused or cancelled meanwhile) is owed nothing, and the record goes.
-    Returns the record, or ``None`` if nothing was owed.
+    Returns the record, or ``None`` if nothing was owed (or, with ``skip_locked``, another process has it now).
     """
     with transaction.atomic():
-        record = (GrantMail.objects.select_for_update(of=OF_SELF)
+        record = (GrantMail.objects.select_for_update(of=OF_SELF, skip_locked=skip_locked)
                   .select_related('grant', 'grant__event', 'grant__event__organizer', 'grant__voucher')
                   .filter(pk=record_id, pending=True).first())
         if record is None:
@@ -210,6 +210,16 @@ def resend_voucher(grant, *, user=None, auth=None):
     if grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id:
         raise ValueError(str(_('This grant has no voucher to send.')))
     return send_voucher(grant, user=user, auth=auth)
+
+
+def deliver_pending(grant_ids):
+    """
+    Deliver the owed mails of these grants in this process, alongside the workers that were queued for them:
+    whoever locks a record first sends it, the others pass it by. Returns how many this process sent.
+    """
+    ids = list(GrantMail.objects.filter(grant_id__in=list(grant_ids), pending=True).order_by('pk')
+               .values_list('pk', flat=True))
+    return sum(1 for pk in ids if deliver_owed(pk, skip_locked=True))
 
 
 def retry(record: GrantMail):

@@ -21,6 +21,7 @@ def test_confirmation():
 def test_plugin_bulk():
     rows = check(scenarios.plugin_bulk(3))
     assert 'voucher log' in rows[0]['note']
+    assert len(check(scenarios.plugin_bulk(2, deliver=False))) == 1
 
 
 @pytest.mark.django_db

@@ -237,3 +237,15 @@ def test_a_batch_that_fails_as_a_whole_is_run_one_grant_at_a_time(confirmed, eve
     rows = bulk.run_bulk(event, 'issue', [g.pk for g in grants])
     assert [r['result'] for r in rows] == ['done'] * 3
     assert all(len(mails_to(g.email)) == 1 for g in grants)
+
+
+@pytest.mark.django_db
+def test_the_issuing_process_can_deliver_owed_mails_itself(confirmed, event, settings):
+    settings.EMAIL_BACKEND = 'django.core.mail.backends.dummy.EmailBackend'
+    grants = confirmed(3)
+    ids = [g.pk for g in grants]
+    issuance.issue_vouchers(event, ids)  # the queued tasks never run here
+    assert mails.deliver_pending(ids) == 3
+    assert mails.deliver_pending(ids) == 0
+    assert OutgoingMail.objects.filter(event=event).count() == 3
+    assert not GrantMail.objects.filter(pending=True).exists()

@@ -26,7 +26,7 @@ from pretix.base.services.tasks import ProfiledEventTask
 from pretix.base.views.tasks import AsyncAction
 from pretix.celery_app import app
 
-from .. import issuance, workflow
+from .. import issuance, mails, workflow
 from ..models import Grant
 from ..permissions import MANAGE
 from . import actions
@@ -48,11 +48,12 @@ def run_bulk(event, action, grant_ids, *, user=None, decision=None, progress=Non
     return run_each(event, action, grant_ids, user=user, decision=decision, progress=progress)
 
 
-def run_issue(event, grant_ids, *, user=None, progress=None):
+def run_issue(event, grant_ids, *, user=None, progress=None, deliver_here=True):
     """
     Issue vouchers with ``issuance.issue_vouchers``, ``ISSUE_BATCH`` grants per transaction, with the same result
     rows as one grant at a time. A batch that fails as a whole is run again one grant at a time, so one grant's
-    failure never stops the rest.
+    failure never stops the rest. The mails owed are queued for the workers; with ``deliver_here`` this process
+    then helps render them.
     """
     ids = list(grant_ids)
     grants = Grant.objects.filter(event=event, pk__in=ids).in_bulk()
@@ -89,6 +90,9 @@ def run_issue(event, grant_ids, *, user=None, progress=None):
         results.extend(rows[pk] for pk in chunk if pk in rows)
         if progress:
             progress(100 * min(start + ISSUE_BATCH, len(ids)) / len(ids))
+    # every voucher is committed and its mail owed; render mails here too rather than leave it all to the workers
+    if deliver_here:
+        mails.deliver_pending(r['grant'] for r in results if r['result'] == DONE)
     return results
 
 
