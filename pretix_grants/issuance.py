@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from pretix.base.models import (
@@ -69,7 +70,9 @@ def voucher_target(event) -> Target:
     if s.grants_voucher_quota:
         quota = event.quotas.filter(pk=s.grants_voucher_quota).first()
     elif s.grants_voucher_item:
-        item = event.items.filter(pk=s.grants_voucher_item).first()
+        # has_variations in the same query (pretix's cached_property would ask again)
+        item = event.items.filter(pk=s.grants_voucher_item).annotate(
+            has_variations=Exists(ItemVariation.objects.filter(item=OuterRef('pk')))).first()
         if item and s.grants_voucher_variation:
             variation = item.variations.filter(pk=s.grants_voucher_variation).first()
     if not item and not quota:
