@@ -224,9 +224,11 @@ def issue_vouchers(event, grant_ids, *, user=None, auth=None, batch_size=BATCH_S
     ``issue_voucher`` for many grants of ``event`` at once, with the same guarantees, in transactions of
     ``batch_size`` grants: the batch's rows are locked (in pk order, so two runs over the same grants never
     deadlock), grants that are done or not due are left as they are, a person's existing voucher is linked or
-    upgraded per grant as ``issue_voucher`` does, and the new vouchers of the rest are written with one code
-    lookup and bulk inserts; every grant gets its own mail through ``mails``. A quota too small for the whole
-    batch is handled one grant at a time, so as many get a voucher as fit and the rest need attention.
+    upgraded per grant as ``issue_voucher`` does (and mailed at once), and the new vouchers of the rest are
+    written with one code lookup and bulk inserts, each with its voucher mail owed in the same transaction and
+    handed to pretix's ``mail()`` by a worker after commit (``mails.deliver_owed``, exactly once). A quota too
+    small for the whole batch is handled one grant at a time, so as many get a voucher as fit and the rest need
+    attention.
     Returns ``{pk: grant}`` for the grants of ``event`` among ``grant_ids``, as they are afterwards.
     """
     ids = sorted(set(grant_ids))
