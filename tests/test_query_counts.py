@@ -15,7 +15,7 @@ from .conftest import committed
 # queued, and here also pretix's mail send and webhook check, which a worker does after commit in production.
 # PostgreSQL adds three for pretix's advisory quota lock (lock_objects). The grants' webhook events add two per
 # grant log entry (pretix's webhook task looks up the entry and the organizer's webhooks), also a worker's job.
-CONFIRMATION_QUERIES = {'sqlite': 46, 'postgresql': 49}
+CONFIRMATION_QUERIES = {'sqlite': 45, 'postgresql': 48}
 
 
 def confirm_counting(grant):
