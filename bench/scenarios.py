@@ -11,8 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.test import Client
 from django.db.models import Max, Min
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from pretix.base.i18n import language
