@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_CONFIG ?= tests/postgres.cfg
 STACK_ARGS ?=
 
-.PHONY: venv lint test test-stack test-postgres demo demo-data clean
+.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ $(STAMP): setup.py setup.cfg
 venv: $(STAMP)
 
 lint: venv
-	$(VENV)/bin/flake8 pretix_grants tests demo
-	$(VENV)/bin/isort --check-only --diff pretix_grants tests demo
+	$(VENV)/bin/flake8 pretix_grants tests demo bench
+	$(VENV)/bin/isort --check-only --diff pretix_grants tests demo bench
 	mkdir -p data
 	$(DEMO) $(PY) -m pretix makemigrations --check --dry-run pretix_grants
 
@@ -36,6 +36,12 @@ test-stack: venv
 
 test-postgres: venv
 	PRETIX_CONFIG_FILE=$(PG_CONFIG) $(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+# benchmarks on PostgreSQL (its own database, created and dropped), Redis dbs 10-12, Celery workers, an SMTP sink;
+# writes bench/results.md. BENCH_ARGS e.g. --sizes 1000 for a quicker run.
+BENCH_ARGS ?=
+bench: venv
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 demo-data: venv
 	mkdir -p data

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from pretix.base.models import (
     CartPosition, Item, ItemVariation, LogEntry, Quota, Voucher,
@@ -23,7 +26,7 @@ from pretix.base.models.vouchers import generate_codes
 from pretix.base.services.locking import lock_objects
 from pretix.helpers import OF_SELF
 
-from .models import Grant
+from .models import Grant, GrantMail
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal('0.00')
@@ -67,7 +70,9 @@ def voucher_target(event) -> Target:
     if s.grants_voucher_quota:
         quota = event.quotas.filter(pk=s.grants_voucher_quota).first()
     elif s.grants_voucher_item:
-        item = event.items.filter(pk=s.grants_voucher_item).first()
+        # has_variations in the same query (pretix's cached_property would ask again)
+        item = event.items.filter(pk=s.grants_voucher_item).annotate(
+            has_variations=Exists(ItemVariation.objects.filter(item=OuterRef('pk')))).first()
         if item and s.grants_voucher_variation:
             variation = item.variations.filter(pk=s.grants_voucher_variation).first()
     if not item and not quota:
@@ -124,6 +129,10 @@ def existing_voucher(grant, target):
         Voucher.objects.filter(event=grant.event, pk__in=sent_voucher_ids(grant.event, grant.email), grant__isnull=True)
         .order_by('pk')
     )
+    return _best_voucher(candidates, target)
+
+
+def _best_voucher(candidates, target):
     for test in (lambda v: v.is_active() and _gives_free_ticket(v, target),
                  lambda v: not _is_used_up(v),
                  lambda v: True):
@@ -153,8 +162,6 @@ def issue_voucher(grant, *, event=None, user=None, auth=None):
     Safe to call any number of times, from any number of workers at once: the grant's row lock serialises them,
     and a grant that has its voucher is returned unchanged. Returns the grant as it is afterwards.
     """
-    from . import mails
-
     pk = grant.pk if isinstance(grant, Grant) else grant
     event = event or (grant.event if isinstance(grant, Grant) else None)
     with transaction.atomic():
@@ -169,31 +176,178 @@ def issue_voucher(grant, *, event=None, user=None, auth=None):
             return g
         try:
             target = voucher_target(g.event)
-            voucher = existing_voucher(g, target)
-            if voucher is None:
-                voucher, state = _create_voucher(g, target, user, auth), Grant.VOUCHER_ISSUED
-            elif _is_used_up(voucher):
-                raise NeedsAttention(
-                    _('This person\'s voucher {code} has already been redeemed (order {order}); no new voucher '
-                      'was issued.').format(code=voucher.code, order=_order_code(voucher)),
-                    voucher=voucher,
-                )
-            elif voucher.is_active() and _gives_free_ticket(voucher, target):
-                state = Grant.VOUCHER_LINKED
-            else:
-                voucher, state = _upgrade_voucher(g, voucher, target, user, auth), Grant.VOUCHER_UPGRADED
         except NeedsAttention as e:
             _flag(g, str(e), voucher=e.voucher, user=user, auth=auth)
             return g
-
-        g.voucher = voucher
-        g.voucher_state = state
-        g.voucher_attention = ''
-        g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
-        g.log_action(f'pretix_grants.grant.voucher.{state}', data={'voucher': voucher.pk, 'code': voucher.code},
-                     user=user, auth=auth)
-        mails.send_voucher(g, user=user, auth=auth)
+        _issue_locked(g, target, existing_voucher(g, target), user=user, auth=auth)
     return g
+
+
+def _issue_locked(g, target, voucher, *, user=None, auth=None):
+    """Issue for the locked grant ``g``, given the voucher the person already holds (or ``None``)."""
+    from . import mails
+
+    try:
+        if voucher is None:
+            voucher, state = _create_voucher(g, target, user, auth), Grant.VOUCHER_ISSUED
+        elif _is_used_up(voucher):
+            raise NeedsAttention(
+                _('This person\'s voucher {code} has already been redeemed (order {order}); no new voucher '
+                  'was issued.').format(code=voucher.code, order=_order_code(voucher)),
+                voucher=voucher,
+            )
+        elif voucher.is_active() and _gives_free_ticket(voucher, target):
+            state = Grant.VOUCHER_LINKED
+        else:
+            voucher, state = _upgrade_voucher(g, voucher, target, user, auth), Grant.VOUCHER_UPGRADED
+    except NeedsAttention as e:
+        _flag(g, str(e), voucher=e.voucher, user=user, auth=auth)
+        return g
+
+    g.voucher = voucher
+    g.voucher_state = state
+    g.voucher_attention = ''
+    g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
+    g.log_action(f'pretix_grants.grant.voucher.{state}', data={'voucher': voucher.pk, 'code': voucher.code},
+                 user=user, auth=auth)
+    mails.send_voucher(g, user=user, auth=auth)
+    return g
+
+
+BATCH_SIZE = 500
+# owed mails per worker task: small enough to spread over the workers
+MAIL_CHUNK = 25
+
+
+def issue_vouchers(event, grant_ids, *, user=None, auth=None, batch_size=BATCH_SIZE):
+    """
+    ``issue_voucher`` for many grants of ``event`` at once, with the same guarantees, in transactions of
+    ``batch_size`` grants: the batch's rows are locked (in pk order, so two runs over the same grants never
+    deadlock), grants that are done or not due are left as they are, a person's existing voucher is linked or
+    upgraded per grant as ``issue_voucher`` does (and mailed at once), and the new vouchers of the rest are
+    written with one code lookup and bulk inserts, each with its voucher mail owed in the same transaction and
+    handed to pretix's ``mail()`` by a worker after commit (``mails.deliver_owed``, exactly once). A quota too
+    small for the whole batch is handled one grant at a time, so as many get a voucher as fit and the rest need
+    attention.
+    Returns ``{pk: grant}`` for the grants of ``event`` among ``grant_ids``, as they are afterwards.
+    """
+    ids = sorted(set(grant_ids))
+    result = {}
+    for start in range(0, len(ids), batch_size):
+        result.update(_issue_batch(event, ids[start:start + batch_size], user, auth))
+    return result
+
+
+def _held_vouchers(event, grants, target):
+    """The voucher each grant's person already holds, as ``existing_voucher`` finds it, in a few queries."""
+    held = {}
+    linked = Voucher.objects.in_bulk([g.voucher_id for g in grants if g.voucher_id])
+    for g in grants:
+        if g.voucher_id:
+            held[g.pk] = linked[g.voucher_id]
+    emails = {g.email.lower(): g for g in grants if not g.voucher_id}
+    if not emails:
+        return held
+    sent = LogEntry.objects.filter(
+        event=event, content_type=ContentType.objects.get_for_model(Voucher), action_type='pretix.voucher.sent',
+    ).values_list('object_id', 'data')
+    by_voucher = {}
+    for pk, data in sent:
+        recipient = (json.loads(data).get('recipient') or '').strip().lower()
+        if recipient in emails:
+            by_voucher[pk] = recipient
+    if not by_voucher:
+        return held
+    candidates = {}
+    for v in Voucher.objects.filter(event=event, pk__in=by_voucher, grant__isnull=True).order_by('pk'):
+        candidates.setdefault(by_voucher[v.pk], []).append(v)
+    for email, vouchers in candidates.items():
+        best = _best_voucher(vouchers, target)
+        if best is not None:
+            held[emails[email].pk] = best
+    return held
+
+
+def _issue_batch(event, ids, user, auth):
+    with transaction.atomic():
+        grants = list(Grant.objects.select_for_update(of=OF_SELF).filter(event=event, pk__in=ids).order_by('pk'))
+        for g in grants:
+            g.event = event
+        due = [g for g in grants if g.status == Grant.STATUS_CONFIRMED and g.ticket
+               and g.voucher_state not in Grant.VOUCHER_STATES_DONE]
+        if not due:
+            return {g.pk: g for g in grants}
+        try:
+            target = voucher_target(event)
+        except NeedsAttention as e:
+            for g in due:
+                _flag(g, str(e), user=user, auth=auth)
+            return {g.pk: g for g in grants}
+        held = _held_vouchers(event, due, target)
+        fresh = []
+        for g in due:
+            if g.pk in held:
+                _issue_locked(g, target, held[g.pk], user=user, auth=auth)
+            else:
+                fresh.append(g)
+        if fresh:
+            try:
+                _check_quota(event, _new_voucher_data(target), None, target, count=len(fresh))
+            except NeedsAttention:
+                # not enough left for all of them: one by one, so as many as fit get theirs
+                for g in fresh:
+                    _issue_locked(g, target, None, user=user, auth=auth)
+            else:
+                _create_vouchers(event, fresh, target, user, auth)
+    return {g.pk: g for g in grants}
+
+
+def _create_vouchers(event, grants, target, user, auth):
+    from . import mails
+
+    vouchers = [_new_voucher(g, target, code) for g, code in zip(grants, generate_codes(event.organizer, len(grants)))]
+    Voucher.objects.bulk_create(vouchers, batch_size=500)
+    event.cache.set('vouchers_exist', True)  # what Voucher.save does
+    if any(v.pk is None for v in vouchers):  # a database that cannot return the new rows' ids
+        pks = dict(Voucher.objects.filter(event=event, code__in=[v.code for v in vouchers]).values_list('code', 'pk'))
+        for v in vouchers:
+            v.pk = pks[v.code]
+    batch = mails.Batch()
+    stamp = now()
+    for g, v in zip(grants, vouchers):
+        batch.logs.append(v.log_action('pretix.voucher.added', data=_added_log_data(g, target), user=user, auth=auth,
+                                       save=False))
+        g.voucher, g.voucher_state, g.voucher_attention, g.modified = v, Grant.VOUCHER_ISSUED, '', stamp
+    # Django's bulk_update builds a CASE per field and row in Python (most of a batch's time): only the voucher
+    # differs from grant to grant
+    Grant.objects.filter(pk__in=[g.pk for g in grants]).update(
+        voucher_state=Grant.VOUCHER_ISSUED, voucher_attention='', modified=stamp)
+    Grant.objects.bulk_update(grants, ['voucher'], batch_size=500)
+    for g, v in zip(grants, vouchers):
+        batch.logs.append(g.log_action(f'pretix_grants.grant.voucher.{Grant.VOUCHER_ISSUED}',
+                                       data={'voucher': v.pk, 'code': v.code}, user=user, auth=auth, save=False))
+        # pretix's mail() renders each mail (markdown, HTML, CSS inlining: most of a voucher's cost), so it runs in
+        # the workers after commit; the owed record commits with the voucher and makes it happen exactly once
+        mails.owe_voucher(g, batch)
+    records = batch.records
+    batch.save()
+    if any(r.pk is None for r in records):  # a database that cannot return the new rows' ids
+        records = list(GrantMail.objects.filter(grant__in=grants, pending=True))
+    queue_owed_mails(event, [r.pk for r in records])
+
+
+def queue_owed_mails(event, record_ids, chunk=MAIL_CHUNK):
+    """After commit, deliver owed mails in worker tasks of ``chunk`` mails each."""
+    from .tasks import deliver_grant_mails
+
+    event_id = event.pk
+    for start in range(0, len(record_ids), chunk):
+        ids = record_ids[start:start + chunk]
+        if 'locmem' in settings.EMAIL_BACKEND:
+            # as pretix's mail() does under test settings, where on_commit never fires: hand them over at once
+            deliver_grant_mails.apply_async(args=(event_id, ids))
+        else:
+            transaction.on_commit(lambda ids=ids: deliver_grant_mails.apply_async(args=(event_id, ids)))
 
 
 def _flag(grant, reason, *, voucher=None, user=None, auth=None):
@@ -207,21 +361,23 @@ def _flag(grant, reason, *, voucher=None, user=None, auth=None):
     grant.log_action('pretix_grants.grant.voucher.needs_attention', data={'reason': reason}, user=user, auth=auth)
 
 
-def _check_quota(event, data, old_instance, target):
+def _check_quota(event, data, old_instance, target, count=1):
     try:
         if Voucher.clean_quota_needs_checking(data, old_instance, item_changed=True, creating=old_instance is None):
-            Voucher.clean_quota_check(data, 1, old_instance, event, target.quota, target.item, target.variation)
+            Voucher.clean_quota_check(data, count, old_instance, event, target.quota, target.item, target.variation)
     except ValidationError:
         raise NeedsAttention(_('No quota is left for the grant voucher\'s product; no voucher was issued.'))
 
 
-def _create_voucher(grant, target, user, auth):
-    event = grant.event
-    _check_quota(event, {'block_quota': target.block_quota, 'valid_until': target.valid_until,
-                         'allow_ignore_quota': False, 'subevent': None}, None, target)
-    v = Voucher.objects.create(
-        event=event,
-        code=generate_codes(event.organizer, 1)[0],
+def _new_voucher_data(target):
+    return {'block_quota': target.block_quota, 'valid_until': target.valid_until, 'allow_ignore_quota': False,
+            'subevent': None}
+
+
+def _new_voucher(grant, target, code):
+    return Voucher(
+        event=grant.event,
+        code=code,
         max_usages=1,
         price_mode='set',
         value=ZERO,
@@ -233,7 +389,10 @@ def _create_voucher(grant, target, user, auth):
         block_quota=target.block_quota,
         comment=_('Grant for {name} <{email}>').format(name=grant.name, email=grant.email),
     )
-    v.log_action('pretix.voucher.added', data={
+
+
+def _added_log_data(grant, target):
+    return {
         'item': target.item.pk if target.item else None,
         'variation': target.variation.pk if target.variation else None,
         'quota': target.quota.pk if target.quota else None,
@@ -245,7 +404,14 @@ def _create_voucher(grant, target, user, auth):
         'max_usages': 1,
         'source': 'pretix_grants',
         'grant': grant.pk,
-    }, user=user, auth=auth)
+    }
+
+
+def _create_voucher(grant, target, user, auth):
+    _check_quota(grant.event, _new_voucher_data(target), None, target)
+    v = _new_voucher(grant, target, generate_codes(grant.event.organizer, 1)[0])
+    v.save()
+    v.log_action('pretix.voucher.added', data=_added_log_data(grant, target), user=user, auth=auth)
     return v
 
 

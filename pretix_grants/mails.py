@@ -18,6 +18,7 @@ from pretix.base.services.mail import mail, mail_send_task
 from pretix.base.services.placeholders import (
     PlaceholderContext, SimpleFunctionalTextPlaceholder,
 )
+from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
 from .models import Grant, GrantMail
@@ -107,20 +108,84 @@ def context(event, grant, *texts):
     return {name: ctx.render_placeholder(p) for name, p in ctx.placeholders.items() if name in used}
 
 
-def send(grant, kind, template_key, *, user=None, auth=None):
-    """Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant."""
+class Batch:
+    """
+    Mail records and log entries of a batch, written with one bulk insert each by ``save``, in the caller's
+    transaction.
+    """
+
+    def __init__(self):
+        self.records, self.logs = [], []
+
+    def save(self):
+        from pretix.base.models import LogEntry
+
+        GrantMail.objects.bulk_create(self.records, batch_size=500)
+        LogEntry.bulk_create_and_postprocess(self.logs)
+        self.records, self.logs = [], []
+
+
+def _mail(grant, template_key):
     event = grant.event
     subject, text = template(event, template_key)
     with language(grant.locale, event.settings.region):
         values = context(event, grant, subject, text, event.settings.mail_text_signature)
-        outgoing = mail(grant.email, subject, text, values, event, grant.locale)
-    record = GrantMail.objects.create(grant=grant, kind=kind, outgoing_mail=outgoing)
-    grant.log_action('pretix_grants.grant.mail.sent', data={
+        return mail(grant.email, subject, text, values, event, grant.locale)
+
+
+def _log_sent(grant, kind, template_key, outgoing, *, user=None, auth=None, save=True):
+    return grant.log_action('pretix_grants.grant.mail.sent', data={
         'kind': kind,
         'template': template_key,
         'subject': outgoing.subject if outgoing else None,
         'outgoing_mail': outgoing.pk if outgoing else None,
-    }, user=user, auth=auth)
+    }, user=user, auth=auth, save=save)
+
+
+def send(grant, kind, template_key, *, user=None, auth=None):
+    """Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant."""
+    outgoing = _mail(grant, template_key)
+    record = GrantMail.objects.create(grant=grant, kind=kind, outgoing_mail=outgoing)
+    _log_sent(grant, kind, template_key, outgoing, user=user, auth=auth)
+    return record
+
+
+# the mails that can be owed, and their templates
+OWED_TEMPLATES = {GrantMail.KIND_VOUCHER: 'voucher'}
+
+
+def owe_voucher(grant, batch):
+    """
+    Record, in the caller's transaction, that ``grant`` is owed its voucher mail; ``deliver_owed`` renders and
+    queues it after commit. The record is the promise: it commits with the voucher or not at all.
+    """
+    record = GrantMail(grant=grant, kind=GrantMail.KIND_VOUCHER, pending=True)
+    batch.records.append(record)
+    return record
+
+
+def deliver_owed(record_id, *, skip_locked=False):
+    """
+    Hand an owed mail to pretix, exactly once: the record's row lock and its ``pending`` flag decide. A grant
+    that no longer holds its voucher (refused or cancelled meanwhile) is owed nothing, and the record goes.
+    Returns the record, or ``None`` if nothing was owed (or, with ``skip_locked``, another process has it now).
+    """
+    with transaction.atomic():
+        record = (GrantMail.objects.select_for_update(of=OF_SELF, skip_locked=skip_locked)
+                  .select_related('grant', 'grant__event', 'grant__event__organizer', 'grant__voucher')
+                  .filter(pk=record_id, pending=True).first())
+        if record is None:
+            return None
+        grant = record.grant
+        if record.kind == GrantMail.KIND_VOUCHER and (
+                grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id):
+            record.delete()
+            return None
+        key = OWED_TEMPLATES[record.kind]
+        record.outgoing_mail = _mail(grant, key)
+        record.pending = False
+        record.save(update_fields=['outgoing_mail', 'pending'])
+        _log_sent(grant, record.kind, key, record.outgoing_mail)
     return record
 
 
@@ -145,6 +210,16 @@ def resend_voucher(grant, *, user=None, auth=None):
     if grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id:
         raise ValueError(str(_('This grant has no voucher to send.')))
     return send_voucher(grant, user=user, auth=auth)
+
+
+def deliver_pending(grant_ids):
+    """
+    Deliver the owed mails of these grants in this process, alongside the workers that were queued for them:
+    whoever locks a record first sends it, the others pass it by. Returns how many this process sent.
+    """
+    ids = list(GrantMail.objects.filter(grant_id__in=list(grant_ids), pending=True).order_by('pk')
+               .values_list('pk', flat=True))
+    return sum(1 for pk in ids if deliver_owed(pk, skip_locked=True))
 
 
 def retry(record: GrantMail):

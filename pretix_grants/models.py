@@ -183,6 +183,8 @@ class GrantMail(models.Model):
         'pretixbase.OutgoingMail', null=True, blank=True, on_delete=models.SET_NULL, related_name='+',
     )
     created = models.DateTimeField(auto_now_add=True)
+    # owed, not yet handed to pretix's mail system: a worker renders and queues it after commit (mails.deliver_owed)
+    pending = models.BooleanField(default=False)
 
     objects = ScopedManager(organizer='grant__event__organizer')
 

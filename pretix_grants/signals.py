@@ -199,3 +199,12 @@ def front_page_apply(sender, request=None, **kwargs):
 })
 class GrantReviewLogEntryType(EventLogEntryType):
     pass
+
+
+# Voucher mails of bulk issuance, owed in the voucher's transaction and handed to pretix after commit.
+@receiver(periodic_task, dispatch_uid='pretix_grants_requeue_owed_mails')
+@minimum_interval(minutes_after_success=5)
+def requeue_owed_mails(sender, **kwargs):
+    from .tasks import requeue_owed_mails
+
+    requeue_owed_mails()

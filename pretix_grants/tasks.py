@@ -44,6 +44,35 @@ def issue_grant_voucher(self, event, grant_id):
         raise self.retry(args=(event.pk, grant_id), exc=e, countdown=backoff(self.request.retries))
 
 
+@app.task(base=ProfiledEventTask, bind=True, max_retries=10, acks_late=True)
+def deliver_grant_mails(self, event, record_ids):
+    """Hand owed mails (``mails.owe_voucher``) to pretix; each one exactly once, however often this runs."""
+    from . import mails
+
+    for n, pk in enumerate(record_ids):
+        try:
+            mails.deliver_owed(pk)
+        except TRANSIENT_ERRORS as e:
+            logger.warning('Delivering owed grant mail %s failed, will retry: %s', pk, e)
+            raise self.retry(args=(event.pk, record_ids[n:]), exc=e, countdown=backoff(self.request.retries))
+
+
+def requeue_owed_mails():
+    """Queue owed mails again that should have been handed to pretix by now (a lost message, a dead worker)."""
+    from .models import GrantMail
+
+    with scopes_disabled():
+        owed = list(GrantMail.objects.filter(pending=True, created__lt=now() - STALE_AFTER)
+                    .values_list('grant__event_id', 'pk').order_by('pk'))
+    by_event = {}
+    for event_id, pk in owed:
+        by_event.setdefault(event_id, []).append(pk)
+    for event_id, pks in by_event.items():
+        for start in range(0, len(pks), issuance.MAIL_CHUNK):
+            deliver_grant_mails.apply_async(args=(event_id, pks[start:start + issuance.MAIL_CHUNK]))
+    return len(owed)
+
+
 def requeue_stale_issuance():
     """Queue issuance again for confirmed grants that should have their voucher by now but do not."""
     with scopes_disabled():

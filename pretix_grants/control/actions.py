@@ -37,6 +37,17 @@ def can_resend(grant):
     return bool(grant.voucher_id) and grant.voucher_state in Grant.VOUCHER_STATES_DONE
 
 
+def issue_skip_reason(grant):
+    """Why issuing has nothing to do for ``grant``, or ``None`` if it is due."""
+    if grant.voucher_state in Grant.VOUCHER_STATES_DONE:
+        return _('The grant already has its voucher.')
+    if grant.status != Grant.STATUS_CONFIRMED:
+        return _('Only a confirmed grant gets a voucher.')
+    if not grant.ticket:
+        return _('This grant does not include a ticket.')
+    return None
+
+
 def available(grant):
     """The actions the state machine allows for ``grant`` now."""
     acts = set()
@@ -92,12 +103,9 @@ def run(grant, action, *, user=None, auth=None, decision=None, reason=None, code
             raise Skipped(_('The grant is already cancelled.'))
         return workflow.cancel(grant, reason=reason, **kw)
     if action == ISSUE:
-        if grant.voucher_state in Grant.VOUCHER_STATES_DONE:
-            raise Skipped(_('The grant already has its voucher.'))
-        if grant.status != Grant.STATUS_CONFIRMED:
-            raise Skipped(_('Only a confirmed grant gets a voucher.'))
-        if not grant.ticket:
-            raise Skipped(_('This grant does not include a ticket.'))
+        reason = issue_skip_reason(grant)
+        if reason:
+            raise Skipped(reason)
         # a voucher that cannot be issued leaves the grant flagged as needing attention, with the reason
         g = issuance.issue_voucher(grant, event=grant.event, **kw)
         workflow._copy_into(grant, g)

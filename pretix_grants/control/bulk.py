@@ -26,7 +26,7 @@ from pretix.base.services.tasks import ProfiledEventTask
 from pretix.base.views.tasks import AsyncAction
 from pretix.celery_app import app
 
-from .. import reviews, workflow
+from .. import issuance, mails, reviews, workflow
 from ..models import Grant
 from ..permissions import MANAGE
 from . import actions
@@ -37,8 +37,67 @@ logger = logging.getLogger(__name__)
 DONE, SKIPPED, FAILED = 'done', 'skipped', 'failed'
 
 
+# grants per transaction of the batched issuance
+ISSUE_BATCH = 250
+
+
 def run_bulk(event, action, grant_ids, *, user=None, decision=None, progress=None):
     """Run ``action`` on each grant of ``event`` in ``grant_ids``; returns one result row per grant."""
+    if action == actions.ISSUE:
+        return run_issue(event, grant_ids, user=user, progress=progress)
+    return run_each(event, action, grant_ids, user=user, decision=decision, progress=progress)
+
+
+def run_issue(event, grant_ids, *, user=None, progress=None, deliver_here=True):
+    """
+    Issue vouchers with ``issuance.issue_vouchers``, ``ISSUE_BATCH`` grants per transaction, with the same result
+    rows as one grant at a time. A batch that fails as a whole is run again one grant at a time, so one grant's
+    failure never stops the rest. The mails owed are queued for the workers; with ``deliver_here`` this process
+    then helps render them.
+    """
+    ids = list(grant_ids)
+    grants = Grant.objects.filter(event=event, pk__in=ids).in_bulk()
+    ids = [pk for pk in ids if pk in grants]
+    results = []
+    for start in range(0, len(ids), ISSUE_BATCH):
+        chunk = ids[start:start + ISSUE_BATCH]
+        rows, due = {}, []
+        for pk in chunk:
+            g = grants[pk]
+            rows[pk] = {'grant': pk, 'name': g.name, 'email': g.email}
+            reason = actions.issue_skip_reason(g)
+            if reason:
+                rows[pk].update(result=SKIPPED, message=str(reason))
+            else:
+                due.append(pk)
+        try:
+            after = issuance.issue_vouchers(event, due, user=user) if due else {}
+        except Exception:
+            logger.exception('Batched issuance failed; issuing one grant at a time')
+            for row in run_each(event, actions.ISSUE, due, user=user):
+                rows[row['grant']] = row
+        else:
+            for pk in due:
+                g = after.get(pk)
+                if g is None:  # deleted meanwhile
+                    rows.pop(pk)
+                elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
+                    rows[pk].update(result=FAILED, message=g.voucher_attention)
+                elif g.voucher_state in Grant.VOUCHER_STATES_DONE:
+                    rows[pk].update(result=DONE, message='')
+                else:  # changed meanwhile (refused, cancelled)
+                    rows[pk].update(result=SKIPPED, message=str(actions.issue_skip_reason(g) or ''))
+        results.extend(rows[pk] for pk in chunk if pk in rows)
+        if progress:
+            progress(100 * min(start + ISSUE_BATCH, len(ids)) / len(ids))
+    # every voucher is committed and its mail owed; render mails here too rather than leave it all to the workers
+    if deliver_here:
+        mails.deliver_pending(r['grant'] for r in results if r['result'] == DONE)
+    return results
+
+
+def run_each(event, action, grant_ids, *, user=None, decision=None, progress=None):
+    """Run ``action`` on each grant, each in its own transaction."""
     results = []
     ids = list(grant_ids)
     for n, pk in enumerate(ids):

@@ -1,0 +1,40 @@
+"""Every benchmark of `make bench` at a tiny N, so they keep working; the numbers mean nothing here."""
+import pytest
+
+from bench import scenarios
+
+
+def check(rows):
+    assert rows
+    for r in rows:
+        assert r['scenario'] and r['seconds'] is not None and r['seconds'] >= 0
+    return rows
+
+
+@pytest.mark.django_db
+def test_confirmation():
+    rows = check(scenarios.confirmation(repeat=2, foreign=30))
+    assert rows[0]['queries'] == rows[1]['queries']
+
+
+@pytest.mark.django_db
+def test_plugin_bulk():
+    rows = check(scenarios.plugin_bulk(3))
+    assert 'voucher log' in rows[0]['note']
+    assert len(check(scenarios.plugin_bulk(2, deliver=False))) == 1
+
+
+@pytest.mark.django_db
+def test_pretix_bulk():
+    check(scenarios.pretix_bulk(3))
+
+
+@pytest.mark.django_db
+def test_mail_floor():
+    check(scenarios.mail_floor(3))
+
+
+@pytest.mark.django_db
+def test_list_pages():
+    rows = check(scenarios.list_pages(60))
+    assert all(r['queries'] for r in rows)
