@@ -9,6 +9,7 @@ is rolled back afterwards, so every example starts from the same grants, made on
 import json
 import os
 import time
+from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -67,14 +68,18 @@ grant_fields = st.fixed_dictionaries({}, optional={
     # read-only or unknown fields
     'status': anything, 'decision': anything, 'voucher': anything, 'id': anything, 'secret': anything,
 })
-# what is posted: usually a JSON object, sometimes other JSON, sometimes no JSON at all
-bodies = lambda fields: st.one_of(  # NOQA: E731
-    fields.map(lambda d: ('json', d)), fields.map(lambda d: ('json', d)), fields.map(lambda d: ('json', d)),
-    junk.map(lambda d: ('json', d)),
-    st.binary(max_size=200).map(lambda b: ('raw', b)),
-    st.sampled_from([b'', b'{', b'{"name": "\\ud800"}', b'\xff\xfe', b'[]', b'null', b'{"a": NaN}']).map(
-        lambda b: ('raw', b)),
-)
+
+
+def bodies(fields):
+    """What is posted: usually a JSON object, sometimes other JSON, sometimes no JSON at all."""
+    as_json = fields.map(lambda d: ('json', d))
+    return st.one_of(
+        as_json, as_json, as_json,
+        junk.map(lambda d: ('json', d)),
+        st.binary(max_size=200).map(lambda b: ('raw', b)),
+        st.sampled_from([b'', b'{', b'{"name": "\\ud800"}', b'\xff\xfe', b'[]', b'null', b'{"a": NaN}']).map(
+            lambda b: ('raw', b)),
+    )
 
 
 def encode(kind, body):
@@ -137,23 +142,33 @@ def check_api(r, before, grant=None):
     """Not a 500 (the client would have raised); 2xx, or a 4xx with a message that changed nothing."""
     assert r.status_code < 500
     if r.status_code >= 400:
-        assert r.status_code in (400, 404, 415), (r.status_code, r.content[:300])
+        assert r.status_code in (400, 404, 410, 415), (r.status_code, r.content[:300])
         assert has_message(r), r.content[:300]
         assert snapshot(grant) == before
     return r
 
 
 class Timer:
-    """Counts examples and prints them with the wall time, for the record."""
+    """Counts examples by their answer and prints them with the wall time, for the record."""
 
     def __init__(self, label):
-        self.label, self.n, self.start = label, 0, time.monotonic()
+        self.label, self.start, self.answers = label, time.monotonic(), Counter()
 
-    def tick(self):
-        self.n += 1
+    @property
+    def n(self):
+        return sum(self.answers.values())
+
+    def tick(self, answer):
+        self.answers[answer] += 1
 
     def report(self):
-        print(f'\n{self.label}: {self.n} examples in {time.monotonic() - self.start:.1f} s')
+        answers = ', '.join(f'{k}: {v}' for k, v in sorted(self.answers.items(), key=str))
+        print(f'\n{self.label}: {self.n} examples in {time.monotonic() - self.start:.1f} s ({answers})')
+
+    def check(self, accepted, rejected=(400,)):
+        """All examples ran, and they reached both sides: accepted and rejected requests."""
+        assert self.n >= EXAMPLES
+        assert any(self.answers[a] for a in accepted) and any(self.answers[a] for a in rejected), self.answers
 
 
 @pytest.fixture
@@ -175,17 +190,17 @@ def test_fuzz_create(api, event, grants, timer):
     @FUZZ
     @given(body=bodies(grant_fields))
     def run(body):
-        timer.tick()
         with rolled_back():
             before = snapshot()
             r = check_api(api.post(api_url(event), encode(*body), content_type='application/json'), before)
+            timer.tick(r.status_code)
             if r.status_code == 201:
                 g = Grant.objects.get(pk=r.json()['id'])
                 assert g.event == event and g.status == Grant.STATUS_PENDING and g.decision is None
                 assert api.get(api_url(event, f'{g.pk}/')).json()['name'] == g.name
 
     run()
-    assert timer.n >= EXAMPLES
+    timer.check(accepted=(201,))
 
 
 @pytest.mark.django_db
@@ -193,19 +208,19 @@ def test_fuzz_update(api, event, grants, timer):
     @FUZZ
     @given(state=st.sampled_from(list(grants)), body=bodies(grant_fields))
     def run(state, body):
-        timer.tick()
         grant = grants[state]
         with rolled_back():
             before = snapshot(grant)
             r = check_api(api.patch(api_url(event, f'{grant.pk}/'), encode(*body), content_type='application/json'),
                           before, grant)
+            timer.tick(r.status_code)
             if r.status_code == 200:
                 g = Grant.objects.get(pk=grant.pk)
                 kept = (grant.status, grant.decision, grant.voucher_id, grant.secret)
                 assert (g.status, g.decision, g.voucher_id, g.secret) == kept
 
     run()
-    assert timer.n >= EXAMPLES
+    timer.check(accepted=(200,))
 
 
 ACTION_FIELDS = {
@@ -225,18 +240,18 @@ def test_fuzz_actions(api, event, grants, timer):
     @given(state=st.sampled_from(list(grants)), action_body=st.sampled_from(list(ACTION_FIELDS)).flatmap(
         lambda a: st.tuples(st.just(a), bodies(ACTION_FIELDS[a]))))
     def run(state, action_body):
-        timer.tick()
         action, body = action_body
         grant = grants[state]
         with rolled_back():
             before = snapshot(grant)
             r = check_api(api.post(api_url(event, f'{grant.pk}/{action}/'), encode(*body),
                                    content_type='application/json'), before, grant)
+            timer.tick(r.status_code)
             if r.status_code == 200:
                 assert r.json()['id'] == grant.pk
 
     run()
-    assert timer.n >= EXAMPLES
+    timer.check(accepted=(200,))
 
 
 # --- the grantee's page
@@ -280,7 +295,6 @@ def test_fuzz_grantee_page(client, event, grants, timer):
     @given(state=st.sampled_from(list(grants)), secret=st.one_of(st.none(), malformed),
            method=st.sampled_from(['get', 'post', 'post']), pairs=form_data)
     def run(state, secret, method, pairs):
-        timer.tick()
         grant = grants[state]
         with rolled_back():
             if secret is not None and secret not in known:
@@ -289,7 +303,9 @@ def test_fuzz_grantee_page(client, event, grants, timer):
                 try:
                     r = getattr(client, method)(f'{base}{secret}/?{query(pairs)}', {'action': 'confirm'})
                 except UnicodeEncodeError:
+                    timer.tick('unsendable')
                     return  # the test client cannot send such a URL; neither can a browser
+                timer.tick(r.status_code)
                 if check_page(r, before, ok=(404,)):
                     assert snapshot() == before
                 return
@@ -297,11 +313,14 @@ def test_fuzz_grantee_page(client, event, grants, timer):
             before = snapshot(grant)
             others = [(g, snapshot(g)[:2]) for g in grants.values() if g != grant]
             if method == 'get':
-                if check_page(client.get(f'{path}?{query(pairs)}'), before, grant):
+                r = client.get(f'{path}?{query(pairs)}')
+                timer.tick(r.status_code)
+                if check_page(r, before, grant):
                     assert snapshot(grant) == before
                 return
             body = query(pairs)
             r = client.post(path, body, content_type='application/x-www-form-urlencoded')
+            timer.tick(r.status_code)
             if not check_page(r, before, grant, ok=(200, 302)):
                 return
             if r.status_code == 302:
@@ -318,4 +337,25 @@ def test_fuzz_grantee_page(client, event, grants, timer):
             assert [(g, snapshot(g)[:2]) for g, o in others] == others
 
     run()
-    assert timer.n >= EXAMPLES
+    timer.check(accepted=(200, 302), rejected=(400, 404))
+
+
+# --- ids in URLs and forms: whatever the URL pattern or the form lets through must not reach the database unchecked
+
+hex_ids = st.one_of(st.text(st.sampled_from('0123456789abcdef-'), min_size=1, max_size=40),
+                    st.text(st.sampled_from('0123456789abcdef-'), min_size=36, max_size=36), st.uuids().map(str))
+
+
+@pytest.mark.django_db
+def test_fuzz_publish_status_ids(api, event, grants, timer):
+    @settings(FUZZ, max_examples=max(EXAMPLES // 5, 50))
+    @given(asyncid=st.text(st.sampled_from('abc123-_.'), min_size=1, max_size=40), cfid=hex_ids)
+    def run(asyncid, cfid):
+        with rolled_back():
+            before = snapshot()
+            r = check_api(api.get(api_url(event, f'publish/{asyncid}/{cfid}/')), before)
+            timer.tick(r.status_code)
+            assert r.status_code == 410 and r.json()['status'] == 'gone'
+
+    run()
+    assert timer.n >= max(EXAMPLES // 5, 50)
