@@ -359,3 +359,27 @@ def test_fuzz_publish_status_ids(api, event, grants, timer):
 
     run()
     assert timer.n >= max(EXAMPLES // 5, 50)
+
+
+@pytest.mark.django_db
+def test_fuzz_control_panel_action_and_import_ids(admin_client, event, grants, timer):
+    grant = grants['approved']
+    mail = GrantMail.objects.create(grant=grant, kind=GrantMail.KIND_DECISION)
+
+    @settings(FUZZ, max_examples=max(EXAMPLES // 5, 50))
+    @given(mail_id=st.one_of(odd_text, st.integers(-2**80, 2**80).map(str), st.just(str(mail.pk))),
+           file_id=hex_ids, other=st.dictionaries(st.sampled_from(['action', 'decision', 'reason', 'code']), odd_text))
+    def run(mail_id, file_id, other):
+        with rolled_back():
+            before = snapshot(grant)
+            body = query({**other, 'action': 'retry_mail', 'mail': mail_id})
+            r = admin_client.post(f'/control/event/{event.organizer.slug}/{event.slug}/grants/{grant.pk}/action/',
+                                  body, content_type='application/x-www-form-urlencoded')
+            timer.tick(r.status_code)
+            assert r.status_code in (302, 400) and snapshot(grant) == before  # nothing to retry: a message, no change
+            r = admin_client.get(f'/control/event/{event.organizer.slug}/{event.slug}/grants/import/{file_id}/')
+            timer.tick(r.status_code)
+            assert r.status_code == 404
+
+    run()
+    assert timer.answers[302] and timer.answers[404]
