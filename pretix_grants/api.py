@@ -114,7 +114,9 @@ class LinkVoucherSerializer(serializers.Serializer):
 
 
 class BulkPublishSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+    # ids the database can hold: a larger number would not be "unknown" but an error of the database driver
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2 ** 63 - 1), required=False,
+                                allow_empty=False)
 
 
 with scopes_disabled():

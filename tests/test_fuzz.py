@@ -165,9 +165,9 @@ class Timer:
         answers = ', '.join(f'{k}: {v}' for k, v in sorted(self.answers.items(), key=str))
         print(f'\n{self.label}: {self.n} examples in {time.monotonic() - self.start:.1f} s ({answers})')
 
-    def check(self, accepted, rejected=(400,)):
+    def check(self, accepted, rejected=(400,), examples=EXAMPLES):
         """All examples ran, and they reached both sides: accepted and rejected requests."""
-        assert self.n >= EXAMPLES
+        assert self.n >= examples
         assert any(self.answers[a] for a in accepted) and any(self.answers[a] for a in rejected), self.answers
 
 
@@ -383,3 +383,22 @@ def test_fuzz_control_panel_action_and_import_ids(admin_client, event, grants, t
 
     run()
     assert timer.answers[302] and timer.answers[404]
+
+
+big_ids = st.one_of(st.integers(-2**80, 2**80), st.sampled_from([0, -1, 2**63 - 1, 2**63, 10**30]))
+
+
+@pytest.mark.django_db
+def test_fuzz_publish_all_ids(api, event, grants, timer):
+    @settings(FUZZ, max_examples=max(EXAMPLES // 5, 50))
+    @given(ids=st.one_of(st.lists(st.one_of(big_ids, st.sampled_from([g.pk for g in grants.values()])), max_size=4),
+                         anything))
+    def run(ids):
+        with rolled_back():
+            before = snapshot()
+            r = check_api(api.post(api_url(event, 'publish/'), json.dumps({'ids': ids}),
+                                   content_type='application/json'), before)
+            timer.tick(r.status_code)
+
+    run()
+    timer.check(accepted=(202,), examples=max(EXAMPLES // 5, 50))
