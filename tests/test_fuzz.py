@@ -402,3 +402,23 @@ def test_fuzz_publish_all_ids(api, event, grants, timer):
 
     run()
     timer.check(accepted=(202,), examples=max(EXAMPLES // 5, 50))
+
+
+@pytest.mark.django_db
+def test_fuzz_bulk_action_ids(admin_client, event, grants, timer):
+    @settings(FUZZ, max_examples=max(EXAMPLES // 5, 50))
+    @given(ids=st.lists(st.one_of(big_ids.map(str), odd_text), min_size=1, max_size=4),
+           run_id=st.one_of(st.uuids().map(str), odd_text))
+    def run(ids, run_id):
+        with rolled_back():
+            others = [g for g in grants.values() if str(g.pk) not in ids]
+            before = [snapshot(g)[:2] for g in others]
+            body = query([('action', 'cancel'), ('scope', 'selected'), ('run', run_id)] + [('grant', i) for i in ids])
+            r = admin_client.post(f'/control/event/{event.organizer.slug}/{event.slug}/grants/bulk/', body,
+                                  content_type='application/x-www-form-urlencoded')
+            timer.tick(r.status_code)
+            assert r.status_code in (302, 400)
+            assert [snapshot(g)[:2] for g in others] == before  # grants that were not selected
+
+    run()
+    assert timer.answers[302]
