@@ -69,6 +69,13 @@ grant_fields = st.fixed_dictionaries({}, optional={
     'status': anything, 'decision': anything, 'voucher': anything, 'id': anything, 'secret': anything,
 })
 
+# a valid name and address, and the rest fuzzed: so that creating also succeeds, with odd but valid values
+plausible_grant = st.fixed_dictionaries({
+    'name': st.text(st.characters(exclude_categories=['Cs', 'Cc']), min_size=1, max_size=255),
+    'email': st.emails(),
+}, optional={'locale': st.sampled_from(['en', 'de', 'fr']), 'amounts': amounts, 'internal_note': anything,
+             'reply_deadline': datetimes})
+
 
 def bodies(fields):
     """What is posted: usually a JSON object, sometimes other JSON, sometimes no JSON at all."""
@@ -188,7 +195,7 @@ def api_url(event, path=''):
 @pytest.mark.django_db
 def test_fuzz_create(api, event, grants, timer):
     @FUZZ
-    @given(body=bodies(grant_fields))
+    @given(body=bodies(st.one_of(grant_fields, grant_fields, grant_fields, plausible_grant)))
     def run(body):
         with rolled_back():
             before = snapshot()
