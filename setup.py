@@ -38,6 +38,7 @@ setup(
             'aiosmtpd>=1.4',
             'responses>=0.23',
             'playwright>=1.40',
+            'hypothesis>=6.100',
         ],
     },
     packages=find_packages(exclude=['tests', 'tests.*']),

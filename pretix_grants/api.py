@@ -5,6 +5,7 @@ A thin layer over ``workflow``, ``issuance`` and ``mails``: every change goes th
 control panel and the grantee's page follow the same rules and write the same log.
 """
 import json
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -142,7 +143,9 @@ class LinkVoucherSerializer(serializers.Serializer):
 
 
 class BulkPublishSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+    # ids the database can hold: a larger number would not be "unknown" but an error of the database driver
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2 ** 63 - 1), required=False,
+                                allow_empty=False)
 
 
 with scopes_disabled():
@@ -328,7 +331,11 @@ class GrantViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=['GET'], url_name='publish-status',
             url_path='publish/(?P<asyncid>[^/]+)/(?P<cfid>[0-9a-f-]+)')
     def publish_status(self, request, *args, **kwargs):
-        cf = CachedFile.objects.filter(id=kwargs['cfid']).first()
+        try:
+            cfid = uuid.UUID(kwargs['cfid'])
+        except ValueError:  # the URL admits any hex digits and dashes; only a UUID can name a result
+            cfid = None
+        cf = CachedFile.objects.filter(id=cfid).first() if cfid else None
         if cf is None or not cf.allowed_for_session(request, 'grants-publish'):
             return Response({'status': 'gone', 'detail': _('Unknown task, or its result has expired.')},
                             status=status.HTTP_410_GONE)

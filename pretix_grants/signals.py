@@ -7,7 +7,8 @@ from pretix.base.signals import (
     EventPluginSignal, checkin_created, event_copy_data, order_approved,
     order_canceled, order_changed, order_denied, order_expired, order_paid,
     order_placed, order_reactivated, periodic_task, register_data_exporters,
-    register_event_permission_groups, register_mail_placeholders,
+    register_data_shredders, register_event_permission_groups,
+    register_mail_placeholders,
 )
 from pretix.control.signals import event_dashboard_widgets, nav_event
 from pretix.helpers.periodic import minimum_interval
@@ -208,3 +209,11 @@ def requeue_owed_mails(sender, **kwargs):
     from .tasks import requeue_owed_mails
 
     requeue_owed_mails()
+
+
+# Personal data (shredder.py): pretix's data shredder removes the grantees' names, addresses and notes.
+@receiver(register_data_shredders, dispatch_uid='pretix_grants_data_shredder')
+def data_shredder(sender, **kwargs):
+    from .shredder import GrantShredder
+
+    return GrantShredder

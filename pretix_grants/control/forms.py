@@ -119,6 +119,9 @@ BULK_CHOICES = (
 )
 
 
+MAX_ID = 2 ** 63 - 1  # the largest primary key PostgreSQL's bigint holds
+
+
 class BulkForm(forms.Form):
     action = forms.ChoiceField(choices=BULK_CHOICES, label=_('Action'))
     decision = forms.ChoiceField(required=False, choices=(('', '---'),) + Grant.DECISION_CHOICES,
@@ -131,8 +134,8 @@ class BulkForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # any ids: the task reads them back inside the event only
-        self.fields['grant'].valid_value = lambda v: str(v).isdigit()
+        # any ids: the task reads them back inside the event only; but no number the database cannot hold
+        self.fields['grant'].valid_value = lambda v: str(v).isascii() and str(v).isdigit() and int(v) <= MAX_ID
 
     def clean(self):
         d = super().clean()

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from django.contrib import messages
@@ -46,8 +47,12 @@ class ImportMap(GrantViewMixin, FormView):
 
     @cached_property
     def file(self):
-        cf = CachedFile.objects.filter(id=self.kwargs['file'], filename='grants.csv',
-                                       session_key=self.request.session.session_key).first()
+        try:
+            file_id = uuid.UUID(self.kwargs['file'])
+        except ValueError:  # 36 hex digits and dashes in the URL, but not a UUID
+            file_id = None
+        cf = CachedFile.objects.filter(id=file_id, filename='grants.csv',
+                                       session_key=self.request.session.session_key).first() if file_id else None
         if not cf or not cf.file:
             raise Http404(_('The uploaded file is not available (any more). Please upload it again.'))
         return cf

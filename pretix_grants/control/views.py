@@ -218,8 +218,9 @@ class GrantAction(GrantViewMixin, View):
             raise Http404(_('Unknown grant.'))
         back = redirect(grant_url(request.event, 'detail', grant=grant.pk))
         if request.POST.get('action') == 'retry_mail':
-            record = GrantMail.objects.filter(grant=grant, pk=request.POST.get('mail') or 0).select_related(
-                'outgoing_mail', 'grant').first()
+            mail_id = request.POST.get('mail', '')
+            record = GrantMail.objects.filter(grant=grant, pk=int(mail_id)).select_related(
+                'outgoing_mail', 'grant').first() if mail_id.isascii() and mail_id.isdigit() else None
             if record and mails.retry(record):
                 messages.success(request, _('The email has been queued again.'))
             else:
