@@ -8,6 +8,7 @@ from django.test import TestCase
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
 from pretix.base.models import Event, Organizer, User
+from rest_framework.test import APIClient
 
 from pretix_grants.models import Grant
 
@@ -85,6 +86,23 @@ def make_grant(event):
 @pytest.fixture
 def approved_grant(make_grant, grant_settings):
     return make_grant(Grant.STATUS_APPROVED, name='Ada Lovelace', email='ada@example.org')
+
+
+def api_client_for(team):
+    """pretix's REST API as this team's token sees it."""
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION='Token ' + team.tokens.create(name='t').token)
+    return c
+
+
+@pytest.fixture
+def api_team(organizer):
+    return organizer.teams.create(name='API', all_events=True, all_event_permissions=True)
+
+
+@pytest.fixture
+def api(api_team):
+    return api_client_for(api_team)
 
 
 def mails_to(address):

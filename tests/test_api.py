@@ -14,23 +14,12 @@ from pretix_grants import workflow
 from pretix_grants.models import Grant, GrantMail
 from pretix_grants.permissions import MANAGE, VIEW
 
-from .conftest import committed, mails_to
-
-
-def client_for(team):
-    c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION='Token ' + team.tokens.create(name='t').token)
-    return c
+from .conftest import api_client_for as client_for, committed, mails_to
 
 
 @pytest.fixture
-def team(organizer):
-    return organizer.teams.create(name='API', all_events=True, all_event_permissions=True)
-
-
-@pytest.fixture
-def api(team):
-    return client_for(team)
+def team(api_team):
+    return api_team
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from django.http import QueryDict
 from django.utils.timezone import now
 from hypothesis import HealthCheck, given, settings, strategies as st
 from pretix.base.models import LogEntry, OutgoingMail, Voucher
-from rest_framework.test import APIClient
 
 from pretix_grants.models import Grant, GrantMail
 
@@ -102,14 +101,6 @@ def rolled_back():
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
-
-
-@pytest.fixture
-def api(organizer):
-    team = organizer.teams.create(name='API', all_events=True, all_event_permissions=True)
-    c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION='Token ' + team.tokens.create(name='t').token)
-    return c
 
 
 @pytest.fixture

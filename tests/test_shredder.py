@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from django.utils.timezone import now
 from pretix.base.models import CachedFile, Event, LogEntry, OutgoingMail
 from pretix.base.services.shredder import export, shred
-from rest_framework.test import APIClient
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant, GrantMail
@@ -18,14 +17,6 @@ from .conftest import committed
 
 PII = ['Ada Lovelace', 'ada@example.org', 'Grace Hopper', 'Grace H.', 'grace@example.org', 'needs a wheelchair',
        'Alan Turing', 'alan@example.org', 'Edsger Dijkstra', 'edsger@example.org', 'was ill in March']
-
-
-@pytest.fixture
-def api(organizer):
-    team = organizer.teams.create(name='API', all_events=True, all_event_permissions=True)
-    c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION='Token ' + team.tokens.create(name='t').token)
-    return c
 
 
 @pytest.fixture

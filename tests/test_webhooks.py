@@ -7,7 +7,6 @@ import json
 import pytest
 import responses
 from pretix.api.models import WebHook, WebHookCall
-from rest_framework.test import APIClient
 
 from pretix_grants.models import Grant
 
@@ -43,14 +42,6 @@ def webhook(organizer, receiver):
             wh.listeners.create(action_type=a)
         return wh
     return make
-
-
-@pytest.fixture
-def api(organizer):
-    team = organizer.teams.create(name='API', all_events=True, all_event_permissions=True)
-    c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION='Token ' + team.tokens.create(name='t').token)
-    return c
 
 
 @pytest.fixture
