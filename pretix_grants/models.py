@@ -14,6 +14,14 @@ def generate_secret():
     return secrets.token_urlsafe(32)
 
 
+def amount_field(label):
+    """An amount of money in the event's currency, never negative."""
+    return models.DecimalField(
+        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
+        verbose_name=label,
+    )
+
+
 class Grant(LoggedModel):
     """One person's grant in one event, from application to a voucher in their hands."""
 
@@ -77,18 +85,9 @@ class Grant(LoggedModel):
     voucher_original = models.JSONField(null=True, blank=True)
 
     ticket = models.BooleanField(default=True, verbose_name=_('Free ticket'))
-    travel_amount = models.DecimalField(
-        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
-        verbose_name=_('Travel'),
-    )
-    accommodation_amount = models.DecimalField(
-        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
-        verbose_name=_('Accommodation'),
-    )
-    other_amount = models.DecimalField(
-        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
-        verbose_name=_('Other'),
-    )
+    travel_amount = amount_field(_('Travel'))
+    accommodation_amount = amount_field(_('Accommodation'))
+    other_amount = amount_field(_('Other'))
     internal_note = models.TextField(blank=True, default='', verbose_name=_('Internal note'))
 
     # Lifecycle (lifecycle.py): the waiting-list order, the current offer, and what became of the voucher.
@@ -105,18 +104,9 @@ class Grant(LoggedModel):
 
     # What the applicant asked for (applications.py); the granted amounts above are the organizers' to set.
     requested_ticket = models.BooleanField(default=True, verbose_name=_('Requested: ticket'))
-    requested_travel = models.DecimalField(
-        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
-        verbose_name=_('Requested: travel'),
-    )
-    requested_accommodation = models.DecimalField(
-        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
-        verbose_name=_('Requested: accommodation'),
-    )
-    requested_other = models.DecimalField(
-        max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
-        verbose_name=_('Requested: other'),
-    )
+    requested_travel = amount_field(_('Requested: travel'))
+    requested_accommodation = amount_field(_('Requested: accommodation'))
+    requested_other = amount_field(_('Requested: other'))
     justification = models.TextField(blank=True, default='', verbose_name=_('Justification of the amounts'))
     motivation = models.TextField(blank=True, default='', verbose_name=_('Why they want to attend'))
     # answers to the organizer's extra questions: {question id: answer}
