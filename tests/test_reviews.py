@@ -262,3 +262,16 @@ def test_list_offers_the_review_filters_and_the_next_button(client, event, revie
     assert 'name="review"' in body and 'name="fewer_reviews"' in body
     assert 'Not yet reviewed by me' in body and 'High disagreement' in body
     assert 'id="next-unreviewed"' in body
+
+
+@pytest.mark.django_db
+def test_review_and_detail_pages_show_what_the_applicant_asks_for(client, manager_client, event, reviewers,
+                                                                  applications):
+    g = applications[0]  # a free ticket and €400.00 for travel
+    client.force_login(reviewers[0])
+    for c, path in ((client, f'{g.pk}/review/'), (manager_client, f'{g.pk}/')):
+        body = c.get(url(event, path)).content.decode()
+        assert 'A free ticket' in body
+        assert 'Travel: €400.00' in body
+        assert 'Total: €400.00' in body
+        assert 'Accommodation: ' not in body
