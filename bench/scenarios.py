@@ -30,10 +30,31 @@ from pretix_grants.models import Grant
 BATCH = 5000
 
 
-def row(scenario, n=None, seconds=None, queries=None, note='', per=None):
-    """One line of the table; ``per`` is what the rate counts (vouchers, mails), if a rate makes sense."""
+def row(scenario, n=None, seconds=None, queries=None, note='', per=None, cpu=None):
+    """
+    One line of the table; ``per`` is what the rate counts (vouchers, mails), if a rate makes sense; ``cpu`` the
+    busy CPU seconds of the whole machine meanwhile (``cpu_since``).
+    """
     return {'scenario': scenario, 'n': n, 'seconds': seconds, 'queries': queries, 'note': note,
-            'rate': (n / seconds) if (per and n and seconds) else None, 'per': per}
+            'rate': (n / seconds) if (per and n and seconds) else None, 'per': per, 'cpu': cpu}
+
+
+def cpu_now():
+    """
+    Busy CPU time of the whole machine so far, in seconds (/proc/stat): this process, the workers, the web
+    server, PostgreSQL, Redis and the SMTP sink alike, so the cost of a scenario shows whatever process pays it.
+    """
+    try:
+        with open('/proc/stat') as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf('SC_CLK_TCK')
+
+
+def cpu_since(start):
+    return cpu_now() - start
 
 
 def organizer(slug='bench'):
@@ -160,22 +181,23 @@ def plugin_bulk(n, sink=None, deliver=True):
     def progress(value):
         if value >= 100:  # the last batch has committed
             marks['issued'] = time.monotonic() - t
+            marks['cpu'] = cpu_since(cpu)
 
-    t = time.monotonic()
+    cpu, t = cpu_now(), time.monotonic()
     results = bulk.run_issue(event, ids, user=u, progress=progress, deliver_here=deliver)
     issued = marks['issued']
     if not deliver:
         return [row('(a) plugin bulk issue: vouchers committed and logged', n, issued, per='vouchers',
-                    note='mails not waited for at this N')]
+                    note='mails not waited for at this N', cpu=marks['cpu'])]
     assert sum(1 for r in results if r['result'] == bulk.DONE) == n, results[:3]
     wait_delivered(event, n, sink)
-    delivered = time.monotonic() - t
+    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
     log_bytes = max(len(d) for d in LogEntry.objects.filter(
         action_type='pretix.voucher.added', event=event).values_list('data', flat=True))
     return [
         row('(a) plugin bulk issue: vouchers committed and logged', n, issued, note=f'voucher log {log_bytes} B',
-            per='vouchers'),
-        row('(a) plugin bulk issue: all mails delivered', n, delivered, per='mails'),
+            per='vouchers', cpu=marks['cpu']),
+        row('(a) plugin bulk issue: all mails delivered', n, delivered, per='mails', cpu=cpu),
     ]
 
 
@@ -192,7 +214,7 @@ def pretix_bulk(n, sink=None):
                   for i in range(n)]
     subject, text = mails.template(event, 'voucher')
     message = str(text).replace('{voucher_code}', '{voucher_list}').replace('{redeem_url}', '{url}')
-    t = time.monotonic()
+    cpu, t = cpu_now(), time.monotonic()
     with transaction.atomic():
         codes = generate_codes(event.organizer, n)
         form_data = {
@@ -215,15 +237,62 @@ def pretix_bulk(n, sink=None):
             ids += [v.pk for v in batch]
         vouchers_send(event=event, vouchers=ids, subject=str(subject), message=message, recipients=recipients,
                       user=u.pk)
-    created = time.monotonic() - t
+    created, created_cpu = time.monotonic() - t, cpu_since(cpu)
     wait_delivered(event, n, sink)
-    delivered = time.monotonic() - t
+    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
     log_bytes = max(len(d) for d in LogEntry.objects.filter(
         action_type='pretix.voucher.added', event=event).values_list('data', flat=True))
     return [
         row('(c) pretix bulk vouchers + vouchers_send: committed', n, created, note=f'voucher log {log_bytes:,} B',
-            per='vouchers'),
-        row('(c) pretix bulk vouchers + vouchers_send: all mails delivered', n, delivered, per='mails'),
+            per='vouchers', cpu=created_cpu),
+        row('(c) pretix bulk vouchers + vouchers_send: all mails delivered', n, delivered, per='mails', cpu=cpu),
+    ]
+
+
+def api_team(event, name):
+    """A team of ``event``'s organizer with every permission, and an API token of it."""
+    team = event.organizer.teams.create(name=f'{name} {event.slug}', all_events=True, all_event_permissions=True,
+                                        all_organizer_permissions=True)
+    return team.tokens.create(name=name).token
+
+
+def rest_api(n, post, sink=None):
+    """
+    (b) What a separate grants app does today: one ``POST .../vouchers/`` per grantee with a team's API token and
+    no code (so pretix makes one), then one ``mail()`` per grant with the code it got back, all in sequence.
+    ``post(path, data, token)`` returns ``(status, body)``: over HTTP to pretix under gunicorn in bench/run.py,
+    through Django's test client in the smoke test.
+    """
+    event = make_event(f'rest{n}', size=2 * n)
+    item = event.items.first()
+    token = api_team(event, 'Grants app')
+    path = f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/vouchers/'
+    grantees = [(f'Grantee {i}', f'rest{i}@{event.slug}.example.org') for i in range(n)]
+    for _ in range(4):  # warm the server's processes up (imports, URL patterns), as a running pretix is
+        post(path, {}, token)
+    cpu, t = cpu_now(), time.monotonic()
+    codes = []
+    for name, email in grantees:
+        status, body = post(path, {
+            'item': item.pk, 'max_usages': 1, 'price_mode': 'set', 'value': '0.00', 'block_quota': True,
+            'valid_until': event.date_to.isoformat(), 'tag': 'grant', 'comment': f'Grant for {name} <{email}>',
+        }, token)
+        if status != 201:
+            raise RuntimeError(f'the voucher API answered {status}: {body}')
+        codes.append(body['code'])
+    created, created_cpu = time.monotonic() - t, cpu_since(cpu)
+    subject, text = mails.template(event, 'voucher')
+    with language('en', event.settings.region):
+        for (name, email), code in zip(grantees, codes):
+            mail(email, subject, text, {'name': name, 'voucher_code': code, 'event': str(event.name),
+                                        'redeem_url': mails.redeem_url(event, code)}, event, 'en')
+    wait_delivered(event, n, sink)
+    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
+    foreign = Voucher.objects.exclude(event=event).count()
+    return [
+        row('(b) per-grant REST API: vouchers created', n, created, per='vouchers', cpu=created_cpu,
+            note=f'{foreign:,} other vouchers in the database'),
+        row('(b) per-grant REST API: all mails delivered', n, delivered, per='mails', cpu=cpu),
     ]
 
 
@@ -237,17 +306,17 @@ def mail_floor(n, sink=None):
     contexts = [{'name': f'Grantee {i}', 'voucher_code': f'FLOOR{i:07d}',
                  'redeem_url': mails.redeem_url(event, f'FLOOR{i:07d}'), 'event': str(event.name)}
                 for i in range(n)]
-    t = time.monotonic()
+    cpu, t = cpu_now(), time.monotonic()
     for start in range(0, n, issuance.BATCH_SIZE):
         with transaction.atomic(), language('en', event.settings.region):
             for i in range(start, min(n, start + issuance.BATCH_SIZE)):
                 mail(f'floor{i}@{event.slug}.example.org', subject, text, contexts[i], event, 'en')
-    queued = time.monotonic() - t
+    queued, queued_cpu = time.monotonic() - t, cpu_since(cpu)
     wait_delivered(event, n, sink)
-    delivered = time.monotonic() - t
+    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
     return [
-        row('(f) floor: bare mail() calls queued', n, queued, per='mails'),
-        row('(f) floor: bare mail() calls, all delivered', n, delivered, per='mails'),
+        row('(f) floor: bare mail() calls queued', n, queued, per='mails', cpu=queued_cpu),
+        row('(f) floor: bare mail() calls, all delivered', n, delivered, per='mails', cpu=cpu),
     ]
 
 
@@ -274,13 +343,12 @@ def list_pages(n):
                     travel_amount=Decimal('300.00')) for i in range(n)]
     Grant.objects.bulk_create(grants, batch_size=BATCH)
     u = user('lists@example.org')
-    team = event.organizer.teams.create(name=f'Bench {event.slug}', all_events=True, all_event_permissions=True,
-                                        all_organizer_permissions=True)
-    team.members.add(u)
+    token = api_team(event, 'Bench')
+    event.organizer.teams.get(name=f'Bench {event.slug}').members.add(u)
     client = Client()
     client.force_login(u)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION='Token ' + team.tokens.create(name='bench').token)
+    api.credentials(HTTP_AUTHORIZATION='Token ' + token)
     base = f'/control/event/{event.organizer.slug}/{event.slug}/grants/'
     api_base = f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/grants/'
     last = max(1, (n + 49) // 50)

@@ -15,7 +15,7 @@ from typing import Optional
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
@@ -318,11 +318,7 @@ def _create_vouchers(event, grants, target, user, auth):
         batch.logs.append(v.log_action('pretix.voucher.added', data=_added_log_data(g, target), user=user, auth=auth,
                                        save=False))
         g.voucher, g.voucher_state, g.voucher_attention, g.modified = v, Grant.VOUCHER_ISSUED, '', stamp
-    # Django's bulk_update builds a CASE per field and row in Python (most of a batch's time): only the voucher
-    # differs from grant to grant
-    Grant.objects.filter(pk__in=[g.pk for g in grants]).update(
-        voucher_state=Grant.VOUCHER_ISSUED, voucher_attention='', modified=stamp)
-    Grant.objects.bulk_update(grants, ['voucher'], batch_size=500)
+    _set_vouchers(grants, stamp)
     for g, v in zip(grants, vouchers):
         batch.logs.append(g.log_action(f'pretix_grants.grant.voucher.{Grant.VOUCHER_ISSUED}',
                                        data={'voucher': v.pk, 'code': v.code}, user=user, auth=auth, save=False))
@@ -334,6 +330,27 @@ def _create_vouchers(event, grants, target, user, auth):
     if any(r.pk is None for r in records):  # a database that cannot return the new rows' ids
         records = list(GrantMail.objects.filter(grant__in=grants, pending=True))
     queue_owed_mails(event, [r.pk for r in records])
+
+
+def _set_vouchers(grants, stamp):
+    """
+    Give each grant its new voucher in one statement per 500 grants. Django's ``bulk_update`` builds a CASE
+    expression per row in Python, which took a fifth of a batch's time; ``UPDATE ... FROM (VALUES ...)`` says the
+    same, and PostgreSQL and SQLite (3.33 and newer) both run it.
+    """
+    table = connection.ops.quote_name(Grant._meta.db_table)
+    for start in range(0, len(grants), 500):
+        chunk = grants[start:start + 500]
+        rows = ', '.join(['(%s, %s)'] * len(chunk))
+        params = [Grant.VOUCHER_ISSUED, '', connection.ops.adapt_datetimefield_value(stamp)]
+        for g in chunk:
+            params += [g.pk, g.voucher.pk]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE {table} SET voucher_state = %s, voucher_attention = %s, modified = %s, '
+                f'voucher_id = new.column2 FROM (VALUES {rows}) AS new WHERE {table}.id = new.column1',
+                params,
+            )
 
 
 def queue_owed_mails(event, record_ids, chunk=MAIL_CHUNK):

@@ -5,6 +5,7 @@ Templates are event settings (``defaults.py``), rendered in the grant's locale w
 the ones below. Every mail is recorded as a ``GrantMail`` pointing at pretix's ``OutgoingMail``, whose status
 (queued, sent, awaiting retry, failed) is the truth about delivery; pretix retries and lists it like any other.
 """
+import logging
 import re
 from decimal import Decimal
 
@@ -23,16 +24,31 @@ from pretix.multidomain.urlreverse import eventreverse_absolute
 
 from .models import Grant, GrantMail
 
+logger = logging.getLogger(__name__)
 SAMPLE_CODE = 'GRANT7QK2M9XR'
 PLACEHOLDER = re.compile(r'\{([A-Za-z0-9_]+)\}')
 
 
+def _event_url(event, name, **kwargs):
+    """
+    ``eventreverse_absolute``, worked out once per event object and URL: each call looks up the event's domains
+    (a few milliseconds), and a batch of mails needs the same URL for every grant.
+    """
+    urls = event.__dict__.setdefault('_grants_urls', {})
+    key = (name, tuple(sorted(kwargs.items())))
+    if key not in urls:
+        urls[key] = eventreverse_absolute(event, name, kwargs=kwargs or None)
+    return urls[key]
+
+
 def reply_url(grant):
-    return eventreverse_absolute(grant.event, 'plugins:pretix_grants:reply', kwargs={'secret': grant.secret})
+    # reversed once per event with a marker, then the grant's own secret (URL-safe, so nothing to quote) put in
+    marker = 'GRANTSECRETMARKER'
+    return _event_url(grant.event, 'plugins:pretix_grants:reply', secret=marker).replace(marker, grant.secret)
 
 
 def redeem_url(event, code):
-    return eventreverse_absolute(event, 'presale:event.redeem') + '?voucher=' + code
+    return _event_url(event, 'presale:event.redeem') + '?voucher=' + code
 
 
 def format_deadline(grant):
@@ -98,14 +114,52 @@ def template(event, key):
             s.get(f'grants_mail_{key}_text', as_type=LazyI18nString))
 
 
-def context(event, grant, *texts):
+def _texts(value):
+    """Every language's text of a template, so the placeholders used in any of them are known."""
+    data = getattr(value, 'data', value)
+    if isinstance(data, dict):
+        return [str(v) for v in data.values() if v]
+    return [str(data or '')]
+
+
+class Mailer:
     """
-    pretix's placeholder values for ``grant``, but only those ``texts`` use: pretix's ``get_email_context``
-    renders every placeholder there is, and some of them cost queries.
+    One of the plugin's mails for one event, ready to go to many grants: the template, the placeholders it uses
+    and their event-wide values are looked up once. pretix's ``PlaceholderContext`` asks every plugin for its
+    placeholders each time one is made, and ``get_email_context`` renders all of them, some with queries.
     """
-    ctx = PlaceholderContext(event=event, grant=grant)
-    used = {name for t in texts for name in PLACEHOLDER.findall(str(t))}
-    return {name: ctx.render_placeholder(p) for name, p in ctx.placeholders.items() if name in used}
+
+    def __init__(self, event, key):
+        self.event, self.key = event, key
+        self.subject, self.text = template(event, key)
+        used = {name for t in (self.subject, self.text, event.settings.mail_text_signature)
+                for text in _texts(t) for name in PLACEHOLDER.findall(text)}
+        available = PlaceholderContext(event=event, grant=None).placeholders
+        self.placeholders = {name: p for name, p in available.items() if name in used}
+        self.event_wide = {}  # locale -> values that do not depend on the grant
+
+    def _render(self, placeholder, args):
+        try:
+            return placeholder.render(args)
+        except Exception:  # as pretix's PlaceholderContext does: one broken placeholder must not stop the mail
+            logger.exception('Failed to process template placeholder %s.', placeholder.identifier)
+            return '(error)'
+
+    def values(self, grant):
+        """The placeholder values for ``grant``; call in the grant's language."""
+        args = {'event': self.event, 'grant': grant}
+        if grant.locale not in self.event_wide:
+            self.event_wide[grant.locale] = {name: self._render(p, args) for name, p in self.placeholders.items()
+                                             if 'grant' not in p.required_context}
+        values = dict(self.event_wide[grant.locale])
+        values.update((name, self._render(p, args)) for name, p in self.placeholders.items()
+                      if 'grant' in p.required_context)
+        return values
+
+    def mail(self, grant):
+        """Hand the mail for ``grant`` to pretix's ``mail()``; returns its ``OutgoingMail``."""
+        with language(grant.locale, self.event.settings.region):
+            return mail(grant.email, self.subject, self.text, self.values(grant), self.event, grant.locale)
 
 
 class Batch:
@@ -125,14 +179,6 @@ class Batch:
         self.records, self.logs = [], []
 
 
-def _mail(grant, template_key):
-    event = grant.event
-    subject, text = template(event, template_key)
-    with language(grant.locale, event.settings.region):
-        values = context(event, grant, subject, text, event.settings.mail_text_signature)
-        return mail(grant.email, subject, text, values, event, grant.locale)
-
-
 def _log_sent(grant, kind, template_key, outgoing, *, user=None, auth=None, save=True):
     return grant.log_action('pretix_grants.grant.mail.sent', data={
         'kind': kind,
@@ -144,7 +190,7 @@ def _log_sent(grant, kind, template_key, outgoing, *, user=None, auth=None, save
 
 def send(grant, kind, template_key, *, user=None, auth=None):
     """Render ``template_key`` for ``grant``, hand it to pretix's mail system and record it on the grant."""
-    outgoing = _mail(grant, template_key)
+    outgoing = Mailer(grant.event, template_key).mail(grant)
     record = GrantMail.objects.create(grant=grant, kind=kind, outgoing_mail=outgoing)
     _log_sent(grant, kind, template_key, outgoing, user=user, auth=auth)
     return record
@@ -164,29 +210,63 @@ def owe_voucher(grant, batch):
     return record
 
 
-def deliver_owed(record_id, *, skip_locked=False):
+def deliver_owed(record_ids, *, skip_locked=False):
     """
-    Hand an owed mail to pretix, exactly once: the record's row lock and its ``pending`` flag decide. A grant
-    that no longer holds its voucher (refused or cancelled meanwhile) is owed nothing, and the record goes.
-    Returns the record, or ``None`` if nothing was owed (or, with ``skip_locked``, another process has it now).
+    Hand owed mails to pretix, each exactly once: the records' row locks and their ``pending`` flag decide. They
+    go in one transaction (one lock, one update, one insert of log entries for all), and should that fail, one
+    at a time, so one broken mail never holds back the rest; the first error is raised after the others went.
+    A grant that no longer holds its voucher (refused or cancelled meanwhile) is owed nothing, and the record
+    goes. Returns the records delivered: none for those already delivered or, with ``skip_locked``, being
+    delivered by another process right now.
     """
+    ids = list(record_ids)
+    try:
+        return _deliver(ids, skip_locked)
+    except Exception:
+        if len(ids) < 2:
+            raise
+        logger.exception('Delivering %d owed grant mails at once failed; trying one at a time', len(ids))
+    delivered, error = [], None
+    for pk in ids:
+        try:
+            delivered += _deliver([pk], skip_locked)
+        except Exception as e:
+            logger.exception('Delivering owed grant mail %s failed', pk)
+            error = error or e
+    if error:
+        raise error
+    return delivered
+
+
+def _deliver(ids, skip_locked):
+    from pretix.base.models import Event, LogEntry
+
     with transaction.atomic():
-        record = (GrantMail.objects.select_for_update(of=OF_SELF, skip_locked=skip_locked)
-                  .select_related('grant', 'grant__event', 'grant__event__organizer', 'grant__voucher')
-                  .filter(pk=record_id, pending=True).first())
-        if record is None:
-            return None
-        grant = record.grant
-        if record.kind == GrantMail.KIND_VOUCHER and (
-                grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id):
-            record.delete()
-            return None
-        key = OWED_TEMPLATES[record.kind]
-        record.outgoing_mail = _mail(grant, key)
-        record.pending = False
-        record.save(update_fields=['outgoing_mail', 'pending'])
-        _log_sent(grant, record.kind, key, record.outgoing_mail)
-    return record
+        records = list(GrantMail.objects.select_for_update(of=OF_SELF, skip_locked=skip_locked)
+                       .select_related('grant', 'grant__voucher').filter(pk__in=ids, pending=True).order_by('pk'))
+        if not records:
+            return []
+        events = Event.objects.select_related('organizer').in_bulk({r.grant.event_id for r in records})
+        mailers, gone, delivered, logs = {}, [], [], []
+        for record in records:
+            grant = record.grant
+            grant.event = events[grant.event_id]
+            if record.kind == GrantMail.KIND_VOUCHER and (
+                    grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id):
+                gone.append(record.pk)
+                continue
+            key = OWED_TEMPLATES[record.kind]
+            mailer = mailers.get((grant.event_id, key)) or mailers.setdefault(
+                (grant.event_id, key), Mailer(grant.event, key))
+            record.outgoing_mail = mailer.mail(grant)
+            record.pending = False
+            delivered.append(record)
+            logs.append(_log_sent(grant, record.kind, key, record.outgoing_mail, save=False))
+        if gone:
+            GrantMail.objects.filter(pk__in=gone).delete()
+        GrantMail.objects.bulk_update(delivered, ['outgoing_mail', 'pending'])
+        LogEntry.bulk_create_and_postprocess(logs)
+    return delivered
 
 
 def send_decision(grant, *, user=None, auth=None):
@@ -212,14 +292,14 @@ def resend_voucher(grant, *, user=None, auth=None):
     return send_voucher(grant, user=user, auth=auth)
 
 
-def deliver_pending(grant_ids):
+def deliver_pending(grant_ids, chunk=25):
     """
     Deliver the owed mails of these grants in this process, alongside the workers that were queued for them:
     whoever locks a record first sends it, the others pass it by. Returns how many this process sent.
     """
     ids = list(GrantMail.objects.filter(grant_id__in=list(grant_ids), pending=True).order_by('pk')
                .values_list('pk', flat=True))
-    return sum(1 for pk in ids if deliver_owed(pk, skip_locked=True))
+    return sum(len(deliver_owed(ids[start:start + chunk], skip_locked=True)) for start in range(0, len(ids), chunk))
 
 
 def retry(record: GrantMail):

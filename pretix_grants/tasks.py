@@ -49,12 +49,12 @@ def deliver_grant_mails(self, event, record_ids):
     """Hand owed mails (``mails.owe_voucher``) to pretix; each one exactly once, however often this runs."""
     from . import mails
 
-    for n, pk in enumerate(record_ids):
-        try:
-            mails.deliver_owed(pk)
-        except TRANSIENT_ERRORS as e:
-            logger.warning('Delivering owed grant mail %s failed, will retry: %s', pk, e)
-            raise self.retry(args=(event.pk, record_ids[n:]), exc=e, countdown=backoff(self.request.retries))
+    try:
+        mails.deliver_owed(record_ids)
+    except TRANSIENT_ERRORS as e:
+        logger.warning('Delivering owed grant mails %s failed, will retry: %s', record_ids, e)
+        # those delivered meanwhile are no longer pending: a retry over the same list sends only the rest
+        raise self.retry(args=(event.pk, record_ids), exc=e, countdown=backoff(self.request.retries))
 
 
 def requeue_owed_mails():

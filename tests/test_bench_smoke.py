@@ -30,6 +30,18 @@ def test_pretix_bulk():
 
 
 @pytest.mark.django_db
+def test_rest_api():
+    from rest_framework.test import APIClient
+
+    def post(path, data, token):
+        r = APIClient().post(path, data, format='json', HTTP_AUTHORIZATION='Token ' + token)
+        return r.status_code, r.json()
+
+    rows = check(scenarios.rest_api(3, post))
+    assert rows[0]['rate'] and rows[1]['rate']
+
+
+@pytest.mark.django_db
 def test_mail_floor():
     check(scenarios.mail_floor(3))
 

@@ -181,7 +181,7 @@ def test_an_owed_mail_is_delivered_once_after_commit(confirmed, event, settings)
         assert not record.pending
         assert record.outgoing_mail.to == [g.email]
         assert Grant.objects.get(pk=g.pk).voucher.code in record.outgoing_mail.body_plain
-        assert mails.deliver_owed(record.pk) is None  # a second delivery (a retried task) does nothing
+        assert mails.deliver_owed([record.pk]) == []  # a second delivery (a retried task) does nothing
     assert OutgoingMail.objects.filter(event=event).count() == 3
     assert tasks.requeue_owed_mails() == 0
 
@@ -249,3 +249,52 @@ def test_the_issuing_process_can_deliver_owed_mails_itself(confirmed, event, set
     assert mails.deliver_pending(ids) == 0
     assert OutgoingMail.objects.filter(event=event).count() == 3
     assert not GrantMail.objects.filter(pending=True).exists()
+
+
+@pytest.mark.django_db
+def test_owed_mails_are_delivered_with_a_fixed_number_of_queries_besides_pretixs_own(
+        confirmed, event, settings, _settings_cached):  # NOQA: F811
+    settings.EMAIL_BACKEND = 'django.core.mail.backends.dummy.EmailBackend'
+
+    def count(n):
+        grants = confirmed(n)
+        issuance.issue_vouchers(event, [g.pk for g in grants])  # the queued tasks never run here
+        ids = list(GrantMail.objects.filter(grant__in=grants, pending=True).values_list('pk', flat=True))
+        _settings_cached()
+        with CaptureQueriesContext(connection) as ctx:
+            assert len(mails.deliver_owed(ids)) == n
+        return len(ctx.captured_queries), ctx.captured_queries
+
+    count(1)  # warm
+    small, _ = count(2)
+    large, queries = count(12)
+    per_mail = [q['sql'] for q in queries if 'pretixbase_outgoingmail' in q['sql'] and q['sql'].startswith('INSERT')]
+    print(f'\nqueries delivering 2 owed mails: {small}, 12: {large}')
+    # pretix's mail() writes one OutgoingMail per mail; everything else is once per delivery
+    assert len(per_mail) == 12
+    assert large - small == 10
+
+
+@pytest.mark.django_db
+def test_one_broken_owed_mail_does_not_hold_back_the_others(confirmed, event, settings, monkeypatch):
+    settings.EMAIL_BACKEND = 'django.core.mail.backends.dummy.EmailBackend'
+    first, broken, last = grants = confirmed(3)
+    issuance.issue_vouchers(event, [g.pk for g in grants])
+    ids = list(GrantMail.objects.filter(grant__in=grants, pending=True).order_by('pk').values_list('pk', flat=True))
+    original = mails.Mailer.mail
+
+    def mail(self, grant):
+        if grant.pk == broken.pk:
+            raise ValueError('this template cannot be rendered')
+        return original(self, grant)
+
+    monkeypatch.setattr(mails.Mailer, 'mail', mail)
+    with pytest.raises(ValueError):
+        mails.deliver_owed(ids)
+
+    assert [m.to for m in OutgoingMail.objects.filter(event=event).order_by('pk')] == [[first.email], [last.email]]
+    assert GrantMail.objects.get(grant=broken, kind=GrantMail.KIND_VOUCHER).pending  # still owed, sent later
+    assert LogEntry.objects.filter(action_type='pretix_grants.grant.mail.sent').count() == 2
+    monkeypatch.setattr(mails.Mailer, 'mail', original)
+    assert [r.grant_id for r in mails.deliver_owed(ids)] == [broken.pk]
+    assert OutgoingMail.objects.filter(event=event).count() == 3
