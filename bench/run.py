@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -193,23 +194,57 @@ def table(rows):
     return '\n'.join(lines)
 
 
-def ratios(rows, sizes):
-    """Add the comparisons the targets are about, from rows of this same run."""
-    by = {(r['scenario'], r['n']): r for r in rows}
-    for n in sizes:
-        floor = by.get(('(f) floor: bare mail() calls, all delivered', n))
-        plugin = by.get(('(a) plugin bulk issue: all mails delivered', n))
-        if plugin and floor:
-            plugin['note'] = f"{plugin['seconds'] / floor['seconds']:.2f}x the floor (f)"
-        for key in ('(c) pretix bulk vouchers + vouchers_send: all mails delivered',
-                    '(b) per-grant REST API: all mails delivered'):
-            other = by.get((key, n))
-            if plugin and other and other['seconds']:
-                other['note'] = f"{other['seconds'] / plugin['seconds']:.2f}x the time of (a)"
-        rest = by.get(('(b) per-grant REST API: vouchers created', n))
-        issued = by.get(('(a) plugin bulk issue: vouchers committed and logged', n))
-        if rest and issued and rest['rate'] and issued['rate']:
-            issued['note'] += f"; {issued['rate'] / rest['rate']:.0f}x the vouchers/s of (b)"
+FLOOR = '(f) floor: bare mail() calls, all delivered'
+PLUGIN = '(a) plugin bulk issue: all mails delivered'
+PLUGIN_ISSUED = '(a) plugin bulk issue: vouchers committed and logged'
+PRETIX = '(c) pretix bulk vouchers + vouchers_send: all mails delivered'
+REST = '(b) per-grant REST API: all mails delivered'
+REST_CREATED = '(b) per-grant REST API: vouchers created'
+
+
+def ratios(rows):
+    """The comparisons the targets are about, from rows of one round: {(scenario, text): value}."""
+    by = {r['scenario']: r for r in rows}
+    out = {}
+    plugin = by.get(PLUGIN)
+    if plugin and by.get(FLOOR):
+        out[(PLUGIN, 'x the floor (f)')] = plugin['seconds'] / by[FLOOR]['seconds']
+    for key in (PRETIX, REST):
+        if plugin and by.get(key) and by[key]['seconds']:
+            out[(key, 'x the time of (a)')] = by[key]['seconds'] / plugin['seconds']
+    if by.get(REST_CREATED) and by.get(PLUGIN_ISSUED) and by[REST_CREATED]['rate']:
+        out[(PLUGIN_ISSUED, 'x the vouchers/s of (b)')] = by[PLUGIN_ISSUED]['rate'] / by[REST_CREATED]['rate']
+    return out
+
+
+def merge(rounds):
+    """
+    Rows of several rounds of the same scenarios: the median time, rate and CPU of each, the range in the notes,
+    and each comparison as the median of the rounds' own ratios (so each ratio still compares one round).
+    """
+    if len(rounds) == 1:
+        rows = rounds[0]
+        for (scenario, text), value in ratios(rows).items():
+            row = next(r for r in rows if r['scenario'] == scenario)
+            row['note'] = '; '.join(filter(None, [row['note'], f'{value:.2f}{text}']))
+        return rows
+    merged = []
+    for first in rounds[0]:
+        same = [r for rows in rounds for r in rows if r['scenario'] == first['scenario']]
+        seconds = [r['seconds'] for r in same]
+        row = dict(first, seconds=statistics.median(seconds),
+                   cpu=statistics.median(r['cpu'] for r in same) if first.get('cpu') else None)
+        row['rate'] = row['n'] / row['seconds'] if first['rate'] else None
+        spread = f'median of {len(same)} rounds, {min(seconds):.2f}-{max(seconds):.2f} s' if len(same) > 1 else ''
+        row['note'] = '; '.join(filter(None, [first['note'], spread]))
+        merged.append(row)
+    per_round = [ratios(rows) for rows in rounds]
+    for key in per_round[0]:
+        values = [r[key] for r in per_round if key in r]
+        row = next(r for r in merged if r['scenario'] == key[0])
+        each = f' (rounds: {", ".join(f"{v:.2f}" for v in values)})' if len(values) > 1 else ''
+        row['note'] = '; '.join(filter(None, [row['note'], f'{statistics.median(values):.2f}{key[1]}{each}']))
+    return merged
 
 
 def main():
@@ -220,6 +255,9 @@ def main():
                         help='largest N for (c): its log data grows with N squared')
     parser.add_argument('--rest-max', type=int, default=1000,
                         help='largest N for (b): one HTTP request per voucher, about 10-30 a second')
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='rounds of (f), (a) and (c), each first in turn; the table gives medians')
+    parser.add_argument('--repeat-max', type=int, default=1000, help='largest N that is repeated')
     parser.add_argument('--issue-only', default='',
                         help='sizes at which only the voucher phase of (a) is measured, e.g. 10000')
     parser.add_argument('--list-grants', type=int, default=10_000)
@@ -270,28 +308,31 @@ def main():
             if 'rest' in only:
                 server, port = start_server(env, log)
             for n in sizes:
-                if 'floor' in only:
-                    print(f'N = {n}: floor ...', flush=True)
-                    rows += scenarios.mail_floor(n, handler)
-                if 'plugin' in only:
-                    print(f'N = {n}: plugin ...', flush=True)
-                    rows += scenarios.plugin_bulk(n, handler)
+                runs = {'floor': scenarios.mail_floor, 'plugin': scenarios.plugin_bulk}
+                if n <= args.pretix_max:
+                    runs['pretix'] = scenarios.pretix_bulk
+                elif 'pretix' in only:
+                    rows.append(scenarios.row(PRETIX, n, note=(
+                        f'not run above --pretix-max {args.pretix_max}: every voucher\'s log entry holds the whole '
+                        'recipient list (N squared data)')))
+                names = [name for name in runs if name in only]
+                rounds = []
+                for k in range(args.repeat if n <= args.repeat_max else 1):
+                    round_rows = []
+                    for name in names[k % len(names):] + names[:k % len(names)]:  # each goes first in turn
+                        print(f'N = {n}, round {k + 1}: {name} ...', flush=True)
+                        round_rows += runs[name](n, handler)
+                    rounds.append(round_rows)
                 if 'rest' not in only:
                     pass
                 elif n <= args.rest_max:
                     print(f'N = {n}: per-grant REST API ...', flush=True)
-                    rows += scenarios.rest_api(n, http_post(port), handler)
+                    rounds[0] += scenarios.rest_api(n, http_post(port), handler)
                 else:
-                    rows.append(scenarios.row('(b) per-grant REST API: vouchers created', n, note=(
+                    rows.append(scenarios.row(REST_CREATED, n, note=(
                         f'not run above --rest-max {args.rest_max}: one request per voucher')))
-                if 'pretix' not in only:
-                    pass
-                elif n <= args.pretix_max:
-                    print(f'N = {n}: pretix ...', flush=True)
-                    rows += scenarios.pretix_bulk(n, handler)
-                else:
-                    rows.append(scenarios.row('(c) pretix bulk vouchers + vouchers_send', n, note=(
-                        'not run: every voucher\'s log entry holds the whole recipient list (N squared data)')))
+                if rounds and rounds[0]:
+                    rows += merge(rounds)
             if 'lists' in only:
                 print('list pages ...', flush=True)
                 rows += scenarios.list_pages(args.list_grants)
@@ -305,7 +346,6 @@ def main():
         smtp.stop()
         connections.close_all()
         database(name, 'drop')
-    ratios(rows, sizes)
     out = table(rows)
     stamp = datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     header = (f'# pretix-grants benchmarks\n\n{stamp}, {os.cpu_count()} cores, PostgreSQL, Redis, '

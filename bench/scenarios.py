@@ -64,6 +64,8 @@ def organizer(slug='bench'):
 def make_event(slug, org=None, size=None):
     """An event with the plugin on and a ticket product for grant vouchers, in a quota of ``size``."""
     org = org or organizer()
+    taken = Event.objects.filter(organizer=org, slug__regex=rf'^{slug}(r[0-9]+)?$').count()
+    slug = f'{slug}r{taken + 1}' if taken else slug  # another round of the same scenario
     event = Event.objects.create(
         organizer=org, name=f'Bench {slug}', slug=slug, currency='EUR', plugins='pretix_grants', live=True,
         date_from=now() + timedelta(days=60), date_to=now() + timedelta(days=62),

@@ -22,6 +22,7 @@ from pretix.base.services.placeholders import (
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
+from . import logentries
 from .models import Grant, GrantMail
 
 logger = logging.getLogger(__name__)
@@ -172,10 +173,8 @@ class Batch:
         self.records, self.logs = [], []
 
     def save(self):
-        from pretix.base.models import LogEntry
-
         GrantMail.objects.bulk_create(self.records, batch_size=500)
-        LogEntry.bulk_create_and_postprocess(self.logs)
+        logentries.save(self.logs)
         self.records, self.logs = [], []
 
 
@@ -239,7 +238,7 @@ def deliver_owed(record_ids, *, skip_locked=False):
 
 
 def _deliver(ids, skip_locked):
-    from pretix.base.models import Event, LogEntry
+    from pretix.base.models import Event
 
     with transaction.atomic():
         records = list(GrantMail.objects.select_for_update(of=OF_SELF, skip_locked=skip_locked)
@@ -265,7 +264,7 @@ def _deliver(ids, skip_locked):
         if gone:
             GrantMail.objects.filter(pk__in=gone).delete()
         GrantMail.objects.bulk_update(delivered, ['outgoing_mail', 'pending'])
-        LogEntry.bulk_create_and_postprocess(logs)
+        logentries.save(logs)
     return delivered
 
 

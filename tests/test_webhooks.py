@@ -141,3 +141,22 @@ def test_a_linked_voucher_upgraded_on_a_confirmed_grant_is_announced(
         'organizer': 'pyconf', 'event': '2027', 'grant': g.pk, 'status': 'confirmed', 'voucher_state': 'upgraded',
         'action': 'pretix_grants.grant.voucher.upgraded',
     }]
+
+
+@pytest.mark.django_db
+def test_bulk_issuance_announces_each_voucher_to_a_subscribed_webhook(webhook, receiver, make_grant, grant_settings,
+                                                                      event, settings):
+    from pretix_grants import issuance
+
+    settings.EMAIL_BACKEND = 'django.core.mail.backends.dummy.EmailBackend'
+    webhook(['pretix_grants.grant.voucher.*', 'pretix.voucher.added'])
+    grants = [make_grant(Grant.STATUS_CONFIRMED) for _ in range(3)]
+    with committed():
+        issuance.issue_vouchers(event, [g.pk for g in grants])
+    received = receiver.received
+    assert sorted(p['grant'] for p in received if p['action'] == 'pretix_grants.grant.voucher.issued') == sorted(
+        g.pk for g in grants)
+    vouchers = {Grant.objects.get(pk=g.pk).voucher_id for g in grants}
+    assert {p['voucher'] for p in received if p['action'] == 'pretix.voucher.added'} == vouchers
+    # the mails that follow are logged on the grants, and announced to nobody
+    assert len(received) == 6
