@@ -82,6 +82,12 @@ class Sink:
                     raise RuntimeError('the SMTP sink did not start')
                 time.sleep(0.1)
 
+    def cpu(self):
+        """CPU seconds the sink has used so far."""
+        with open(f'/proc/{self.proc.pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
     def stop(self):
         self.proc.terminate()
         self.proc.join(10)
@@ -343,14 +349,15 @@ def main():
     finally:
         stop_workers(server)
         stop_workers(workers)
+        sink_cpu = smtp.cpu()
         smtp.stop()
         connections.close_all()
         database(name, 'drop')
     out = table(rows)
     stamp = datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     header = (f'# pretix-grants benchmarks\n\n{stamp}, {os.cpu_count()} cores, PostgreSQL, Redis, '
-              f'{args.concurrency} Celery worker processes, SMTP sink on loopback; '
-              f'`bench/run.py {" ".join(sys.argv[1:])}`.\n\n')
+              f'{args.concurrency} Celery worker processes, SMTP sink on loopback (it used {sink_cpu:.1f} CPU s in '
+              f'all); `bench/run.py {" ".join(sys.argv[1:])}`.\n\n')
     Path(args.out).write_text(header + out + '\n')
     print(out)
     print(f'\nwritten to {args.out}; worker log {log.name}')

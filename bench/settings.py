@@ -8,7 +8,7 @@ import os
 os.environ.setdefault('PRETIX_CONFIG_FILE', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pretix.cfg'))
 
 from pretix.testutils.settings import *  # NOQA
-from pretix.testutils.settings import ORIGINAL_CACHES, config
+from pretix.testutils.settings import DATABASES, ORIGINAL_CACHES, config
 
 # no query log kept for every statement, as in production
 DEBUG = False
@@ -23,3 +23,7 @@ EMAIL_BACKEND = EMAIL_CUSTOM_SMTP_BACKEND = 'django.core.mail.backends.smtp.Emai
 EMAIL_HOST = '127.0.0.1'
 EMAIL_PORT = int(os.environ.get('BENCH_SMTP_PORT', '2525'))
 EMAIL_TIMEOUT = 10
+# as pretix's production settings have it for PostgreSQL (its test settings close the connection after each use,
+# so every Celery task would open a new one)
+DATABASES['default']['CONN_MAX_AGE'] = 120
+DATABASES['default']['CONN_HEALTH_CHECKS'] = True
