@@ -39,6 +39,7 @@ setup(
             'responses>=0.23',
             'playwright>=1.40',
             'hypothesis>=6.100',
+            'gunicorn>=22',  # make bench serves pretix with it for the per-grant REST API scenario
         ],
     },
     packages=find_packages(exclude=['tests', 'tests.*']),
