@@ -215,8 +215,6 @@ def _issue_locked(g, target, voucher, *, user=None, auth=None):
 
 
 BATCH_SIZE = 500
-# owed mails per worker task: small enough to spread over the workers
-MAIL_CHUNK = 25
 
 
 def issue_vouchers(event, grant_ids, *, user=None, auth=None, batch_size=BATCH_SIZE):
@@ -353,13 +351,14 @@ def _set_vouchers(grants, stamp):
             )
 
 
-def queue_owed_mails(event, record_ids, chunk=MAIL_CHUNK):
-    """After commit, deliver owed mails in worker tasks of ``chunk`` mails each."""
+def queue_owed_mails(event, record_ids):
+    """After commit, deliver owed mails in worker tasks of ``mails.MAIL_CHUNK`` mails each."""
+    from . import mails
     from .tasks import deliver_grant_mails
 
     event_id = event.pk
-    for start in range(0, len(record_ids), chunk):
-        ids = record_ids[start:start + chunk]
+    for start in range(0, len(record_ids), mails.MAIL_CHUNK):
+        ids = record_ids[start:start + mails.MAIL_CHUNK]
         if 'locmem' in settings.EMAIL_BACKEND:
             # as pretix's mail() does under test settings, where on_commit never fires: hand them over at once
             deliver_grant_mails.apply_async(args=(event_id, ids))

@@ -27,6 +27,8 @@ from .models import Grant, GrantMail
 
 logger = logging.getLogger(__name__)
 SAMPLE_CODE = 'GRANT7QK2M9XR'
+# owed mails per transaction and per worker task: small enough to spread over the workers
+MAIL_CHUNK = 25
 PLACEHOLDER = re.compile(r'\{([A-Za-z0-9_]+)\}')
 
 
@@ -255,8 +257,9 @@ def _deliver(ids, skip_locked):
                 gone.append(record.pk)
                 continue
             key = OWED_TEMPLATES[record.kind]
-            mailer = mailers.get((grant.event_id, key)) or mailers.setdefault(
-                (grant.event_id, key), Mailer(grant.event, key))
+            if (grant.event_id, key) not in mailers:
+                mailers[grant.event_id, key] = Mailer(grant.event, key)
+            mailer = mailers[grant.event_id, key]
             record.outgoing_mail = mailer.mail(grant)
             record.pending = False
             delivered.append(record)
@@ -291,7 +294,7 @@ def resend_voucher(grant, *, user=None, auth=None):
     return send_voucher(grant, user=user, auth=auth)
 
 
-def deliver_pending(grant_ids, chunk=25):
+def deliver_pending(grant_ids, chunk=MAIL_CHUNK):
     """
     Deliver the owed mails of these grants in this process, alongside the workers that were queued for them:
     whoever locks a record first sends it, the others pass it by. Returns how many this process sent.

@@ -59,6 +59,7 @@ def deliver_grant_mails(self, event, record_ids):
 
 def requeue_owed_mails():
     """Queue owed mails again that should have been handed to pretix by now (a lost message, a dead worker)."""
+    from . import mails
     from .models import GrantMail
 
     with scopes_disabled():
@@ -68,8 +69,8 @@ def requeue_owed_mails():
     for event_id, pk in owed:
         by_event.setdefault(event_id, []).append(pk)
     for event_id, pks in by_event.items():
-        for start in range(0, len(pks), issuance.MAIL_CHUNK):
-            deliver_grant_mails.apply_async(args=(event_id, pks[start:start + issuance.MAIL_CHUNK]))
+        for start in range(0, len(pks), mails.MAIL_CHUNK):
+            deliver_grant_mails.apply_async(args=(event_id, pks[start:start + mails.MAIL_CHUNK]))
     return len(owed)
 
 
