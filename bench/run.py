@@ -123,7 +123,8 @@ def start_workers(env, log, concurrency):
     return proc
 
 
-def stop_workers(proc):
+def stop(proc):
+    """Stop a process started in a session of its own (the workers, gunicorn) and all its children."""
     if proc and proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -349,8 +350,8 @@ def main():
                 print(f'N = {n}: plugin, vouchers only ...', flush=True)
                 rows += scenarios.plugin_bulk(n, handler, deliver=False)
     finally:
-        stop_workers(server)
-        stop_workers(workers)
+        stop(server)
+        stop(workers)
         sink_cpu = smtp.cpu()
         smtp.stop()
         connections.close_all()

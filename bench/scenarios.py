@@ -33,7 +33,7 @@ BATCH = 5000
 def row(scenario, n=None, seconds=None, queries=None, note='', per=None, cpu=None):
     """
     One line of the table; ``per`` is what the rate counts (vouchers, mails), if a rate makes sense; ``cpu`` the
-    busy CPU seconds of the whole machine meanwhile (``cpu_since``).
+    busy CPU seconds of the whole machine meanwhile (``Clock``).
     """
     return {'scenario': scenario, 'n': n, 'seconds': seconds, 'queries': queries, 'note': note,
             'rate': (n / seconds) if (per and n and seconds) else None, 'per': per, 'cpu': cpu}
@@ -53,8 +53,15 @@ def cpu_now():
     return (user + nice + system + irq + softirq + steal) / os.sysconf('SC_CLK_TCK')
 
 
-def cpu_since(start):
-    return cpu_now() - start
+class Clock:
+    """Wall time and the machine's busy CPU time since the clock was made."""
+
+    def __init__(self):
+        self.cpu, self.start = cpu_now(), time.monotonic()
+
+    def read(self):
+        """``(seconds, cpu seconds)`` so far."""
+        return time.monotonic() - self.start, cpu_now() - self.cpu
 
 
 def organizer(slug='bench'):
@@ -98,6 +105,12 @@ def foreign_vouchers(n, org=None):
             for i in range(start, min(n, start + BATCH))
         ])
     return event
+
+
+def voucher_log_bytes(event):
+    """The largest ``pretix.voucher.added`` log entry of ``event``, in bytes."""
+    return max(len(d) for d in LogEntry.objects.filter(
+        action_type='pretix.voucher.added', event=event).values_list('data', flat=True))
 
 
 def user(email='bench@example.org'):
@@ -182,23 +195,21 @@ def plugin_bulk(n, sink=None, deliver=True):
 
     def progress(value):
         if value >= 100:  # the last batch has committed
-            marks['issued'] = time.monotonic() - t
-            marks['cpu'] = cpu_since(cpu)
+            marks['issued'] = clock.read()
 
-    cpu, t = cpu_now(), time.monotonic()
+    clock = Clock()
     results = bulk.run_issue(event, ids, user=u, progress=progress, deliver_here=deliver)
-    issued = marks['issued']
+    issued, issued_cpu = marks['issued']
     if not deliver:
         return [row('(a) plugin bulk issue: vouchers committed and logged', n, issued, per='vouchers',
-                    note='mails not waited for at this N', cpu=marks['cpu'])]
+                    note='mails not waited for at this N', cpu=issued_cpu)]
     assert sum(1 for r in results if r['result'] == bulk.DONE) == n, results[:3]
     wait_delivered(event, n, sink)
-    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
-    log_bytes = max(len(d) for d in LogEntry.objects.filter(
-        action_type='pretix.voucher.added', event=event).values_list('data', flat=True))
+    delivered, cpu = clock.read()
+    log_bytes = voucher_log_bytes(event)
     return [
         row('(a) plugin bulk issue: vouchers committed and logged', n, issued, note=f'voucher log {log_bytes} B',
-            per='vouchers', cpu=marks['cpu']),
+            per='vouchers', cpu=issued_cpu),
         row('(a) plugin bulk issue: all mails delivered', n, delivered, per='mails', cpu=cpu),
     ]
 
@@ -216,7 +227,7 @@ def pretix_bulk(n, sink=None):
                   for i in range(n)]
     subject, text = mails.template(event, 'voucher')
     message = str(text).replace('{voucher_code}', '{voucher_list}').replace('{redeem_url}', '{url}')
-    cpu, t = cpu_now(), time.monotonic()
+    clock = Clock()
     with transaction.atomic():
         codes = generate_codes(event.organizer, n)
         form_data = {
@@ -239,11 +250,10 @@ def pretix_bulk(n, sink=None):
             ids += [v.pk for v in batch]
         vouchers_send(event=event, vouchers=ids, subject=str(subject), message=message, recipients=recipients,
                       user=u.pk)
-    created, created_cpu = time.monotonic() - t, cpu_since(cpu)
+    created, created_cpu = clock.read()
     wait_delivered(event, n, sink)
-    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
-    log_bytes = max(len(d) for d in LogEntry.objects.filter(
-        action_type='pretix.voucher.added', event=event).values_list('data', flat=True))
+    delivered, cpu = clock.read()
+    log_bytes = voucher_log_bytes(event)
     return [
         row('(c) pretix bulk vouchers + vouchers_send: committed', n, created, note=f'voucher log {log_bytes:,} B',
             per='vouchers', cpu=created_cpu),
@@ -272,7 +282,7 @@ def rest_api(n, post, sink=None):
     grantees = [(f'Grantee {i}', f'rest{i}@{event.slug}.example.org') for i in range(n)]
     for _ in range(4):  # warm the server's processes up (imports, URL patterns), as a running pretix is
         post(path, {}, token)
-    cpu, t = cpu_now(), time.monotonic()
+    clock = Clock()
     codes = []
     for name, email in grantees:
         status, body = post(path, {
@@ -282,14 +292,14 @@ def rest_api(n, post, sink=None):
         if status != 201:
             raise RuntimeError(f'the voucher API answered {status}: {body}')
         codes.append(body['code'])
-    created, created_cpu = time.monotonic() - t, cpu_since(cpu)
+    created, created_cpu = clock.read()
     subject, text = mails.template(event, 'voucher')
     with language('en', event.settings.region):
         for (name, email), code in zip(grantees, codes):
             mail(email, subject, text, {'name': name, 'voucher_code': code, 'event': str(event.name),
                                         'redeem_url': mails.redeem_url(event, code)}, event, 'en')
     wait_delivered(event, n, sink)
-    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
+    delivered, cpu = clock.read()
     foreign = Voucher.objects.exclude(event=event).count()
     return [
         row('(b) per-grant REST API: vouchers created', n, created, per='vouchers', cpu=created_cpu,
@@ -308,14 +318,14 @@ def mail_floor(n, sink=None):
     contexts = [{'name': f'Grantee {i}', 'voucher_code': f'FLOOR{i:07d}',
                  'redeem_url': mails.redeem_url(event, f'FLOOR{i:07d}'), 'event': str(event.name)}
                 for i in range(n)]
-    cpu, t = cpu_now(), time.monotonic()
+    clock = Clock()
     for start in range(0, n, issuance.BATCH_SIZE):
         with transaction.atomic(), language('en', event.settings.region):
             for i in range(start, min(n, start + issuance.BATCH_SIZE)):
                 mail(f'floor{i}@{event.slug}.example.org', subject, text, contexts[i], event, 'en')
-    queued, queued_cpu = time.monotonic() - t, cpu_since(cpu)
+    queued, queued_cpu = clock.read()
     wait_delivered(event, n, sink)
-    delivered, cpu = time.monotonic() - t, cpu_since(cpu)
+    delivered, cpu = clock.read()
     return [
         row('(f) floor: bare mail() calls queued', n, queued, per='mails', cpu=queued_cpu),
         row('(f) floor: bare mail() calls, all delivered', n, delivered, per='mails', cpu=cpu),
