@@ -113,6 +113,15 @@ def compile_catalogues(locale_dir=LOCALE, languages=LANGUAGES):
                 write_mo(f, catalog)
 
 
+def compile_outdated(locale_dir=LOCALE, languages=LANGUAGES):
+    """Compile the languages whose .mo is missing or older than its .po; returns them."""
+    outdated = [lang for lang in languages if not os.path.exists(po_path(lang, locale_dir)[:-3] + '.mo')
+                or os.path.getmtime(po_path(lang, locale_dir)[:-3] + '.mo') < os.path.getmtime(po_path(lang, locale_dir))]
+    if outdated:
+        compile_catalogues(locale_dir, outdated)
+    return outdated
+
+
 def main(argv):
     command = argv[1] if len(argv) > 1 else 'check'
     if command == 'messages':
