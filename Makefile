@@ -8,7 +8,24 @@ PYTEST_ARGS ?=
 PG_CONFIG ?= tests/postgres.cfg
 STACK_ARGS ?=
 
-.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench
+.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench messages compilemessages catalogues
+
+# Translations: the .po files are committed, the .mo files are compiled from them (by the package build too).
+# `make messages` (needs GNU gettext) updates the .po files from the code and keeps existing translations;
+# `make catalogues` lists per language what is missing, untranslated, fuzzy or has other placeholders.
+LANGUAGES := de it fr es
+MO_FILES := $(foreach l,$(LANGUAGES),pretix_grants/locale/$(l)/LC_MESSAGES/django.mo)
+
+pretix_grants/locale/%/LC_MESSAGES/django.mo: pretix_grants/locale/%/LC_MESSAGES/django.po tools/catalogues.py | $(STAMP)
+	$(PY) tools/catalogues.py compile $*
+
+compilemessages: $(MO_FILES)
+
+messages: venv
+	$(PY) tools/catalogues.py messages
+
+catalogues: venv
+	$(PY) tools/catalogues.py check
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,22 +36,22 @@ $(STAMP): setup.py setup.cfg
 venv: $(STAMP)
 
 lint: venv
-	$(VENV)/bin/flake8 pretix_grants tests demo bench
-	$(VENV)/bin/isort --check-only --diff pretix_grants tests demo bench
+	$(VENV)/bin/flake8 pretix_grants tests demo bench tools
+	$(VENV)/bin/isort --check-only --diff pretix_grants tests demo bench tools
 	mkdir -p data
 	$(DEMO) $(PY) -m pretix makemigrations --check --dry-run pretix_grants
 
-test: lint
+test: lint compilemessages
 	PRETIX_CONFIG_FILE=tests/sqlite.cfg $(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) test-stack
 
 # PostgreSQL, Redis, a real Celery worker and a loopback SMTP server; skipped, saying why, if they are not there
-test-stack: venv
+test-stack: venv compilemessages
 	@if $(PY) tests/stack/reachable.py; then \
 		DJANGO_SETTINGS_MODULE=tests.stack.settings $(PY) -m pytest tests/stack --create-db -p no:cacheprovider $(STACK_ARGS); \
 	fi
 
-test-postgres: venv
+test-postgres: venv compilemessages
 	PRETIX_CONFIG_FILE=$(PG_CONFIG) $(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 # benchmarks on PostgreSQL (its own database, created and dropped), Redis dbs 10-12, Celery workers, an SMTP sink;
@@ -43,7 +60,7 @@ BENCH_ARGS ?=
 bench: venv
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-demo-data: venv
+demo-data: venv compilemessages
 	mkdir -p data
 	$(DEMO) $(PY) -m pretix migrate --noinput
 	$(DEMO) $(PY) -m pretix grants_demo
@@ -52,4 +69,4 @@ demo: demo-data
 	$(DEMO) $(PY) -m pretix runserver 127.0.0.1:8000
 
 clean:
-	rm -rf data build *.egg-info
+	rm -rf data build *.egg-info $(MO_FILES)

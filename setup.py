@@ -1,9 +1,15 @@
 import os
+import shutil
+import sys
 from distutils.command.build import build  # noqa
 
 from setuptools import find_packages, setup
+from setuptools.command.sdist import sdist
 
 from pretix_grants import __version__
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tools'))
+from catalogues import compile_catalogues  # noqa: E402
 
 try:
     with open(os.path.join(os.path.dirname(__file__), 'README.md'), encoding='utf-8') as f:
@@ -13,9 +19,30 @@ except Exception:
 
 try:
     from pretix_plugin_build.build import CustomBuild
-    cmdclass = {'build': CustomBuild}
 except ImportError:
-    cmdclass = {}
+    CustomBuild = build
+
+
+class Build(CustomBuild):
+    """pretix's plugin build (compilemessages with GNU msgfmt); without msgfmt, the .mo files are compiled by Babel."""
+
+    def run(self):
+        if CustomBuild is not build and shutil.which('msgfmt'):
+            CustomBuild.run(self)
+        else:
+            compile_catalogues()
+            build.run(self)
+
+
+class Sdist(sdist):
+    """The sdist carries the compiled .mo files next to the .po files."""
+
+    def run(self):
+        compile_catalogues()
+        sdist.run(self)
+
+
+cmdclass = {'build': Build, 'sdist': Sdist}
 
 setup(
     name='pretix-grants',

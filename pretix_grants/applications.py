@@ -14,7 +14,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
@@ -246,6 +245,9 @@ class ApplyView(EventViewMixin, FormView):
         ctx['open'] = applications_open(self.request.event)
         opens = setting_datetime(self.request.event, 'grants_applications_open')
         ctx['not_yet'] = bool(opens) and now() < opens
+        closes = setting_datetime(self.request.event, 'grants_applications_close')
+        ctx['opens_at'] = mails.format_moment(self.request.event, opens) if ctx['not_yet'] else ''
+        ctx['closes_at'] = mails.format_moment(self.request.event, closes) if closes and ctx['open'] else ''
         return ctx
 
     def post(self, request, *args, **kwargs):
@@ -292,7 +294,7 @@ def front_page_link(event, request):
         '</div></div>',
         title=pgettext_lazy('grant', 'Financial aid'),
         text=(_('Applications for a grant are open until {date}.').format(
-            date=date_format(close.astimezone(event.timezone), 'SHORT_DATETIME_FORMAT')) if close
+            date=mails.format_moment(event, close)) if close
             else _('Applications for a grant are open.')),
         url=eventreverse(event, 'plugins:pretix_grants:apply'),
         button=_('Apply for a grant'),

@@ -2,7 +2,8 @@
 from datetime import datetime
 from decimal import Decimal
 
-from django.utils.translation import gettext_noop
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from i18nfield.strings import LazyI18nString
 from pretix.base.reldate import RelativeDateWrapper
 from pretix.base.settings import settings_hierarkey
@@ -12,20 +13,26 @@ SIGNATURE = gettext_noop("""
 Best regards,
 Your {event} team""")
 
+
+def _signed(text):
+    """A mail text and the signature, each translated on its own (a joined string would be a msgid of neither)."""
+    return format_lazy('{}{}', gettext_lazy(text), gettext_lazy(SIGNATURE))
+
+
 MAIL_TEMPLATES = {
     'received': (
         gettext_noop('We received your grant application for {event}'),
-        gettext_noop("""Hello {name},
+        _signed(gettext_noop("""Hello {name},
 
 thank you for applying for a grant for {event}. We will review your
 application and let you know our decision by email.
 
 You can check the state of your application at any time here:
-{reply_url}""") + SIGNATURE,
+{reply_url}""")),
     ),
     'decision_approved': (
         gettext_noop('Your grant for {event}: please confirm'),
-        gettext_noop("""Hello {name},
+        _signed(gettext_noop("""Hello {name},
 
 we are happy to offer you a grant for {event}:
 
@@ -35,30 +42,30 @@ Please tell us by {reply_deadline} whether you accept it:
 {reply_url}
 
 If we do not hear from you by then, the offer expires and we give it
-to someone else.""") + SIGNATURE,
+to someone else.""")),
     ),
     'decision_waiting_list': (
         gettext_noop('Your grant application for {event}: waiting list'),
-        gettext_noop("""Hello {name},
+        _signed(gettext_noop("""Hello {name},
 
 thank you for applying for a grant for {event}. We received more
 applications than we can fund, and we have placed yours on our waiting
 list. If a place becomes free, we will send you an offer by email.
 
 You can check the state of your application here:
-{reply_url}""") + SIGNATURE,
+{reply_url}""")),
     ),
     'decision_rejected': (
         gettext_noop('Your grant application for {event}'),
-        gettext_noop("""Hello {name},
+        _signed(gettext_noop("""Hello {name},
 
 thank you for applying for a grant for {event}. We are sorry that we
 cannot offer you a grant this time: we received many more applications
-than we could fund.""") + SIGNATURE,
+than we could fund.""")),
     ),
     'voucher': (
         gettext_noop('Your free ticket for {event}'),
-        gettext_noop("""Hello {name},
+        _signed(gettext_noop("""Hello {name},
 
 thank you for confirming your grant for {event}. Your free ticket is
 waiting for you. In our ticket shop, use the voucher code
@@ -66,26 +73,26 @@ waiting for you. In our ticket shop, use the voucher code
 {voucher_code}
 
 or follow this link, which fills it in for you:
-{redeem_url}""") + SIGNATURE,
+{redeem_url}""")),
     ),
     'reminder': (
         gettext_noop('Reminder: please reply to your grant offer for {event}'),
-        gettext_noop("""Hello {name},
+        _signed(gettext_noop("""Hello {name},
 
 we offered you a grant for {event} and have not heard back from you yet.
 Please tell us by {reply_deadline} whether you accept it:
-{reply_url}""") + SIGNATURE,
+{reply_url}""")),
     ),
     'expired': (
         gettext_noop('Your grant offer for {event} has expired'),
-        gettext_noop("""Hello {name},
+        _signed(gettext_noop("""Hello {name},
 
 we offered you a grant for {event} and asked you to reply by
 {reply_deadline}. As we have not heard back from you, the offer has
 now expired and the grant may go to someone else.
 
 If you still want to come, please contact us as soon as possible. We
-cannot promise that a grant is still available.""") + SIGNATURE,
+cannot promise that a grant is still available.""")),
     ),
 }
 

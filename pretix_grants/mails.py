@@ -8,8 +8,10 @@ the ones below. Every mail is recorded as a ``GrantMail`` pointing at pretix's `
 import logging
 import re
 from decimal import Decimal
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from i18nfield.strings import LazyI18nString
@@ -50,14 +52,29 @@ def reply_url(grant):
     return _event_url(grant.event, 'plugins:pretix_grants:reply', secret=marker).replace(marker, grant.secret)
 
 
-def redeem_url(event, code):
-    return _event_url(event, 'presale:event.redeem') + '?voucher=' + code
+def redeem_url(event, code, locale=None):
+    """
+    The shop's voucher page with the code filled in. With ``locale``, the link goes through pretix's language
+    switcher (``/locale/set``, which sets the shop's language cookie) so the grantee reads the shop in the language
+    of their mail or page.
+    """
+    url = _event_url(event, 'presale:event.redeem') + '?voucher=' + code
+    if not locale:
+        return url
+    parts = urlsplit(url)
+    query = urlencode({'locale': locale, 'next': parts.path + '?' + parts.query})
+    return urlunsplit((parts.scheme, parts.netloc, reverse('presale:locale.set'), query, ''))
+
+
+def format_moment(event, moment):
+    """A date and time as a grantee reads it: in the active language's format, in the event's time zone, named."""
+    return '{} ({})'.format(date_format(moment.astimezone(event.timezone), 'SHORT_DATETIME_FORMAT'), event.timezone)
 
 
 def format_deadline(grant):
     if not grant.reply_deadline:
         return ''
-    return date_format(grant.reply_deadline.astimezone(grant.event.timezone), 'SHORT_DATETIME_FORMAT')
+    return format_moment(grant.event, grant.reply_deadline)
 
 
 def format_amounts(event, grant=None):
@@ -91,7 +108,7 @@ def placeholders():
         ),
         SimpleFunctionalTextPlaceholder(
             'reply_deadline', ['event', 'grant'], lambda event, grant: format_deadline(grant),
-            lambda event: date_format(event.date_from.astimezone(event.timezone), 'SHORT_DATETIME_FORMAT'),
+            lambda event: format_moment(event, event.date_from),
         ),
         SimpleFunctionalTextPlaceholder(
             'granted_amounts', ['event', 'grant'], lambda event, grant: format_amounts(event, grant),
@@ -105,7 +122,7 @@ def placeholders():
         ),
         SimpleFunctionalTextPlaceholder(
             'redeem_url', ['event', 'grant'],
-            lambda event, grant: redeem_url(event, grant.voucher.code) if grant.voucher else '',
+            lambda event, grant: redeem_url(event, grant.voucher.code, grant.locale) if grant.voucher else '',
             lambda event: redeem_url(event, SAMPLE_CODE),
         ),
     ]

@@ -197,7 +197,7 @@ class ReplyView(EventViewMixin, TemplateView):
         if g.status == Grant.STATUS_CONFIRMED and g.ticket:
             if g.voucher_id and g.voucher_state in Grant.VOUCHER_STATES_DONE:
                 ctx['voucher'] = g.voucher
-                ctx['redeem_url'] = redeem_url(self.request.event, g.voucher.code)
+                ctx['redeem_url'] = redeem_url(self.request.event, g.voucher.code, get_language_without_region())
             elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
                 ctx['voucher_delayed'] = True
             else:

@@ -12,8 +12,15 @@ from rest_framework.test import APIClient
 
 from pretix_grants.models import Grant
 
+from .catalogues import catalogues
+
 # The real-stack suite needs its own settings (a Celery worker, Redis, SMTP): `make test-stack` runs it.
 collect_ignore = [] if os.environ.get('DJANGO_SETTINGS_MODULE') == 'tests.stack.settings' else ['stack']
+
+
+def pytest_sessionstart(session):
+    # pages and mails are read in the grantee's language: the .mo files must match the .po files (as `make` does)
+    catalogues.compile_outdated()
 
 
 @pytest.fixture(autouse=True)

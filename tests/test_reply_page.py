@@ -166,8 +166,14 @@ def test_confirming_shows_the_voucher_and_the_ticket_button(client, grant_in):
     assert grant.status == Grant.STATUS_CONFIRMED
     assert 'Thank you: your grant is confirmed.' in html(response)
     assert grant.voucher.code in html(response)
-    assert f'http://example.com/pyconf/2027/redeem?voucher={grant.voucher.code}' in html(response)
     assert 'Get your ticket' in html(response)
+    # the button goes through pretix's language switcher (the page's language becomes the shop's) to the voucher
+    link = re.search(r'<a href="([^"]+)"[^>]*id="redeem"', html(response)).group(1).replace('&amp;', '&')
+    assert link.startswith('http://example.com/locale/set?locale=en&')
+    shop = client.get(link)
+    assert shop.status_code == 302
+    assert shop['Location'] == f'/pyconf/2027/redeem?voucher={grant.voucher.code}'
+    assert shop.cookies['pretix_language'].value == 'en'
     assert 'http-equiv="refresh"' not in html(response)
     entry = LogEntry.objects.filter(object_id=grant.pk, action_type='pretix_grants.grant.confirmed').get()
     assert entry.parsed_data['actor'] == workflow.GRANTEE
