@@ -15,8 +15,9 @@ def read(name):
 # imports the plugin (and with it Django or pretix).
 version = re.search(r"^__version__ = '([^']+)'$", read('pretix_grants/__init__.py'), re.M).group(1)
 
+# pretix-plugin-build's build step compiles the translations into .mo files
 try:
-    from pretix_plugin_build.build import CustomBuild  # compiles the translations into .mo files
+    from pretix_plugin_build.build import CustomBuild
     cmdclass = {'build': CustomBuild}
 except ImportError:
     cmdclass = {}
