@@ -54,6 +54,12 @@ test-stack: venv compilemessages
 test-postgres: venv compilemessages
 	PRETIX_CONFIG_FILE=$(PG_CONFIG) $(PY) -m pytest --create-db $(PYTEST_ARGS)
 
+# builds the sdist and the wheel, checks them, installs the wheel with pretix into a fresh virtualenv, migrates
+# a throwaway SQLite database and finds the plugin in pretix's plugin list (.ci/package-check); removes it all after
+.PHONY: package
+package: venv
+	$(PY) .ci/package-check
+
 # benchmarks on PostgreSQL (its own database, created and dropped), Redis dbs 10-12, Celery workers, an SMTP sink;
 # writes bench/results.md. BENCH_ARGS e.g. --sizes 1000 for a quicker run.
 BENCH_ARGS ?=

@@ -1,5 +1,10 @@
-from django.urls import re_path
+from functools import wraps
 
+from django.http import Http404
+from django.urls import re_path
+from django.utils.translation import gettext_lazy as _
+
+from ..apps import PluginApp
 from . import bulk, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
@@ -20,3 +25,22 @@ urlpatterns = [
     re_path(PREFIX + r'(?P<grant>\d+)/edit/$', views.GrantEdit.as_view(), name='control.edit'),
     re_path(PREFIX + r'(?P<grant>\d+)/action/$', views.GrantAction.as_view(), name='control.action'),
 ]
+
+
+def plugin_active_required(view):
+    """The control pages exist only on events with the plugin switched on, like the plugin's API and shop pages.
+
+    pretix's control middleware has set request.event (and checked the user's access to it) before any view runs.
+    """
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if PluginApp.name not in request.event.get_plugins():
+            raise Http404(_('The grants plugin is not enabled for this event.'))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# one guard for every page above, so that a page added later cannot miss it
+for pattern in urlpatterns:
+    pattern.callback = plugin_active_required(pattern.callback)
