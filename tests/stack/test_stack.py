@@ -13,10 +13,10 @@ import redis
 from django.db import connection, connections, transaction
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
-from pretix.base.models import OutgoingMail, Voucher
+from pretix.base.models import LogEntry, OutgoingMail, Voucher
 from pretix.celery_app import app
 
-from pretix_grants import tasks, workflow
+from pretix_grants import mails, tasks, workflow
 from pretix_grants.models import Grant, GrantMail
 
 from .conftest import QUEUES, wait_for
@@ -259,3 +259,19 @@ def test_a_thousand_confirmations_queued_at_once(stack, make_grant, grant_settin
     assert event.grants.filter(voucher_state=Grant.VOUCHER_ISSUED).count() == n
     assert len(sink.messages) == n
     assert sorted(r for m in sink.messages for r in m.rcpt_tos) == sorted(g.email for g in grants)
+
+
+def test_a_slow_but_live_send_is_not_sent_again_by_the_sweep(stack, approved_grant, monkeypatch):
+    _, sink = stack
+    sink.delay = 5  # the mail server takes its time
+    workflow.confirm(approved_grant)
+    wait_for(lambda: sink.delayed and voucher_mail_status(approved_grant) == OutgoingMail.STATUS_INFLIGHT,
+             what='the voucher mail being sent')
+
+    # past any threshold, but the worker sending it says so when the sweep asks
+    monkeypatch.setenv('PRETIX_GRANTS_STALLED_MAIL_SECONDS', '0')
+    assert mails.resend_stalled() == (0, 0)
+    wait_for(lambda: voucher_mail_status(approved_grant) == OutgoingMail.STATUS_SENT, what='the slow send to end')
+    wait_settled()
+    assert not LogEntry.objects.filter(action_type__in=(mails.RESENT, mails.RESENT_MAYBE_TWICE)).exists()
+    assert_one_voucher_and_one_mail(approved_grant, sink)
