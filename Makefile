@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_CONFIG ?= tests/postgres.cfg
 STACK_ARGS ?=
 
-.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench messages compilemessages catalogues
+.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench chaos messages compilemessages catalogues
 
 # Translations: the .po files are committed, the .mo files are compiled from them (by the package build too).
 # `make messages` (needs GNU gettext) updates the .po files from the code and keeps existing translations;
@@ -50,6 +50,12 @@ test-stack: venv compilemessages
 	@if $(PY) tests/stack/reachable.py; then \
 		DJANGO_SETTINGS_MODULE=tests.stack.settings $(PY) -m pytest tests/stack --create-db -p no:cacheprovider $(STACK_ARGS); \
 	fi
+
+# the stack suite's chaos scenario alone, printing its figures; CHAOS_ARGS e.g. --grants 600 --stalled-mail-seconds 300
+# (see tests/stack/chaos.py --help and doc/operations.md)
+CHAOS_ARGS ?=
+chaos: venv
+	$(PY) tests/stack/chaos.py $(CHAOS_ARGS)
 
 test-postgres: venv compilemessages
 	PRETIX_CONFIG_FILE=$(PG_CONFIG) $(PY) -m pytest --create-db $(PYTEST_ARGS)

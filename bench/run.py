@@ -111,8 +111,8 @@ def database(name, action):
 def start_workers(env, log, concurrency):
     proc = subprocess.Popen(
         [sys.executable, '-m', 'celery', '-A', 'pretix.celery_app', 'worker', '-Q', QUEUES,
-         '--concurrency', str(concurrency), '--pool', 'prefork', '--loglevel', 'WARNING', '--without-heartbeat',
-         '--without-mingle', '--without-gossip'],
+         '--concurrency', str(concurrency), '--prefetch-multiplier', '1', '-O', 'fair',  # as doc/operations.md
+         '--pool', 'prefork', '--loglevel', 'WARNING', '--without-heartbeat', '--without-mingle', '--without-gossip'],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     from pretix.celery_app import app

@@ -122,3 +122,13 @@ for kind, (subject, text) in MAIL_TEMPLATES.items():
 
 for key, (value, type_) in DEFAULTS.items():
     settings_hierarkey.add_default(key, value, type_)
+
+
+def stalled_mail_seconds(email_timeout):
+    """
+    How long a grant mail handed to pretix may stay queued or being sent before the plugin's sweep sends it again
+    (``mails.resend_stalled``), unless pretix.cfg sets ``[grants] stalled_mail_seconds``. Five SMTP timeouts, so a
+    live send to a slow server (a connection, a greeting and a few commands, each allowed ``email_timeout``) is over
+    before the sweep would double it; never under two minutes. 300 s with pretix's default timeout of 60 s.
+    """
+    return max(120, 5 * int(email_timeout))

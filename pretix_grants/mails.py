@@ -5,26 +5,33 @@ Templates are event settings (``defaults.py``), rendered in the grant's locale w
 the ones below. Every mail is recorded as a ``GrantMail`` pointing at pretix's ``OutgoingMail``, whose status
 (queued, sent, awaiting retry, failed) is the truth about delivery; pretix retries and lists it like any other.
 """
+import json
 import logging
 import re
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from i18nfield.strings import LazyI18nString
 from pretix.base.i18n import LazyCurrencyNumber, language
-from pretix.base.models import OutgoingMail
-from pretix.base.services.mail import mail, mail_send_task
+from pretix.base.models import LogEntry, OutgoingMail
+from pretix.base.services.mail import _is_queue_long, mail, mail_send_task
 from pretix.base.services.placeholders import (
     PlaceholderContext, SimpleFunctionalTextPlaceholder,
 )
+from pretix.celery_app import app
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
-from . import logentries
+from . import defaults, logentries
 from .models import Grant, GrantMail
 
 logger = logging.getLogger(__name__)
@@ -333,3 +340,140 @@ def retry(record: GrantMail):
         record.grant.log_action('pretix_grants.grant.mail.retried', data={'kind': record.kind, 'outgoing_mail': om.pk})
     mail_send_task.apply_async(kwargs={'outgoing_mail': om.pk})
     return True
+
+
+# Mails the sweep sent again (``resend_stalled``): the log entries that record it, on the grant.
+RESENT = 'pretix_grants.grant.mail.resent'
+RESENT_MAYBE_TWICE = 'pretix_grants.grant.mail.resent_maybe_twice'
+# how long to wait for the workers' answer to "which tasks are you running or holding?"
+INSPECT_TIMEOUT = 1.0
+
+
+def stalled_after():
+    """A grant mail still queued or being sent after this long is sent again; pretix.cfg ``[grants]``."""
+    return timedelta(seconds=settings.CONFIG_FILE.getint(
+        'grants', 'stalled_mail_seconds', fallback=defaults.stalled_mail_seconds(settings.EMAIL_TIMEOUT)))
+
+
+def _live_mail_tasks():
+    """
+    The outgoing mails a live worker is sending right now or holds to send (prefetched, or waiting for a retry's
+    countdown), from Celery's inspection. A worker that does not answer is taken as gone.
+    """
+    if not settings.HAS_CELERY:
+        return set()
+    inspect = app.control.inspect(timeout=INSPECT_TIMEOUT)
+    live = set()
+    for reply in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+        for held in (reply or {}).values():
+            for task in held:
+                request = task.get('request', task)  # scheduled() wraps the request
+                kwargs = request.get('kwargs') or {}
+                if request.get('name') == mail_send_task.name and isinstance(kwargs, dict):
+                    live.add(kwargs.get('outgoing_mail'))
+    return live
+
+
+def _stalled(cutoff):
+    """Grant mails handed to pretix whose sending has stopped: nothing happened to them since ``cutoff``."""
+    mail_q = (
+        Q(outgoing_mail__status=OutgoingMail.STATUS_QUEUED, outgoing_mail__created__lt=cutoff)
+        | Q(outgoing_mail__status=OutgoingMail.STATUS_INFLIGHT, outgoing_mail__inflight_since__lt=cutoff)
+        # a retry whose task died with its worker: pretix's own sweep looks only after an hour
+        | Q(outgoing_mail__status=OutgoingMail.STATUS_AWAITING_RETRY, outgoing_mail__retry_after__lt=cutoff)
+    )
+    records = list(GrantMail.objects.filter(mail_q, pending=False).select_related('grant', 'outgoing_mail')
+                   .order_by('pk'))
+    if not records:
+        return []
+    # sent again recently: that send gets its time before the next one
+    recent = set()
+    for data in LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Grant), object_id__in={r.grant_id for r in records},
+            action_type__in=(RESENT, RESENT_MAYBE_TWICE), datetime__gte=cutoff).values_list('data', flat=True):
+        recent.add(json.loads(data or '{}').get('outgoing_mail'))
+    return [r for r in records if r.outgoing_mail_id not in recent]
+
+
+def resend_stalled():
+    """
+    The sweep that gets every grant mail out within minutes of a crash, rather than after the hour pretix's own
+    sweep and the broker's visibility timeout take. Run by the periodic task (``runperiodic``):
+
+    * mails owed (``owe_voucher``) and still not handed to pretix after ``stalled_after()`` are handed over here;
+    * mails handed to pretix whose ``OutgoingMail`` has been "queued" or "being sent" for longer, or whose retry was
+      due that long ago, and which no live worker is sending or holds, go to pretix's ``mail_send_task`` again,
+      as pretix's sweep of stuck mails does it, once per sweep and then not again for ``stalled_after()``; each is
+      logged on the grant, which shows "delayed, resent at ...".
+
+    A mail that was being sent may have reached the server before its worker died: sending it again can deliver it
+    twice, and the log entry says so. Mail is delivered at least once; vouchers exactly once.
+    Returns ``(owed mails handed over, mails sent again)``.
+    """
+    cutoff = now() - stalled_after()
+    owed = list(GrantMail.objects.filter(pending=True, created__lt=cutoff).order_by('pk').values_list('pk', flat=True))
+    handed = 0
+    for start in range(0, len(owed), MAIL_CHUNK):
+        try:
+            handed += len(deliver_owed(owed[start:start + MAIL_CHUNK], skip_locked=True))
+        except Exception:  # logged by deliver_owed; the next sweep tries again, the rest go now
+            pass
+
+    records = _stalled(cutoff)
+    if records and any(r.outgoing_mail.status != OutgoingMail.STATUS_INFLIGHT for r in records) and _is_queue_long():
+        # as pretix's own sweep: a long mail queue will reach these, more tasks would only lengthen it
+        logger.info('The mail queue is long: stalled queued grant mails are left for it.')
+        records = [r for r in records if r.outgoing_mail.status == OutgoingMail.STATUS_INFLIGHT]
+    if not records:
+        return handed, 0
+    live = _live_mail_tasks()
+    resent = 0
+    for record in records:
+        if record.outgoing_mail_id in live:
+            continue
+        try:
+            resent += _resend(record, cutoff)
+        except Exception:  # one broken mail must not stop the others
+            logger.exception('Sending stalled grant mail %s again failed', record.pk)
+    return handed, resent
+
+
+def _resend(record, cutoff):
+    seen = record.outgoing_mail
+    with transaction.atomic():
+        om = OutgoingMail.objects.select_for_update(of=OF_SELF, skip_locked=True).filter(pk=seen.pk).first()
+        # changed meanwhile (a live task moved it on, or another sweep took it): not stalled after all
+        if om is None or (om.status, om.created, om.inflight_since, om.retry_after) != (
+                seen.status, seen.created, seen.inflight_since, seen.retry_after):
+            return False
+        was = om.status
+        if was == OutgoingMail.STATUS_INFLIGHT:
+            om.status = OutgoingMail.STATUS_QUEUED  # mail_send_task passes over rows being sent
+            om.save(update_fields=['status'])
+        since = {OutgoingMail.STATUS_QUEUED: om.created, OutgoingMail.STATUS_INFLIGHT: om.inflight_since,
+                 OutgoingMail.STATUS_AWAITING_RETRY: om.retry_after}[was]
+        record.grant.log_action(RESENT_MAYBE_TWICE if was == OutgoingMail.STATUS_INFLIGHT else RESENT, data={
+            'kind': record.kind,
+            'outgoing_mail': om.pk,
+            'subject': om.subject,
+            'status': was,
+            'since': since.isoformat(),
+        })
+        logger.warning('Grant mail %s (outgoing mail %s) was %s since %s: sent again', record.pk, om.pk, was, since)
+        # pretix's task queues itself after this commit
+        mail_send_task.apply_async(kwargs={'outgoing_mail': om.pk})
+    return True
+
+
+def resends(grant):
+    """
+    When the sweep sent each of ``grant``'s mails again: ``{outgoing mail pk: [(when, maybe twice), ...]}``, for
+    the grant's page.
+    """
+    result = {}
+    for entry in LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Grant), object_id=grant.pk,
+            action_type__in=(RESENT, RESENT_MAYBE_TWICE)).order_by('datetime', 'pk'):
+        result.setdefault(entry.parsed_data.get('outgoing_mail'), []).append(
+            (entry.datetime, entry.action_type == RESENT_MAYBE_TWICE))
+    return result

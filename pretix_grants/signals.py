@@ -15,6 +15,7 @@ from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import front_page_top
 
 from . import defaults  # NOQA: registers the settings' defaults
+from . import mails
 
 grant_status_changed = EventPluginSignal()
 """
@@ -66,6 +67,9 @@ def requeue_stale_issuance(sender, **kwargs):
     'pretix_grants.grant.voucher.unlinked': _('Voucher {code} is no longer used for the grant.'),
     'pretix_grants.grant.mail.sent': _('An email has been sent: {subject}'),
     'pretix_grants.grant.mail.retried': _('A failed email has been queued again.'),
+    mails.RESENT: _('An email was delayed ({subject}) and has been sent again.'),
+    mails.RESENT_MAYBE_TWICE: _('An email was delayed while being sent ({subject}) and has been sent again; the '
+                                'grantee may receive it twice.'),
 })
 class GrantLogEntryType(EventLogEntryType):
     pass
@@ -209,6 +213,13 @@ def requeue_owed_mails(sender, **kwargs):
     from .tasks import requeue_owed_mails
 
     requeue_owed_mails()
+
+
+# Grant mails handed to pretix but stuck (a worker that died while holding or sending them), sent again.
+@receiver(periodic_task, dispatch_uid='pretix_grants_resend_stalled_mails')
+@minimum_interval(minutes_after_success=1)
+def resend_stalled_mails(sender, **kwargs):
+    mails.resend_stalled()
 
 
 # Personal data (shredder.py): pretix's data shredder removes the grantees' names, addresses and notes.

@@ -197,6 +197,9 @@ class GrantDetail(GrantViewMixin, DetailView):
         ctx['decisions'] = workflow.allowed_decisions(g)
         ctx['reply_url'] = mails.reply_url(g)
         ctx['mails'] = list(g.mails.select_related('outgoing_mail'))
+        resends = mails.resends(g)
+        for m in ctx['mails']:
+            m.resends = resends.get(m.outgoing_mail_id, []) if m.outgoing_mail_id else []
         ctx['retryable'] = OutgoingMail.STATUS_LIST_RETRYABLE
         q = Q(content_type=ContentType.objects.get_for_model(Grant), object_id=g.pk)
         if g.voucher_id:

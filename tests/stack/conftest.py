@@ -5,6 +5,7 @@ PostgreSQL test database with the tests. Nothing here waits by sleeping: every w
 deadline.
 """
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -21,6 +22,8 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = 'default,checkout,mail,background,notifications'
+# the worker options doc/operations.md recommends; GRANTS_WORKER_OPTIONS replaces them (make chaos --worker-options)
+WORKER_OPTIONS = os.environ.get('GRANTS_WORKER_OPTIONS', '--concurrency 2 --prefetch-multiplier 1 -O fair').split()
 
 
 def wait_for(condition, timeout=60, interval=0.1, what='condition'):
@@ -34,17 +37,26 @@ def wait_for(condition, timeout=60, interval=0.1, what='condition'):
 
 
 class SinkHandler:
-    """Accepts every mail, unless told to answer 421 (try again later) for a while."""
+    """
+    Accepts every mail, unless told to answer 421 (try again later) for a while; with ``delay``, it takes that many
+    seconds to answer, as a slow server does.
+    """
 
     def __init__(self):
         self.messages = []
         self.refused = 0
         self.refusing = False
+        self.delay = 0
+        self.delayed = []
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            self.delayed.append(time.time())  # wall clock, to compare with PostgreSQL's
+            await asyncio.sleep(self.delay)
         if self.refusing:
             self.refused += 1
             return '421 Service not available, try again later'
+        envelope.received_at = time.monotonic()
         self.messages.append(envelope)
         return '250 Message accepted for delivery'
 
@@ -71,6 +83,7 @@ def smtp_server():
 class Worker:
     def __init__(self, env, log):
         self.env, self.log, self.proc = env, log, None
+        self.groups = []  # process groups started, so children orphaned by a killed parent are stopped too
 
     def output(self):
         """What the worker has logged so far."""
@@ -79,11 +92,11 @@ class Worker:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'celery', '-A', 'pretix.celery_app', 'worker', '-Q', QUEUES,
-             '--concurrency', '2', '--pool', 'prefork', '--loglevel', 'INFO', '--without-heartbeat',
-             '--without-mingle', '--without-gossip'],
+            [sys.executable, '-m', 'celery', '-A', 'pretix.celery_app', 'worker', '-Q', QUEUES, *WORKER_OPTIONS,
+             '--pool', 'prefork', '--loglevel', 'INFO', '--without-heartbeat', '--without-mingle', '--without-gossip'],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        self.groups.append(self.proc.pid)
         from pretix.celery_app import app
         wait_for(lambda: self.proc.poll() is None and app.control.ping(timeout=0.5), timeout=60,
                  what='the Celery worker to answer a ping')
@@ -91,6 +104,11 @@ class Worker:
     def kill(self):
         """SIGKILL the worker and its pool processes at once, as an OOM kill or a lost machine would."""
         os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def kill_parent(self):
+        """SIGKILL the worker's parent process only, as an OOM kill picks it; its pool processes are left alone."""
+        self.proc.kill()
         self.proc.wait(timeout=30)
 
     def stop(self):
@@ -101,6 +119,10 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=30)
+        for group in self.groups:  # pool processes a killed parent left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        self.groups = []
 
 
 @pytest.fixture(scope='session')
@@ -128,6 +150,8 @@ def stack(worker_env, smtp_server, transactional_db):
     handler.messages.clear()
     handler.refusing = False
     handler.refused = 0
+    handler.delay = 0
+    handler.delayed.clear()
     for db in (5, 6, 7):  # cache, broker and results of this suite only
         redis.Redis(host='127.0.0.1', port=6379, db=db).flushdb()
     with open(log_dir / f'worker-{time.monotonic_ns()}.log', 'w') as log:
