@@ -316,3 +316,20 @@ def retry(record: GrantMail):
         record.grant.log_action('pretix_grants.grant.mail.retried', data={'kind': record.kind, 'outgoing_mail': om.pk})
     mail_send_task.apply_async(kwargs={'outgoing_mail': om.pk})
     return True
+
+
+def send_letter(letter, key, values, *, attach=None, user=None, auth=None):
+    """
+    A mail about a visa invitation letter (letters.py), in the requester's language. ``values`` fill the template's
+    placeholders; none of them is passport data, so neither the mail nor pretix's record of it holds any. ``attach``
+    lists files on the default storage (the letter's PDF).
+    """
+    event = letter.event
+    subject, text = template(event, key)
+    with language(letter.locale, event.settings.region):
+        outgoing = mail(letter.email, subject, text, {'event': str(event.name), **values}, event, letter.locale,
+                        attach_other_files=attach or None)
+    letter.log_action('pretix_grants.letter.mail.sent', data={
+        'template': key, 'outgoing_mail': outgoing.pk if outgoing else None,
+    }, user=user, auth=auth)
+    return outgoing

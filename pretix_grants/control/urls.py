@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from . import bulk, import_views, views
+from . import bulk, import_views, letters, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -19,4 +19,15 @@ urlpatterns = [
     re_path(PREFIX + r'(?P<grant>\d+)/$', views.GrantDetail.as_view(), name='control.detail'),
     re_path(PREFIX + r'(?P<grant>\d+)/edit/$', views.GrantEdit.as_view(), name='control.edit'),
     re_path(PREFIX + r'(?P<grant>\d+)/action/$', views.GrantAction.as_view(), name='control.action'),
+]
+
+# Visa invitation letters (control/letters.py)
+urlpatterns += [
+    re_path(PREFIX + r'letters/$', letters.LetterList.as_view(), name='control.letters'),
+    re_path(PREFIX + r'letters/settings/$', letters.LetterSettings.as_view(), name='control.letters.settings'),
+    re_path(PREFIX + r'letters/bulk/$', letters.LetterBulkApprove.as_view(), name='control.letters.bulk'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/$', letters.LetterDetail.as_view(), name='control.letter'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/edit/$', letters.LetterEdit.as_view(), name='control.letter.edit'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/pdf/$', letters.LetterPdf.as_view(), name='control.letter.pdf'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/action/$', letters.LetterAction.as_view(), name='control.letter.action'),
 ]
