@@ -265,9 +265,7 @@ class LetterSettingsForm(SettingsForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        locales = self.obj.settings.locales
-        self.fields['grants_letter_text'].widget.enabled_locales = locales
-        self.fields['grants_letter_text'].locales = locales
+        locales = self.locales
         for key in LETTER_MAIL_TEMPLATES:
             for part, widget in (('subject', I18nTextInput), ('text', I18nTextarea)):
                 fn = f'grants_mail_{key}_{part}'
