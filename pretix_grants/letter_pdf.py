@@ -88,6 +88,7 @@ def values(letter):
         'passport_number': letter.passport_number,
         'passport_expiry': _date(letter.passport_expiry),
         'date_of_birth': _date(letter.date_of_birth),
+        'address': ', '.join(line.strip() for line in letter.address.splitlines() if line.strip()),
         'event': str(event.name),
         'event_dates': event.get_date_range_display(tz),
         'venue': venue,

@@ -243,7 +243,7 @@ class LetterSettingsForm(SettingsForm):
         label=_('Text of the letter'), widget=I18nTextarea, required=True,
         help_text=_('Separate paragraphs with an empty line. Placeholders: {placeholders}').format(placeholders=', '.join(
             '{' + p + '}' for p in ('name', 'nationality', 'passport_number', 'passport_expiry', 'date_of_birth',
-                                    'event', 'event_dates', 'venue', 'grant_coverage', 'ticket', 'travel_amount',
+                                    'address', 'event', 'event_dates', 'venue', 'grant_coverage', 'ticket', 'travel_amount',
                                     'accommodation_amount', 'reference', 'signatory_name', 'signatory_role'))),
     )
     grants_letter_signatory_name = forms.CharField(label=_('Signed by'), required=False, max_length=200)
