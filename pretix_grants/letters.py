@@ -147,6 +147,17 @@ def request_letter(event, data, *, grant=None, order=None, locale=None, email=No
     return letter
 
 
+def on_grant_status_changed(grant, new_status):
+    """A grantee who confirms with a request waiting gets the letter at once, if the organizers want that."""
+    if new_status != Grant.STATUS_CONFIRMED or not grant.event.settings.grants_letters_auto_approve:
+        return
+    for letter in LetterRequest.objects.filter(grant=grant, status=REQUESTED):
+        with transaction.atomic():
+            letter = lock(letter)
+            if letter.status == REQUESTED:
+                _approve(letter, actor=SYSTEM)
+
+
 def approve(letter, *, user=None, auth=None):
     """Issue the letter: render and store the PDF, then mail it."""
     with transaction.atomic():

@@ -259,3 +259,10 @@ def letters_webhook_events(sender, **kwargs):
     from .webhooks import letter_webhook_events
 
     return letter_webhook_events()
+
+
+@receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
+def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
+    from .letters import on_grant_status_changed
+
+    on_grant_status_changed(grant, new_status)

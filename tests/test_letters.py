@@ -12,11 +12,12 @@ from pretix.base.models import LogEntry, OutgoingMail
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
-from pretix_grants import letter_pdf, letters
+from pretix_grants import letter_pdf, letters, workflow
 from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import VIEW
 from pretix_grants.shredder import LetterShredder
 
+from .conftest import committed
 from .letter_fixtures import NAMES, letter_data, pdf_text
 
 
@@ -249,3 +250,24 @@ def test_the_control_panel_preview_of_a_request(client, requested_letter, team_m
     r = client.get(url)
     assert r.status_code == 200 and r['Content-Type'] == 'application/pdf'
     assert len(PdfReader(io.BytesIO(r.content)).pages) == 1
+
+
+@pytest.mark.django_db
+def test_a_waiting_request_is_issued_when_the_grantee_confirms_if_the_organizers_want(letter_event, make_grant,
+                                                                                      grant_settings):
+    letter_event.settings.grants_letters_auto_approve = True
+    grant = make_grant(Grant.STATUS_APPROVED)
+    letter = letters.request_letter(letter_event, letter_data(), grant=grant)
+    assert letter.status == LetterRequest.STATUS_REQUESTED
+    with committed():
+        workflow.confirm(grant, actor=workflow.GRANTEE)
+    letter.refresh_from_db()
+    assert letter.status == LetterRequest.STATUS_APPROVED and letters.pdf_content(letter)
+    # without the setting, the request waits for the organizers
+    letter_event.settings.grants_letters_auto_approve = False
+    other = make_grant(Grant.STATUS_APPROVED)
+    waiting = letters.request_letter(letter_event, letter_data(), grant=other)
+    with committed():
+        workflow.confirm(other, actor=workflow.GRANTEE)
+    waiting.refresh_from_db()
+    assert waiting.status == LetterRequest.STATUS_REQUESTED
