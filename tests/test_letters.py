@@ -6,8 +6,10 @@ import io
 
 import pytest
 from django.core import mail as djmail
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from PIL import Image
 from pretix.base.models import LogEntry, OutgoingMail
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
@@ -271,3 +273,17 @@ def test_a_waiting_request_is_issued_when_the_grantee_confirms_if_the_organizers
         workflow.confirm(other, actor=workflow.GRANTEE)
     waiting.refresh_from_db()
     assert waiting.status == LetterRequest.STATUS_REQUESTED
+
+
+@pytest.mark.django_db
+def test_the_events_logo_is_the_default_letterhead(requested_letter, letter_event):
+    def images(content):
+        resources = PdfReader(io.BytesIO(content)).pages[0]['/Resources']
+        return list(resources['/XObject']) if '/XObject' in resources else []
+
+    assert images(letters.render(requested_letter)) == []
+    buf = io.BytesIO()
+    Image.new('RGB', (400, 120), 'navy').save(buf, 'PNG')
+    path = default_storage.save('pub/pyconf/2027/logo.png', ContentFile(buf.getvalue()))
+    letter_event.settings.logo_image = 'file://' + path
+    assert len(images(letters.render(requested_letter))) == 1
