@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils.timezone import now
 from pretix.base.models import Order
 from pypdf import PdfReader
@@ -69,10 +70,16 @@ def requested_letter(letter_event, grantee):
 @pytest.fixture
 def ticket_order(letter_event, item):
     letter_event.settings.grants_letters_ticket_holders = True
+    with transaction.atomic():  # pretix checks at commit that the order's transactions were recorded
+        return _order(letter_event, item)
+
+
+def _order(letter_event, item):
     order = Order.objects.create(
         event=letter_event, email='holder@example.org', status=Order.STATUS_PAID, locale='en',
         sales_channel=letter_event.organizer.sales_channels.get(identifier='web'),
         datetime=now(), expires=now() + timedelta(days=10), total=Decimal('200.00'),
     )
     order.positions.create(item=item, price=Decimal('200.00'), attendee_name_parts={'full_name': 'Nguyễn Thị Ánh'})
+    order.create_transactions()
     return order
