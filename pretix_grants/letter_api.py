@@ -35,8 +35,8 @@ class LetterRequestSerializer(serializers.ModelSerializer):
         model = LetterRequest
         fields = ['id', 'reference', 'status', 'reason', 'grant', 'order', 'email', 'locale', 'full_name',
                   'nationality', 'passport_number', 'passport_expiry', 'date_of_birth', 'address', 'consulate',
-                  'issued_at', 'generated_at', 'created', 'modified', 'verify_url']
-        read_only_fields = ['id', 'reference', 'status', 'reason', 'email', 'locale', 'issued_at', 'generated_at',
+                  'issued_at', 'rendered_at', 'created', 'modified', 'verify_url']
+        read_only_fields = ['id', 'reference', 'status', 'reason', 'email', 'locale', 'issued_at', 'rendered_at',
                             'created', 'modified']
 
     def get_verify_url(self, letter):
@@ -90,7 +90,7 @@ class LetterRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         return Response(self.get_serializer(self.get_queryset().get(pk=letter.pk)).data)
 
     def update(self, request, *args, **kwargs):
-        """A data correction, validated as the requester's form is; an issued letter is generated again."""
+        """A data correction, validated as the requester's form is; an issued letter is issued again."""
         letter = self.get_object()
         data = {f: getattr(letter, f) for f in letters.DATA_FIELDS}
         data['nationality'] = letter.nationality.code if letter.nationality else ''

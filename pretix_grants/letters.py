@@ -209,7 +209,7 @@ def withdraw(letter, reason='', *, user=None, auth=None, notify=True):
 
 def correct(letter, data, *, user=None, auth=None):
     """
-    Correct the requester's data. An issued letter is generated anew with the same reference and mailed again.
+    Correct the requester's data. An issued letter is rendered anew with the same reference and mailed again.
     The log names the fields that changed, never their values.
     """
     with transaction.atomic():
@@ -224,7 +224,7 @@ def correct(letter, data, *, user=None, auth=None):
         letter.save()
         _log(letter, 'changed', data={'fields': changed}, user=user, auth=auth)
         if letter.status == APPROVED:
-            _log(letter, 'regenerated', user=user, auth=auth)
+            _log(letter, 'reissued', user=user, auth=auth)
             _mail(letter, 'letter_approved', attach=[letter.pdf], user=user, auth=auth)
     return letter
 
@@ -244,7 +244,7 @@ def generate(letter):
     path = default_storage.save(f'{PDF_FOLDER}/{secrets.token_urlsafe(24)}/{filename(letter)}', ContentFile(content))
     _delete_pdf(letter)
     letter.pdf = path
-    letter.generated_at = now()
+    letter.rendered_at = now()
     return path
 
 

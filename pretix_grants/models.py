@@ -255,7 +255,7 @@ class LetterRequest(LoggedModel):
     # the issued PDF on the default storage, under a random folder no web server serves (letters.PDF_FOLDER)
     pdf = models.CharField(max_length=255, blank=True, default='')
     issued_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Issued'))
-    generated_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Letter generated'))
+    rendered_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Letter rendered'))
     shredded = models.BooleanField(default=False)
 
     created = models.DateTimeField(auto_now_add=True)

@@ -226,7 +226,7 @@ def data_shredder(sender, **kwargs):
     'pretix_grants.letter.rejected': _('The request for invitation letter {reference} has been rejected.'),
     'pretix_grants.letter.cancelled': _('The invitation letter {reference} has been withdrawn.'),
     'pretix_grants.letter.changed': _('The data of invitation letter {reference} have been corrected.'),
-    'pretix_grants.letter.regenerated': _('The invitation letter {reference} has been generated again.'),
+    'pretix_grants.letter.reissued': _('The invitation letter {reference} has been issued again with the corrected data.'),
     'pretix_grants.letter.mail.sent': _('An email about the invitation letter has been sent.'),
 })
 class LetterLogEntryType(EventLogEntryType):

@@ -44,7 +44,7 @@ def test_a_request_is_logged_and_mailed_without_passport_data(requested_letter, 
 
 
 @pytest.mark.django_db
-def test_approval_generates_the_pdf_and_mails_it_as_an_attachment(requested_letter, grantee):
+def test_approval_renders_the_pdf_and_mails_it_as_an_attachment(requested_letter, grantee):
     djmail.outbox = []
     letter = letters.approve(requested_letter)
     assert letter.status == LetterRequest.STATUS_APPROVED
@@ -172,7 +172,7 @@ def test_a_long_text_still_fits_on_one_page(requested_letter, letter_event):
 
 
 @pytest.mark.django_db
-def test_a_correction_regenerates_the_letter_with_the_same_reference(requested_letter):
+def test_a_correction_reissues_the_letter_with_the_same_reference(requested_letter):
     letter = letters.approve(requested_letter)
     old_pdf = letter.pdf
     djmail.outbox = []

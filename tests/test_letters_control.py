@@ -121,7 +121,7 @@ def test_bulk_approve(manager_client, queue):
 
 
 @pytest.mark.django_db
-def test_a_correction_regenerates_the_issued_letter(manager_client, queue):
+def test_a_correction_reissues_the_issued_letter(manager_client, queue):
     a = letters.approve(queue[0])
     djmail.outbox = []
     page = manager_client.get(url(f'{a.pk}/edit/'))

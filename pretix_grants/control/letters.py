@@ -163,7 +163,7 @@ class LetterAction(SingleLetterMixin, View):
 
 
 class LetterEdit(SingleLetterMixin, FormView):
-    """Correct the requester's data; an issued letter is generated again and sent once more."""
+    """Correct the requester's data; an issued letter is issued again and sent once more."""
     permission = MANAGE
     template_name = 'pretix_grants/control/letters/edit.html'
 

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('consulate', models.TextField(default='')),
                 ('pdf', models.CharField(default='', max_length=255)),
                 ('issued_at', models.DateTimeField(blank=True, null=True)),
-                ('generated_at', models.DateTimeField(blank=True, null=True)),
+                ('rendered_at', models.DateTimeField(blank=True, null=True)),
                 ('shredded', models.BooleanField(default=False)),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('modified', models.DateTimeField(auto_now=True)),
