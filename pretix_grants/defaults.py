@@ -2,6 +2,7 @@
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.files import File
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy, gettext_noop
 from i18nfield.strings import LazyI18nString
@@ -132,3 +133,80 @@ def stalled_mail_seconds(email_timeout):
     before the sweep would double it; never under two minutes. 300 s with pretix's default timeout of 60 s.
     """
     return max(120, 5 * int(email_timeout))
+
+
+# Visa invitation letters (letters.py): who may ask, the letter's text and signature, and the mails about it.
+# Paragraphs are separated by an empty line; the lines of a paragraph are joined (letter_pdf.py).
+LETTER_TEXT = gettext_noop("""To whom it may concern,
+
+we are pleased to invite {name}, a citizen of {nationality}, born on {date_of_birth}, holder of passport
+number {passport_number} (valid until {passport_expiry}), to attend {event}, which takes place on
+{event_dates} at {venue}.
+
+{grant_coverage}
+
+We kindly ask you to issue {name} the visa needed to attend the event. You can verify this letter online
+with the reference {reference} at the address printed below.""")
+
+LETTER_MAIL_TEMPLATES = {
+    'letter_requested': (
+        gettext_noop('We received your request for an invitation letter for {event}'),
+        _signed(gettext_noop("""Hello {name},
+
+we received your request for a visa invitation letter for {event}
+(reference {reference}). We will let you know by email as soon as it is
+ready. You can check its state here:
+{letter_url}""")),
+    ),
+    'letter_approved': (
+        gettext_noop('Your invitation letter for {event}'),
+        _signed(gettext_noop("""Hello {name},
+
+your visa invitation letter for {event} is attached to this email
+(reference {reference}). You can also download it here:
+{letter_url}
+
+A consulate can check the letter with the QR code printed on it.""")),
+    ),
+    'letter_rejected': (
+        gettext_noop('Your request for an invitation letter for {event}'),
+        _signed(gettext_noop("""Hello {name},
+
+we are sorry that we cannot issue the visa invitation letter for {event}
+you asked for (reference {reference}).
+
+{reason}
+
+If you have questions, please reply to this email.""")),
+    ),
+    'letter_cancelled': (
+        gettext_noop('Your invitation letter for {event} has been withdrawn'),
+        _signed(gettext_noop("""Hello {name},
+
+the visa invitation letter for {event} with the reference {reference}
+has been withdrawn and is no longer valid.
+
+{reason}
+
+If you have questions, please reply to this email.""")),
+    ),
+}
+
+LETTER_DEFAULTS = {
+    'grants_letters_grantees': (False, bool),
+    'grants_letters_ticket_holders': (False, bool),
+    'grants_letters_auto_approve': (False, bool),
+    'grants_letter_text': (LazyI18nString.from_gettext(LETTER_TEXT), LazyI18nString),
+    'grants_letter_signatory_name': ('', str),
+    'grants_letter_signatory_role': ('', str),
+    'grants_letter_contact': ('', str),
+    # None: pretix's event logo is the letterhead
+    'grants_letter_logo': (None, File),
+    'grants_letter_signature': (None, File),
+}
+for kind, (subject, text) in LETTER_MAIL_TEMPLATES.items():
+    LETTER_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
+    LETTER_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
+
+for key, (value, type_) in LETTER_DEFAULTS.items():
+    settings_hierarkey.add_default(key, value, type_)

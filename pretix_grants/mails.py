@@ -477,3 +477,20 @@ def resends(grant):
         result.setdefault(entry.parsed_data.get('outgoing_mail'), []).append(
             (entry.datetime, entry.action_type == RESENT_MAYBE_TWICE))
     return result
+
+
+def send_letter(letter, key, values, *, attach=None, user=None, auth=None):
+    """
+    A mail about a visa invitation letter (letters.py), in the requester's language. ``values`` fill the template's
+    placeholders; none of them is passport data, so neither the mail nor pretix's record of it holds any. ``attach``
+    lists files on the default storage (the letter's PDF).
+    """
+    event = letter.event
+    subject, text = template(event, key)
+    with language(letter.locale, event.settings.region):
+        outgoing = mail(letter.email, subject, text, {'event': str(event.name), **values}, event, letter.locale,
+                        attach_other_files=attach or None)
+    letter.log_action('pretix_grants.letter.mail.sent', data={
+        'template': key, 'outgoing_mail': outgoing.pk if outgoing else None,
+    }, user=user, auth=auth)
+    return outgoing

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import ScopedManager
 from pretix.base.models import LoggedModel
+from pretix.helpers.countries import FastCountryField
 
 
 def generate_secret():
@@ -206,3 +207,64 @@ class Review(models.Model):
         constraints = [
             models.UniqueConstraint(fields=('grant', 'user'), name='pretix_grants_one_review_per_reviewer'),
         ]
+
+
+def generate_letter_reference():
+    """Printed on the letter and in its verification URL: 80 random bits, readable over the phone (letters.py)."""
+    alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+    raw = ''.join(secrets.choice(alphabet) for _ in range(16))
+    return '-'.join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+class LetterRequest(LoggedModel):
+    """
+    A visa invitation letter asked for by a grantee (``grant``) or a ticket holder (``order``), and the PDF the
+    organizers issue for it (letters.py). The passport data lives only here; the shredder removes it.
+    """
+
+    STATUS_REQUESTED = 'requested'
+    STATUS_APPROVED = 'approved'
+    STATUS_REJECTED = 'rejected'
+    STATUS_CANCELLED = 'cancelled'
+    STATUS_CHOICES = (
+        (STATUS_REQUESTED, pgettext_lazy('letter', 'requested')),
+        (STATUS_APPROVED, pgettext_lazy('letter', 'issued')),
+        (STATUS_REJECTED, pgettext_lazy('letter', 'rejected')),
+        (STATUS_CANCELLED, pgettext_lazy('letter', 'withdrawn')),
+    )
+
+    event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='letter_requests')
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.CASCADE, related_name='letters')
+    order = models.ForeignKey('pretixbase.Order', null=True, blank=True, on_delete=models.CASCADE,
+                              related_name='grant_letters')
+    email = models.EmailField(max_length=254, verbose_name=_('Email'))
+    locale = models.CharField(max_length=32, default='en', verbose_name=_('Language'))
+    reference = models.CharField(max_length=32, unique=True, default=generate_letter_reference,
+                                 verbose_name=_('Reference'))
+    status = models.CharField(max_length=32, choices=STATUS_CHOICES, default=STATUS_REQUESTED, db_index=True)
+    reason = models.TextField(blank=True, default='', verbose_name=_('Reason'))
+
+    full_name = models.CharField(max_length=255, verbose_name=_('Full name as in the passport'))
+    nationality = FastCountryField(blank=True, null=True, verbose_name=_('Nationality'))
+    passport_number = models.CharField(max_length=32, blank=True, default='', verbose_name=_('Passport number'))
+    passport_expiry = models.DateField(null=True, blank=True, verbose_name=_('Passport expiry date'))
+    date_of_birth = models.DateField(null=True, blank=True, verbose_name=_('Date of birth'))
+    address = models.TextField(blank=True, default='', verbose_name=_('Postal address'))
+    consulate = models.TextField(blank=True, default='', verbose_name=_('Consulate or embassy'))
+
+    # the issued PDF on the default storage, under a random folder no web server serves (letters.PDF_FOLDER)
+    pdf = models.CharField(max_length=255, blank=True, default='')
+    issued_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Issued'))
+    rendered_at = models.DateTimeField(null=True, blank=True, verbose_name=_('Letter rendered'))
+    shredded = models.BooleanField(default=False)
+
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(organizer='event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+
+    def __str__(self):
+        return self.reference

@@ -12,7 +12,7 @@ from pretix.base.signals import (
 )
 from pretix.control.signals import event_dashboard_widgets, nav_event
 from pretix.helpers.periodic import minimum_interval
-from pretix.presale.signals import front_page_top
+from pretix.presale.signals import front_page_top, order_info
 
 from . import defaults  # NOQA: registers the settings' defaults
 from . import mails
@@ -228,3 +228,52 @@ def data_shredder(sender, **kwargs):
     from .shredder import GrantShredder
 
     return GrantShredder
+
+
+# Visa invitation letters (letters.py, letter_views.py, control/letters.py, letter_api.py).
+@log_entry_types.new_from_dict({
+    'pretix_grants.letter.requested': _('An invitation letter has been requested (reference {reference}).'),
+    'pretix_grants.letter.approved': _('The invitation letter {reference} has been issued.'),
+    'pretix_grants.letter.rejected': _('The request for invitation letter {reference} has been rejected.'),
+    'pretix_grants.letter.cancelled': _('The invitation letter {reference} has been withdrawn.'),
+    'pretix_grants.letter.changed': _('The data of invitation letter {reference} have been corrected.'),
+    'pretix_grants.letter.reissued': _('The invitation letter {reference} has been issued again with the corrected data.'),
+    'pretix_grants.letter.mail.sent': _('An email about the invitation letter has been sent.'),
+})
+class LetterLogEntryType(EventLogEntryType):
+    pass
+
+
+@receiver(order_info, dispatch_uid='pretix_grants_letters_order_info')
+def letters_order_info(sender, order=None, request=None, **kwargs):
+    from .letter_views import order_info as box
+
+    return box(sender, order, request)
+
+
+@receiver(register_data_exporters, dispatch_uid='pretix_grants_letters_exporter')
+def letters_data_exporter(sender, **kwargs):
+    from .control.letters import LetterExporter
+
+    return LetterExporter
+
+
+@receiver(register_data_shredders, dispatch_uid='pretix_grants_letters_shredder')
+def letters_data_shredder(sender, **kwargs):
+    from .shredder import LetterShredder
+
+    return LetterShredder
+
+
+@receiver(register_webhook_events, dispatch_uid='pretix_grants_letters_webhook_events')
+def letters_webhook_events(sender, **kwargs):
+    from .webhooks import letter_webhook_events
+
+    return letter_webhook_events()
+
+
+@receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
+def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
+    from .letters import on_grant_status_changed
+
+    on_grant_status_changed(grant, new_status)

@@ -1,9 +1,10 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import applications, views
+from . import applications, letter_views, views
 from .api import GrantViewSet
 from .control.urls import urlpatterns as control_patterns
+from .letter_api import LetterRequestViewSet
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.
@@ -19,3 +20,18 @@ urlpatterns = [*control_patterns]
 
 # the REST API: /api/v1/organizers/{organizer}/events/{event}/grants/
 event_router.register(r'grants', GrantViewSet)
+
+# Visa invitation letters (letters.py): under the grant's or the order's secret URL, and the public verification
+event_patterns += [
+    event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/letter/$', letter_views.GrantLetterView.as_view(),
+              name='letter.grant', require_live=False),
+    event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/letter/(?P<reference>[A-Z0-9-]{1,32})/pdf/$',
+              letter_views.GrantLetterPdf.as_view(), name='letter.grant.pdf', require_live=False),
+    event_url(r'^order/(?P<order>[^/]+)/(?P<secret>[A-Za-z0-9]+)/letter/$', letter_views.OrderLetterView.as_view(),
+              name='letter.order', require_live=False),
+    event_url(r'^order/(?P<order>[^/]+)/(?P<secret>[A-Za-z0-9]+)/letter/(?P<reference>[A-Z0-9-]{1,32})/pdf/$',
+              letter_views.OrderLetterPdf.as_view(), name='letter.order.pdf', require_live=False),
+    event_url(r'^letters/verify/(?P<reference>[A-Za-z0-9-]{1,32})/$', letter_views.VerifyView.as_view(),
+              name='letter.verify', require_live=False),
+]
+event_router.register(r'letter_requests', LetterRequestViewSet)

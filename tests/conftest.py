@@ -125,3 +125,7 @@ def committed():
 from .control_fixtures import (  # NOQA: E402,F401
     admin_client, admin_team, manager, manager_client, team_member, viewer,
 )
+# fixtures of the invitation letters' tests
+from .letter_fixtures import (  # NOQA: E402,F401
+    grantee, letter_event, requested_letter, ticket_order,
+)

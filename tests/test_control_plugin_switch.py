@@ -13,10 +13,11 @@ from .conftest import api_client_for
 NOT_ENABLED = 'The grants plugin is not enabled for this event.'
 
 
-def every_control_url(event, grant):
+def every_control_url(event, grant, letter):
     """One URL for each pattern of control/urls.py, so that a page added there is checked here too."""
     values = {'organizer': event.organizer.slug, 'event': event.slug, 'grant': grant.pk,
-              'key': next(iter(MAIL_TEMPLATES)), 'file': uuid.uuid4(), 'run': uuid.uuid4()}
+              'key': next(iter(MAIL_TEMPLATES)), 'file': uuid.uuid4(), 'run': uuid.uuid4(),
+              'letter': letter.pk}
     urls = []
     for pattern in control_urls.urlpatterns:
         names = pattern.pattern.regex.groupindex
@@ -38,26 +39,26 @@ def grant(make_grant, grant_settings):
 
 
 @pytest.mark.django_db
-def test_every_control_page_is_404_where_the_plugin_is_off(admin_client, event, grant):
-    urls = every_control_url(event, grant)
+def test_every_control_page_is_404_where_the_plugin_is_off(admin_client, event, grant, requested_letter):
+    urls = every_control_url(event, grant, requested_letter)
     assert len(urls) == len(control_urls.urlpatterns) >= 13
 
     # switched on, the guard lets every page through (an unknown import file or bulk run is the page's own 404;
     # pages for POST only answer a GET with 405)
     for name, u in urls:
         r = admin_client.get(u)
-        assert NOT_ENABLED not in r.content.decode(), name
+        assert NOT_ENABLED.encode() not in r.content, name
         if name not in ('control.import.map', 'control.bulk.result'):
             assert r.status_code in (200, 302, 405), (name, r.status_code)
 
     switch_off(event)
-    before = Grant.objects.filter(event=event).values().get(), event.logentry_set.count()
+    before = list(Grant.objects.filter(event=event).order_by('pk').values()), event.logentry_set.count()
     for name, u in urls:
         for method in (admin_client.get, admin_client.post):
             r = method(u, {'decision': 'approve'} if method == admin_client.post else None)
             assert r.status_code == 404, (name, method.__name__, r.status_code)
             assert NOT_ENABLED in r.content.decode(), name
-    assert (Grant.objects.filter(event=event).values().get(), event.logentry_set.count()) == before
+    assert (list(Grant.objects.filter(event=event).order_by('pk').values()), event.logentry_set.count()) == before
 
 
 @pytest.mark.django_db

@@ -18,12 +18,16 @@ def test_demo_command_makes_grants_in_every_status_and_can_run_again(capsys):
     confirmed = event.grants.filter(status=Grant.STATUS_CONFIRMED)
     assert all(g.voucher and g.voucher.calculate_price(g.voucher.item.default_price) == 0 for g in confirmed)
     assert Voucher.objects.get(code='COSPEAKER25').price_mode == 'percent'
+    # invitation letters: one issued, one waiting
+    assert {lr.grant.email: lr.status for lr in event.letter_requests.all()} == {
+        'grace@example.org': 'approved', 'ada@example.org': 'requested'}
     out = capsys.readouterr().out
     assert 'admin@localhost / admin' in out and 'http://127.0.0.1:8000/control/' in out
 
     with committed():
         call_command('grants_demo')
     assert event.grants.count() == len({g.email for g in event.grants.all()}) == 11
+    assert event.letter_requests.count() == 2
 
 
 @pytest.mark.django_db

@@ -38,6 +38,9 @@ def nav_event(request):
             'url': reverse('plugins:pretix_grants:control.settings', kwargs=kw),
             'active': ours and name.startswith('control.settings'),
         }]
+    letters = letters_nav(request)
+    if letters:
+        children.insert(1, letters)
     return [{
         'label': _('Grants'),
         'url': children[0]['url'],
@@ -45,3 +48,17 @@ def nav_event(request):
         'active': False,
         'children': children,
     }]
+
+
+def letters_nav(request):
+    """The "Invitation letters" entry under "Grants", for teams allowed to see grants."""
+    event = request.event
+    if not request.user.has_event_permission(request.organizer, event, VIEW, request=request):
+        return None
+    url = resolve(request.path_info)
+    return {
+        'label': _('Invitation letters'),
+        'url': reverse('plugins:pretix_grants:control.letters',
+                       kwargs={'organizer': event.organizer.slug, 'event': event.slug}),
+        'active': url.namespace == 'plugins:pretix_grants' and (url.url_name or '').startswith('control.letter'),
+    }

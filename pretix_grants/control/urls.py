@@ -5,7 +5,7 @@ from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
 from ..apps import PluginApp
-from . import bulk, import_views, views
+from . import bulk, import_views, letters, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -41,6 +41,18 @@ def plugin_active_required(view):
     return wrapped
 
 
-# one guard for every page above, so that a page added later cannot miss it
+# Visa invitation letters (control/letters.py)
+urlpatterns += [
+    re_path(PREFIX + r'letters/$', letters.LetterList.as_view(), name='control.letters'),
+    re_path(PREFIX + r'letters/settings/$', letters.LetterSettings.as_view(), name='control.letters.settings'),
+    re_path(PREFIX + r'letters/bulk/$', letters.LetterBulkApprove.as_view(), name='control.letters.bulk'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/$', letters.LetterDetail.as_view(), name='control.letter'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/edit/$', letters.LetterEdit.as_view(), name='control.letter.edit'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/pdf/$', letters.LetterPdf.as_view(), name='control.letter.pdf'),
+    re_path(PREFIX + r'letters/(?P<letter>\d+)/action/$', letters.LetterAction.as_view(), name='control.letter.action'),
+]
+
+
+# one guard for every page of the control panel, so that a page added later cannot miss it
 for pattern in urlpatterns:
     pattern.callback = plugin_active_required(pattern.callback)

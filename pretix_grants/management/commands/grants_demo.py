@@ -2,7 +2,7 @@
 Demo data: an organizer, an event with the plugin on, a ticket with a quota, a 25% co-speaker voucher sent with
 pretix's own voucher mail, and grants in every status, made through the plugin's own workflow.
 """
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 from pretix.base.models import Event, Organizer, User
 from pretix.base.services.vouchers import vouchers_send
 
-from pretix_grants import workflow
+from pretix_grants import letters, workflow
 from pretix_grants.models import Grant
 
 EMAIL, PASSWORD = 'admin@localhost', 'admin'
@@ -97,6 +97,7 @@ class Command(BaseCommand):
                 requested_travel=Decimal(travel), requested_accommodation=Decimal(accommodation),
             )
             self.advance(grant, stage, user)
+        self.letters(event, user)
         return event
 
     def advance(self, grant, stage, user):
@@ -118,3 +119,24 @@ class Command(BaseCommand):
         elif stage == 'expired':
             Grant.objects.filter(pk=grant.pk).update(reply_deadline=now() - timedelta(hours=1))
             workflow.expire(grant)
+
+    def letters(self, event, user):
+        """Visa invitation letters (letters.py): one issued to Grace Hopper, one Ada Lovelace is waiting for."""
+        event.location = 'DemoCon Conference Centre\nExample Street 1\n10115 Berlin, Germany'
+        event.save(update_fields=['location'])
+        event.settings.grants_letters_grantees = True
+        event.settings.grants_letter_signatory_name = 'Alex Organizer'
+        event.settings.grants_letter_signatory_role = 'Chair, DemoCon grants committee'
+        event.settings.grants_letter_contact = 'DemoCon e.V.\nExample Street 1\n10115 Berlin\nvisa@democon.example'
+        expiry = (event.date_to + timedelta(days=400)).date()
+        grace = letters.request_letter(event, {
+            'full_name': 'Grace Brewster Hopper', 'nationality': 'US', 'passport_number': 'X12345678',
+            'passport_expiry': expiry, 'date_of_birth': date(1986, 12, 9), 'address': '1 Navy Yard\nArlington, VA',
+            'consulate': 'Embassy of the Federal Republic of Germany\n2300 M Street NW\nWashington, DC 20037',
+        }, grant=event.grants.get(email='grace@example.org'))
+        letters.approve(grace, user=user)
+        letters.request_letter(event, {
+            'full_name': 'Ada Augusta Lovelace', 'nationality': 'GB', 'passport_number': '123456789',
+            'passport_expiry': expiry, 'date_of_birth': date(1995, 12, 10), 'address': '12 St James Square\nLondon',
+            'consulate': 'German Embassy London\n23 Belgrave Square\nLondon SW1X 8PZ',
+        }, grant=event.grants.get(email='ada@example.org'))
