@@ -205,11 +205,11 @@ def test_bulk_approve_as_requested_and_waiting_list_for_the_rest(admin_client, e
     g0, g1, g2, g3 = applications
     import uuid
     r = admin_client.post(url(event, 'bulk/'), {
-        'action': 'approve_requested', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
+        'operation': 'approve_requested', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
         'filter': 'status=pending'})
     assert r.status_code == 302
     r = admin_client.post(url(event, 'bulk/'), {
-        'action': 'waitlist_rest', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
+        'operation': 'waitlist_rest', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
         'filter': 'status=pending'})
     assert r.status_code == 302
     for g in applications:

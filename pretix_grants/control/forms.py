@@ -99,7 +99,8 @@ class GrantForm(forms.ModelForm):
 
 
 class ActionForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, a) for a in (
+    # not `action`: a form field of that name hides the form's own `action` property from pretix's scripts
+    operation = forms.ChoiceField(choices=[(a, a) for a in (
         actions.STAGE, actions.PUBLISH, actions.CONFIRM, actions.REFUSE, actions.CANCEL, actions.ISSUE,
         actions.RESEND, actions.REMIND, actions.LINK)])
     decision = forms.ChoiceField(required=False, choices=(('', '---'),) + Grant.DECISION_CHOICES)
@@ -123,7 +124,7 @@ MAX_ID = 2 ** 63 - 1  # the largest primary key PostgreSQL's bigint holds
 
 
 class BulkForm(forms.Form):
-    action = forms.ChoiceField(choices=BULK_CHOICES, label=_('Action'))
+    operation = forms.ChoiceField(choices=BULK_CHOICES, label=_('Action'))
     decision = forms.ChoiceField(required=False, choices=(('', '---'),) + Grant.DECISION_CHOICES,
                                  label=_('Decision'))
     scope = forms.ChoiceField(choices=(('selected', _('Selected grants')), ('all', _('All grants matching the filter'))),
@@ -139,9 +140,9 @@ class BulkForm(forms.Form):
 
     def clean(self):
         d = super().clean()
-        if d.get('action') == 'stage' and not d.get('decision'):
+        if d.get('operation') == 'stage' and not d.get('decision'):
             self.add_error('decision', _('Choose the decision to stage.'))
-        if d.get('scope') == 'selected' and not d.get('grant') and d.get('action') != 'waitlist_rest':
+        if d.get('scope') == 'selected' and not d.get('grant') and d.get('operation') != 'waitlist_rest':
             raise ValidationError(_('Select at least one grant.'))
         return d
 

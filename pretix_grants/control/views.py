@@ -217,7 +217,7 @@ class GrantAction(GrantViewMixin, View):
         if not grant:
             raise Http404(_('Unknown grant.'))
         back = redirect(grant_url(request.event, 'detail', grant=grant.pk))
-        if request.POST.get('action') == 'retry_mail':
+        if request.POST.get('operation') == 'retry_mail':
             mail_id = request.POST.get('mail', '')
             record = GrantMail.objects.filter(grant=grant, pk=int(mail_id)).select_related(
                 'outgoing_mail', 'grant').first() if mail_id.isascii() and mail_id.isdigit() else None
@@ -231,18 +231,18 @@ class GrantAction(GrantViewMixin, View):
             messages.error(request, _('This action is not possible.'))
             return back
         d = form.cleaned_data
-        if d['action'] not in actions.available(grant):
+        if d['operation'] not in actions.available(grant):
             messages.error(request, _('This action is not possible for this grant in its current state.'))
             return back
         try:
-            actions.run(grant, d['action'], user=request.user, decision=d['decision'] or None,
+            actions.run(grant, d['operation'], user=request.user, decision=d['decision'] or None,
                         reason=d['reason'] or None, code=d['code'])
         except actions.Skipped as e:
             messages.info(request, str(e))
         except (workflow.GrantTransitionError, ValueError) as e:
             messages.error(request, str(e))
         else:
-            if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION and d['action'] in (actions.ISSUE, actions.LINK):
+            if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION and d['operation'] in (actions.ISSUE, actions.LINK):
                 messages.error(request, grant.voucher_attention)
             else:
                 messages.success(request, _('Your changes have been saved.'))
