@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -18,7 +19,6 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 from pretix.base.i18n import language
 from pretix.base.models import LogEntry, OutgoingMail, Voucher
-from pretix.base.services.placeholders import get_available_placeholders
 from pretix.control.permissions import EventPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
@@ -31,8 +31,8 @@ from ..models import Grant, GrantMail, Review
 from ..permissions import MANAGE, REVIEW, VIEW
 from . import actions
 from .forms import (
-    BULK_CHOICES, MAIL_LABELS, PLACEHOLDER_CONTEXT, ActionForm,
-    GrantFilterForm, GrantForm, GrantSettingsForm,
+    BULK_CHOICES, MAIL_LABELS, ActionForm, GrantFilterForm, GrantForm,
+    GrantSettingsForm, question_formset, template_placeholders,
 )
 
 MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
@@ -320,12 +320,15 @@ def render_preview(event, key, locale):
     """The template rendered with pretix's sample values for its placeholders, in ``locale``."""
     subject, text = mails.template(event, key)
     with language(locale, event.settings.region):
-        ctx = {k: str(p.render_sample(event))
-               for k, p in get_available_placeholders(event, list(PLACEHOLDER_CONTEXT)).items()}
+        ctx = {k: str(p.render_sample(event)) for k, p in template_placeholders(event, key).items()}
         return (format_map(str(subject), ctx), format_map(str(text), ctx))
 
 
 class GrantSettings(GrantViewMixin, EventSettingsFormView):
+    """
+    The plugin's settings in tabs, as pretix's own event settings: vouchers, deadlines and reminders, budget,
+    applications (with the extra questions as a form of their own) and the mail templates.
+    """
     permission = MANAGE
     form_class = GrantSettingsForm
     template_name = 'pretix_grants/control/settings.html'
@@ -333,16 +336,38 @@ class GrantSettings(GrantViewMixin, EventSettingsFormView):
     def get_success_url(self):
         return grant_url(self.request.event, 'settings')
 
+    @cached_property
+    def questions(self):
+        return question_formset(self.request.event, self.request.POST if self.request.method == 'POST' else None)
+
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         event = self.request.event
         form = ctx['form']
+        ctx['questions'] = self.questions
         ctx['templates'] = [
-            (key, MAIL_LABELS.get(key, key), form[f'grants_mail_{key}_subject'], form[f'grants_mail_{key}_text'],
-             [(lc, *render_preview(event, key, lc)) for lc in event.settings.locales])
+            (key, MAIL_LABELS.get(key, key), form[f'grants_mail_{key}_subject'], form[f'grants_mail_{key}_text'])
             for key in MAIL_TEMPLATES
         ]
+        ctx['locales'] = [(lc, dict(settings.LANGUAGES).get(lc, lc)) for lc in event.settings.locales]
         return ctx
+
+    def post(self, request, *args, **kwargs):
+        if not self.questions.is_valid():
+            form = self.get_form()
+            form.is_valid()
+            messages.error(request, _('We could not save your changes. See below for details.'))
+            return self.render_to_response(self.get_context_data(form=form))
+        return super().post(request, *args, **kwargs)
+
+    def form_success(self):
+        # inside the settings form's transaction
+        event = self.request.event
+        new = self.questions.questions()
+        if new != (event.settings.grants_application_questions or []):
+            event.settings.grants_application_questions = new
+            event.log_action('pretix.event.settings', user=self.request.user,
+                             data={'grants_application_questions': new})
 
 
 class TemplatePreview(GrantViewMixin, TemplateView):
@@ -359,7 +384,9 @@ class TemplatePreview(GrantViewMixin, TemplateView):
         if lc not in event.settings.locales:
             lc = event.settings.locale
         ctx['key'] = key
+        ctx['label'] = MAIL_LABELS.get(key, key)
         ctx['locale'] = lc
+        ctx['locale_name'] = dict(settings.LANGUAGES).get(lc, lc)
         ctx['subject'], ctx['text'] = render_preview(event, key, lc)
         return ctx
 
