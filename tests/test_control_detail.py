@@ -189,3 +189,20 @@ def test_failed_mail_shows_state_and_can_be_retried(manager_client, event, make_
     assert om.status != OutgoingMail.STATUS_FAILED
     r = act(manager_client, event, g, operation='retry_mail', mail=gm.pk)
     assert any('cannot be sent again' in m for m in messages_of(r))
+
+
+@pytest.mark.django_db
+def test_detail_warns_that_confirming_upgrades_the_persons_voucher_in_place(manager_client, event, approved_grant, item):
+    v = event.vouchers.create(code='COSPEAKER25', item=item, price_mode='percent', value=Decimal('25.00'), max_usages=1)
+    v.log_action('pretix.voucher.sent', data={'recipient': 'ada@example.org', 'subject': 'x', 'message': 'x'})
+    html = manager_client.get(url(event, f'{approved_grant.pk}/')).content.decode()
+    assert html.count('Confirming changes this person’s existing voucher in place.') == 2  # voucher panel, button
+    text = ' '.join(html.split())
+    assert 'Their voucher <code>COSPEAKER25</code> gives today: 25% off on Conference ticket.' in text
+    assert 'It becomes a free ticket: Conference ticket for free, with the same code.' in text
+    assert '<dt>Language</dt><dd>English</dd>' in text
+
+    v.price_mode, v.value = 'set', Decimal('0.00')
+    v.save()
+    html = manager_client.get(url(event, f'{approved_grant.pk}/')).content.decode()
+    assert 'in place' not in html and 'creates no new voucher' in html

@@ -24,12 +24,13 @@ from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
 from pretix.helpers.format import format_map
 
-from .. import mails, reviews, workflow
+from .. import issuance, mails, reviews, workflow
 from ..applications import answer_display
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant, GrantMail, Review
 from ..permissions import MANAGE, REVIEW, VIEW
 from . import actions
+from .exporters import GrantExporter
 from .forms import (
     BULK_CHOICES, MAIL_LABELS, ActionForm, GrantFilterForm, GrantForm,
     GrantSettingsForm, question_formset, template_placeholders,
@@ -37,6 +38,8 @@ from .forms import (
 
 MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
 GRANTED = (Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
+# the statuses from which a grant can still come to a voucher
+VOUCHER_AHEAD = (Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST, Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
 
 
 def grant_url(event, name, **kwargs):
@@ -144,12 +147,14 @@ class GrantList(GrantViewMixin, PaginationMixin, ListView):
         ctx['decision_choices'] = Grant.DECISION_CHOICES
         ctx['run_id'] = uuid.uuid4()
         ctx['filter_query'] = self.request.GET.urlencode()
-        ctx['orderings'] = [('name', _('Name')), ('email', _('Email')), ('status', _('Status')),
-                            ('decision', _('Staged decision')), ('voucher_state', _('Voucher')),
-                            ('total', _('Granted amounts')), ('created', _('Applied')),
-                            ('requested_sum', _('Requested')), ('review_count', _('Reviews')),
-                            ('review_mean', _('Mean score')), ('review_stddev', _('Std. dev.')),
-                            ('own_score', _('My score'))]
+        # one column each, the e-mail under the name, the staged decision under the status, the review figures
+        # together: so the list fits a 1280 px screen
+        ctx['orderings'] = [('name', _('Name')), ('status', _('Status')), ('voucher_state', _('Voucher')),
+                            ('requested_sum', _('Requested')), ('total', _('Granted')),
+                            ('review_mean', _('Reviews')), ('own_score', _('My score')), ('created', _('Applied'))]
+        # pretix's export page with the plugin's exporter chosen
+        ctx['export_url'] = reverse('control:event.orders.export', kwargs={
+            'organizer': event.organizer.slug, 'event': event.slug}) + '?identifier=' + GrantExporter.identifier
         ctx['can_review'] = self.blind
         ctx.update(self.ranking(ctx['granted_sum'], ctx['budget']))
         return ctx
@@ -205,6 +210,10 @@ class GrantDetail(GrantViewMixin, DetailView):
             'user', 'content_type', 'api_token', 'oauth_application', 'device').order_by('-datetime', '-pk')
         if g.voucher:
             ctx['voucher_orders'] = list(g.voucher.distinct_orders()[:10]) if g.voucher.redeemed else []
+        ctx['locale_name'] = dict(settings.LANGUAGES).get(g.locale, g.locale)
+        if g.ticket and g.voucher_state not in Grant.VOUCHER_STATES_DONE and g.status in VOUCHER_AHEAD:
+            # say before anyone confirms what issuing will do with a voucher this person already holds
+            ctx['voucher_plan'], ctx['planned_voucher'], ctx['voucher_target'] = issuance.planned_voucher(g)
         return ctx
 
 
