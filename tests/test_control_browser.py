@@ -7,14 +7,16 @@ Debian's chromium with Playwright against pytest-django's live server, pretix's 
 (tests/browser.py). Each test fails on a console error, a page error or any request answered 4xx/5xx; every step
 leaves a screenshot in the test's tmp_path (and in $GRANTS_SCREENSHOTS if set).
 """
+import io
 import re
 from decimal import Decimal
 
 import pytest
 from django.core import mail as djmail
+from django.core.management import call_command
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
-from pretix.base.models import Voucher
+from pretix.base.models import Event, Voucher
 
 from pretix_grants import reviews
 from pretix_grants.models import Grant, Review
@@ -337,4 +339,34 @@ def test_issue_button_and_retrying_a_failed_mail(desktop_page, control, event, m
     page.locator('.grant-mails').get_by_role('button', name='Retry').click()
     expect(page.locator('.alert-success')).to_contain_text('The email has been queued again.')
     shoot('retried')
+    assert errors == []
+
+
+def test_the_demo_in_the_browser(desktop_page, live_server, settings, tmp_path):
+    """
+    `make demo`'s data as a newcomer first sees it: the grant list, a grant and a grantee's page, without an
+    error. The README's pictures are these screenshots (`GRANTS_SCREENSHOTS=doc/img-new pytest -k demo_in`).
+    """
+    page, errors, shoot = desktop_page
+    settings.SITE_URL = live_server.url
+    compressed_styles(settings)
+    call_command('grants_demo', stdout=io.StringIO())
+    with scopes_disabled():
+        event = Event.objects.get(slug='2027', organizer__slug='democon')
+        ada = event.grants.get(email='ada@example.org')
+    log_in(page, live_server.url, 'admin@localhost', 'admin')
+    open_grants(page, live_server.url, event)
+    fits_1280(page)
+    # pretix's notices to a fresh instance's admin (update check, licence, cron) are not the plugin's: start below
+    page.evaluate("window.scrollTo(0, document.querySelector('h1').getBoundingClientRect().top + window.scrollY - 15)")
+    shoot('list', full_page=False)
+    page.get_by_role('link', name='Ada Lovelace').click()
+    expect(page.get_by_role('heading', name=re.compile('Ada Lovelace'))).to_be_visible()
+    fits_1280(page)
+    page.evaluate("window.scrollTo(0, document.querySelector('h1').getBoundingClientRect().top + window.scrollY - 15)")
+    shoot('detail', full_page=False)
+    page.set_viewport_size({'width': 800, 'height': 900})
+    page.goto(f'{live_server.url}/democon/2027/grant/{ada.secret}/')
+    expect(page.get_by_role('heading', name='We are offering you a grant')).to_be_visible()
+    shoot('grantee', full_page=False)
     assert errors == []
