@@ -123,6 +123,16 @@ def test_organizer_runs_every_bulk_action_through_pretixs_dialog(desktop_page, c
     assert subjects.count('Your free ticket for PyConf 2027') == 2  # issued and sent again
     expect(row(page, kath)).to_contain_text('€590.50')
     shoot('list-after')
+    # search, filter and sort
+    page.get_by_placeholder('Search name or email').fill('katherine')
+    page.get_by_role('button', name='Filter').click()
+    expect(page.locator('table.grants-list tbody tr')).to_have_count(1)
+    page.locator('.grants-filter select[name="status"]').select_option('')
+    page.get_by_placeholder('Search name or email').fill('')
+    page.get_by_role('button', name='Filter').click()
+    expect(page.locator('table.grants-list tbody tr')).to_have_count(5)
+    page.get_by_title('Sort descending').nth(3).click()  # by the requested amounts, largest first
+    expect(page.locator('table.grants-list tbody tr').first).to_contain_text('Katherine Johnson')
     # a smaller screen: still no horizontal scroll
     page.set_viewport_size({'width': 1024, 'height': 800})
     width, viewport = scroll_width(page)
@@ -274,6 +284,16 @@ def test_every_button_on_a_grants_page(desktop_page, control, event, make_grant,
         own = event.vouchers.create(code='LINUSFREE', item=item, price_mode='set', value=Decimal('0.00'))
     log_in(page, control)
 
+    # a grant added by hand
+    open_grants(page, control, event)
+    page.locator('h1 a', has_text='Add a grant').click()
+    page.get_by_label('Name').fill('Barbara Liskov')
+    page.get_by_role('textbox', name='Email').fill('barbara@example.org')
+    page.get_by_role('button', name='Save').click()
+    expect(page.locator('.alert-success')).to_contain_text('The grant has been created.')
+    expect(page.get_by_role('heading', name=re.compile('Barbara Liskov'))).to_be_visible()
+    shoot('added')
+
     detail(page, control, ada)
     expect(page.locator('dd', has_text='German')).to_be_visible()
     page.locator('select[name="decision"]').select_option('approved')
@@ -373,6 +393,9 @@ def test_the_demo_in_the_browser(desktop_page, live_server, settings, tmp_path):
     fits_1280(page)
     page.evaluate("window.scrollTo(0, document.querySelector('h1').getBoundingClientRect().top + window.scrollY - 15)")
     shoot('detail', full_page=False)
+    page.locator('#side-menu a[href$="?identifier=pretix_grants"]').click()
+    expect(page.locator('input[name="exporter"][value="pretix_grants"]')).to_have_count(1)
+    shoot('export')
     page.set_viewport_size({'width': 800, 'height': 900})
     page.goto(f'{live_server.url}/democon/2027/grant/{ada.secret}/')
     expect(page.get_by_role('heading', name='We are offering you a grant')).to_be_visible()
