@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_CONFIG ?= tests/postgres.cfg
 STACK_ARGS ?=
 
-.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench chaos messages compilemessages catalogues
+.PHONY: venv lint test test-stack test-postgres demo demo-data demo-reset clean bench chaos messages compilemessages catalogues
 
 # Translations: the .po files are committed, the .mo files are compiled from them (by the package build too).
 # `make messages` (needs GNU gettext) updates the .po files from the code and keeps existing translations;
@@ -72,13 +72,20 @@ BENCH_ARGS ?=
 bench: venv
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The demo keeps its data in data/ between runs: `make demo` again reuses it, `make demo-reset` starts afresh.
+# Quiet steps, so the login and the links printed by grants_demo are the last lines before the server starts.
 demo-data: venv compilemessages
-	mkdir -p data
-	$(DEMO) $(PY) -m pretix migrate --noinput
-	$(DEMO) $(PY) -m pretix grants_demo
+	@mkdir -p data
+	@echo "Preparing the demo database in data/ (the first time takes about a minute) ..."
+	@$(DEMO) $(PY) -m pretix migrate --noinput -v 0
+	@$(DEMO) $(PY) -m pretix grants_demo
 
+# debug is off in demo/pretix.cfg (no asset build, no npm); --insecure lets runserver serve the static files anyway
 demo: demo-data
-	$(DEMO) $(PY) -m pretix runserver 127.0.0.1:8000
+	@$(DEMO) $(PY) -m pretix runserver --insecure 127.0.0.1:8000
+
+demo-reset:
+	rm -rf data
 
 clean:
 	rm -rf data build *.egg-info $(MO_FILES)

@@ -108,7 +108,7 @@ DEFAULTS = {
     'grants_voucher_block_quota': (True, bool),
     'grants_reply_days': (14, int),
     'grants_budget': (None, Decimal),
-    # lifecycle.py: reminders and waiting-list promotion (see lifecycle.LIFECYCLE_SETTINGS)
+    # lifecycle.py: reminders and waiting-list promotion (labels on the settings page: control/forms.py)
     'grants_reminder_days': (3, int),
     'grants_promote_waiting_list': (False, bool),
     'grants_max_offers': (None, int),

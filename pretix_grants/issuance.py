@@ -572,3 +572,24 @@ def link_voucher(grant, code, *, user=None, auth=None):
             g = issue_voucher(g, event=g.event, user=user, auth=auth)
     _copy_into(grant, g)
     return g
+
+
+def planned_voucher(grant):
+    """
+    What issuing would do with the voucher this person already holds, for the detail page to say before anyone
+    confirms: ``(plan, voucher, target)`` with ``plan`` one of ``'new'`` (no voucher yet), ``'use'`` (theirs already
+    is a free ticket), ``'upgrade'`` (theirs becomes one, in place) and ``'used'`` (theirs is redeemed: an organizer
+    has to look). ``(None, None, None)`` while the grant settings name no product or quota.
+    """
+    try:
+        target = voucher_target(grant.event)
+    except NeedsAttention:
+        return None, None, None
+    voucher = existing_voucher(grant, target)
+    if voucher is None:
+        return 'new', None, target
+    if _is_used_up(voucher):
+        return 'used', voucher, target
+    if voucher.is_active() and _gives_free_ticket(voucher, target):
+        return 'use', voucher, target
+    return 'upgrade', voucher, target

@@ -18,50 +18,15 @@ from django.db.models.functions import Coalesce
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import scopes_disabled
-from i18nfield.strings import LazyI18nString
 from pretix.base.models import Checkin, Event, Order, OrderPosition, Voucher
 from pretix.base.services.tasks import ProfiledEventTask
 from pretix.celery_app import app
 from pretix.helpers import OF_SELF
 
 from . import mails, workflow
-from .defaults import MAIL_TEMPLATES
 from .models import Grant, GrantMail
 
 logger = logging.getLogger(__name__)
-
-# The plugin's lifecycle settings (hierarkey defaults in defaults.py), for the settings page.
-LIFECYCLE_SETTINGS = {
-    'grants_reminder_days': {
-        'type': int, 'default': 3,
-        'label': _('Reminder before the reply deadline (days)'),
-        'help_text': _('Grantees who have not answered an offer get one reminder this many days before its '
-                       'reply deadline. 0: no reminders.'),
-        'min_value': 0,
-    },
-    'grants_promote_waiting_list': {
-        'type': bool, 'default': False,
-        'label': _('Offer freed places to the waiting list automatically'),
-        'help_text': _('When an offer expires or a grantee refuses, the next grant on the waiting list (by rank, '
-                       'then by application time) is offered the grant with a fresh reply deadline, as long as '
-                       'the budget and the maximum number of offers allow it.'),
-    },
-    'grants_max_offers': {
-        'type': int, 'default': None,
-        'label': _('Maximum number of offers'),
-        'help_text': _('Automatic offers stop while this many grants are offered or confirmed. Empty: no limit.'),
-        'min_value': 0,
-    },
-    'grants_mail_expired_subject': {
-        'type': LazyI18nString, 'default': LazyI18nString.from_gettext(MAIL_TEMPLATES['expired'][0]),
-        'label': _('Offer expired: subject'),
-    },
-    'grants_mail_expired_text': {
-        'type': LazyI18nString, 'default': LazyI18nString.from_gettext(MAIL_TEMPLATES['expired'][1]),
-        'label': _('Offer expired: text'),
-        'help_text': _('Sent when a reply deadline passes without an answer.'),
-    },
-}
 
 # A reminder this soon after the offer itself would only repeat the decision mail.
 MIN_OFFER_AGE_FOR_REMINDER = timedelta(days=1)

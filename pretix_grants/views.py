@@ -215,7 +215,7 @@ class ReplyView(EventViewMixin, TemplateView):
             return 0
 
     def post(self, request, *args, **kwargs):
-        action = request.POST.get('action')
+        action = request.POST.get('answer')
         if action == 'confirm':
             return self._answer(request, Grant.STATUS_CONFIRMED, self.can_confirm, workflow.confirm,
                                 _('Thank you: your grant is confirmed.'))

@@ -12,6 +12,9 @@ from rest_framework.test import APIClient
 
 from pretix_grants.models import Grant
 
+from .browser import (  # NOQA: F401 (the browser tests' fixtures)
+    browser_page, desktop_page,
+)
 from .catalogues import catalogues
 
 # The real-stack suite needs its own settings (a Celery worker, Redis, SMTP): `make test-stack` runs it.

@@ -208,26 +208,47 @@ def test_organizers_set_dates_and_questions_on_the_settings_page(manager_client,
     from .control_fixtures import form_data, url
 
     data = form_data(manager_client.get(url(event, 'settings/')))
+    assert data['questions-TOTAL_FORMS'] == '1'  # one empty question to fill in
     data.update({
         'grants_applications_open_0': '2027-03-01', 'grants_applications_open_1': '10:00:00',
         'grants_applications_close_0': '2027-04-01', 'grants_applications_close_1': '10:00:00',
-        'grants_application_questions': '[{"id": "diet", "type": "text", "question": "Diet?"}]',
+        'questions-0-question_0': 'Diet?', 'questions-0-type': 'text',
     })
     r = manager_client.post(url(event, 'settings/'), data)
     assert r.status_code == 302, r.context['form'].errors
     event.settings.flush()
     assert event.settings.grants_applications_open.date().isoformat() == '2027-03-01'
     assert event.settings.grants_application_questions == [
-        {'id': 'diet', 'type': 'text', 'question': 'Diet?', 'required': False}]
+        {'id': 'diet', 'type': 'text', 'question': {'en': 'Diet?'}, 'required': False}]
 
-    for bad, message in (('[{"id": "x", "type": "colour", "question": "?"}]', 'the type must be one of'),
-                         ('[{"id": "x", "type": "choice", "question": "?", "choices": ["a"]}]', 'at least two'),
-                         ('{"no": "list"}', 'must be a list')):
-        data['grants_application_questions'] = bad
-        r = manager_client.post(url(event, 'settings/'), data)
-        assert r.status_code == 200
-        assert message in ' '.join(r.context['form'].errors['grants_application_questions'])
-    data['grants_application_questions'] = '[]'
+    # a second question, a choice in two languages, placed first and required
+    data = form_data(manager_client.get(url(event, 'settings/')))
+    assert data['questions-TOTAL_FORMS'] == '2' and data['questions-0-question_0'] == 'Diet?'
+    data.update({'questions-1-question_0': 'Role', 'questions-1-question_1': 'Rolle', 'questions-1-type': 'choice',
+                 'questions-1-choices_0': 'Student\nSpeaker', 'questions-1-choices_1': 'Studentin\nSprecherin',
+                 'questions-1-required': 'on', 'questions-1-ORDER': '1', 'questions-0-ORDER': '2'})
+    r = manager_client.post(url(event, 'settings/'), data)
+    assert r.status_code == 302, r.context['questions'].errors
+    event.settings.flush()
+    assert event.settings.grants_application_questions == [
+        {'id': 'role', 'type': 'choice', 'question': {'en': 'Role', 'de': 'Rolle'}, 'required': True,
+         'choices': [{'en': 'Student', 'de': 'Studentin'}, {'en': 'Speaker', 'de': 'Sprecherin'}]},
+        {'id': 'diet', 'type': 'text', 'question': {'en': 'Diet?'}, 'required': False}]
+
+    # remove one; a choice question with one choice is an error and nothing is saved
+    data = form_data(manager_client.get(url(event, 'settings/')))
+    data.update({'questions-1-DELETE': 'on', 'questions-2-question_0': 'Size', 'questions-2-type': 'choice',
+                 'questions-2-choices_0': 'M'})
+    r = manager_client.post(url(event, 'settings/'), data)
+    assert r.status_code == 200
+    assert 'at least two choices' in r.content.decode()
+    data['questions-2-choices_0'] = 'M\nL'
+    r = manager_client.post(url(event, 'settings/'), data)
+    assert r.status_code == 302
+    event.settings.flush()
+    assert [q['id'] for q in event.settings.grants_application_questions] == ['role', 'size']
+
+    data = form_data(manager_client.get(url(event, 'settings/')))
     data['grants_applications_close_0'] = '2027-02-01'
     r = manager_client.post(url(event, 'settings/'), data)
     assert 'Applications must close after they open.' in ' '.join(r.context['form'].errors['grants_applications_close'])

@@ -14,22 +14,16 @@ from playwright.sync_api import expect
 
 from pretix_grants.models import Grant
 
-from .test_browser import (  # NOQA: F401 (a fixture)
-    CHROMIUM, browser_page, fits_the_screen,
-)
+from .browser import compressed_styles, fits_the_screen, needs_chromium
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
-)
+pytestmark = needs_chromium
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_applicant_applies_in_the_shop_and_sees_the_status_page(browser_page, live_server, settings, event):  # NOQA: F811
+def test_an_applicant_applies_in_the_shop_and_sees_the_status_page(browser_page, live_server, settings, event):
     page, errors, shoot = browser_page
     settings.SITE_URL = live_server.url
-    settings.COMPRESS_ENABLED = True
-    settings.COMPRESS_PRECOMPILERS = settings.COMPRESS_PRECOMPILERS_ORIGINAL
-    settings.COMPRESS_CACHE_BACKEND = 'default'
+    compressed_styles(settings)
     with scopes_disabled():
         event.settings.grants_applications_open = now() - timedelta(days=1)
         event.settings.grants_applications_close = now() + timedelta(days=1)

@@ -25,11 +25,11 @@ from .control_fixtures import url
 CONTROL_PAGES = ['', 'add/', 'settings/', 'settings/preview/voucher/', 'import/', 'bulk/', '{pk}/', '{pk}/edit/',
                  '{pk}/action/']
 CONTROL_POSTS = [
-    ('{pk}/action/', {'action': 'cancel', 'reason': 'x'}),
-    ('{pk}/action/', {'action': 'stage', 'decision': 'approved'}),
+    ('{pk}/action/', {'operation': 'cancel', 'reason': 'x'}),
+    ('{pk}/action/', {'operation': 'stage', 'decision': 'approved'}),
     ('{pk}/edit/', {'name': 'Changed', 'email': 'changed@example.org', 'locale': 'en'}),
     ('add/', {'name': 'New', 'email': 'new@example.org', 'locale': 'en'}),
-    ('bulk/', {'action': 'cancel', 'scope': 'selected', 'grant': ['{pk}'], 'run': str(uuid.uuid4())}),
+    ('bulk/', {'operation': 'cancel', 'scope': 'selected', 'grant': ['{pk}'], 'run': str(uuid.uuid4())}),
     ('settings/', {'grants_reply_days': '1'}),
 ]
 API_READS = ['', '{pk}/']
@@ -178,14 +178,14 @@ def test_control_panel_event_b_never_reaches_a_grant_of_event_a(client, event, o
         assert client.post(url(other_event, page.format(pk=grant.pk)), fill(data, grant.pk)).status_code == 404
     # a bulk action on event B with event A's grant selected, and with "all that match"
     for scope in ('selected', 'all'):
-        r = client.post(url(other_event, 'bulk/'), {'action': 'cancel', 'scope': scope, 'grant': [grant.pk, mine.pk],
+        r = client.post(url(other_event, 'bulk/'), {'operation': 'cancel', 'scope': scope, 'grant': [grant.pk, mine.pk],
                                                     'run': str(uuid.uuid4()), 'filter': ''}, follow=True)
         assert r.status_code == 200
         assert 'Ada' not in r.content.decode()
     assert snapshot(grant) == before
 
     # event A's bulk result is not shown under event B
-    r = client.post(url(event, 'bulk/'), {'action': 'stage', 'decision': 'rejected', 'scope': 'selected',
+    r = client.post(url(event, 'bulk/'), {'operation': 'stage', 'decision': 'rejected', 'scope': 'selected',
                                           'grant': [grant.pk], 'run': str(uuid.uuid4())})
     result = r.url if r.status_code == 302 else r.json()['redirect']
     assert client.get(result).status_code == 200
@@ -272,15 +272,15 @@ def test_grantee_page_of_x_never_acts_on_y(client, event, grant, make_grant):
     y = make_grant(Grant.STATUS_APPROVED, name='Yvonne', email='y@example.org')
     before = snapshot(y)
     tampered = {'grant': y.pk, 'id': y.pk, 'pk': y.pk, 'secret': y.secret, 'email': y.email, 'status': 'confirmed'}
-    r = client.post(reply_url(grant), {'action': 'decline', **tampered})
+    r = client.post(reply_url(grant), {'answer': 'decline', **tampered})
     assert r.status_code == 200 and 'Yvonne' not in r.content.decode()
     with committed():
-        r = client.post(reply_url(grant), {'action': 'confirm', **tampered})
+        r = client.post(reply_url(grant), {'answer': 'confirm', **tampered})
     assert r.status_code == 302 and r.url == reply_url(grant)
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_CONFIRMED and grant.voucher_id
     with committed():
-        client.post(reply_url(grant), {'action': 'decline', 'really': 'yes', **tampered})
+        client.post(reply_url(grant), {'answer': 'decline', 'really': 'yes', **tampered})
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_REFUSED
     assert snapshot(y)[:3] == before[:3]
@@ -297,10 +297,10 @@ def test_grantee_page_secrets_never_mix(client, event, other_event, grant, make_
     before = snapshot(grant, y)
     for secret in mixed:
         assert client.get(reply_url(grant, secret)).status_code == 404, secret
-        assert client.post(reply_url(grant, secret), {'action': 'confirm'}).status_code == 404, secret
+        assert client.post(reply_url(grant, secret), {'answer': 'confirm'}).status_code == 404, secret
     other = f'/{other_event.organizer.slug}/{other_event.slug}/grant/{grant.secret}/'
     assert client.get(other).status_code == 404
-    assert client.post(other, {'action': 'confirm'}).status_code == 404
+    assert client.post(other, {'answer': 'confirm'}).status_code == 404
     assert snapshot(grant, y) == before
 
 

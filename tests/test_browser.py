@@ -5,70 +5,27 @@ Debian's chromium driven by Playwright against pytest-django's live server (real
 runs after the confirmation commits, as in production). A screenshot of every step is saved in the test's tmp_path.
 Skipped only where no chromium is installed at all; `.ci/run` installs it.
 """
-import os
 import re
-import shutil
 
 import pytest
 from django.core import mail as djmail
-from django.db import connections
 from django_scopes import scopes_disabled
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from pretix.base.models import LogEntry, Voucher
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant
 
-CHROMIUM = next(
-    (p for p in ('/usr/bin/chromium', shutil.which('chromium'), shutil.which('chromium-browser')) if p and os.path.exists(p)),
-    None,
-)
-LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-               '--disable-sync', '--no-first-run']
+from .browser import compressed_styles, fits_the_screen, needs_chromium
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
-)
-
-
-@pytest.fixture
-def browser_page(monkeypatch, tmp_path):
-    """A phone-sized page (360 px wide) that records console errors; yields (page, errors, shoot)."""
-    # Playwright's sync API runs an event loop in this thread, and this test also uses the ORM.
-    monkeypatch.setenv('DJANGO_ALLOW_ASYNC_UNSAFE', 'true')
-    errors = []
-    steps = iter(range(1, 100))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={'width': 360, 'height': 740}, locale='en-US')
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        page.on('console', lambda msg: errors.append(f'console: {msg.text}') if msg.type == 'error' else None)
-        page.on('pageerror', lambda exc: errors.append(f'page error: {exc}'))
-
-        def shoot(name):
-            path = tmp_path / f'{next(steps):02d}-{name}.png'
-            page.screenshot(path=str(path), full_page=True)
-            return path
-
-        try:
-            yield page, errors, shoot
-        finally:
-            context.close()
-            browser.close()
-            # The ORM gets its own connection while Playwright's loop runs (Django's connections are per context):
-            # close it, or the test database cannot be dropped at the end.
-            connections.close_all()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def decision_mail_link(live_server, settings, grant_settings, make_grant):
     """Offer a grant the way organizers do and return the link from the decision mail pretix sent."""
     settings.SITE_URL = live_server.url  # links in mails point at this server
-    # pretix's shop styles compiled as in production, so the page is seen at phone width with its real layout
-    settings.COMPRESS_ENABLED = True
-    settings.COMPRESS_PRECOMPILERS = settings.COMPRESS_PRECOMPILERS_ORIGINAL
-    settings.COMPRESS_CACHE_BACKEND = 'default'
+    compressed_styles(settings)  # the page is seen at phone width with its real layout
     with scopes_disabled():
         grant = make_grant(Grant.STATUS_PENDING, name='Ada Lovelace', email='ada@example.org', locale='en')
         workflow.stage_decision(grant, Grant.STATUS_APPROVED)
@@ -88,10 +45,6 @@ def tab_to(page, label, presses=40):
         if page.evaluate('document.activeElement.textContent.trim()') == label:
             return
     raise AssertionError(f'{label!r} cannot be reached with the Tab key')
-
-
-def fits_the_screen(page):
-    return page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ N = 200
 
 
 def bulk(client, event, action, *, grants=None, filter='', run=None, **extra):
-    data = {'action': action, 'run': str(run or uuid.uuid4()), 'filter': filter,
+    data = {'operation': action, 'run': str(run or uuid.uuid4()), 'filter': filter,
             'scope': 'selected' if grants is not None else 'all', **extra}
     if grants is not None:
         data['grant'] = [g.pk for g in grants]
@@ -138,13 +138,13 @@ def test_bulk_resend_and_remind(manager_client, event, make_grant, grant_setting
 @pytest.mark.django_db
 def test_bad_bulk_posts_are_messages(manager_client, event, make_grant):
     g = make_grant()
-    r = manager_client.post(url(event, 'bulk/'), {'action': 'stage', 'run': str(uuid.uuid4()),
+    r = manager_client.post(url(event, 'bulk/'), {'operation': 'stage', 'run': str(uuid.uuid4()),
                                                   'scope': 'selected', 'grant': [g.pk]}, follow=True)
     assert any('Choose the decision' in str(m) for m in r.context['messages'])
-    r = manager_client.post(url(event, 'bulk/'), {'action': 'publish', 'run': str(uuid.uuid4()),
+    r = manager_client.post(url(event, 'bulk/'), {'operation': 'publish', 'run': str(uuid.uuid4()),
                                                   'scope': 'selected'}, follow=True)
     assert any('Select at least one grant' in str(m) for m in r.context['messages'])
-    r = manager_client.post(url(event, 'bulk/'), {'action': 'explode', 'run': 'x', 'scope': 'selected'}, follow=True)
+    r = manager_client.post(url(event, 'bulk/'), {'operation': 'explode', 'run': 'x', 'scope': 'selected'}, follow=True)
     assert r.status_code == 200
     assert manager_client.get(url(event, f'bulk/{uuid.uuid4()}/')).status_code == 404
 
@@ -170,7 +170,7 @@ def test_result_of_another_event_is_not_shown(manager_client, client, event, mak
 def test_progress_dialog_gets_json(manager_client, event, make_grant, grant_settings):
     g = make_grant(Grant.STATUS_PENDING)
     run = str(uuid.uuid4())
-    data = {'action': 'stage', 'decision': 'rejected', 'run': run, 'scope': 'selected', 'grant': [g.pk], 'ajax': '1'}
+    data = {'operation': 'stage', 'decision': 'rejected', 'run': run, 'scope': 'selected', 'grant': [g.pk], 'ajax': '1'}
     with committed():
         r = manager_client.post(url(event, 'bulk/'), data)
     assert r.status_code == 200
@@ -188,7 +188,7 @@ def test_progress_dialog_gets_json(manager_client, event, make_grant, grant_sett
 def test_viewer_cannot_run_bulk_actions(client, viewer, event, make_grant):
     g = make_grant(Grant.STATUS_APPROVED)
     client.force_login(viewer)
-    r = client.post(url(event, 'bulk/'), {'action': 'cancel', 'run': str(uuid.uuid4()), 'scope': 'selected',
+    r = client.post(url(event, 'bulk/'), {'operation': 'cancel', 'run': str(uuid.uuid4()), 'scope': 'selected',
                                           'grant': [g.pk]})
     assert r.status_code == 403
     g.refresh_from_db()

@@ -28,8 +28,8 @@ def upload(client, event, content=CSV):
 
 
 def mapping(**extra):
-    return {'col_name': 'Full name', 'col_email': 'E-Mail', 'col_locale': 'Language', 'col_travel_amount': 'Travel',
-            'col_accommodation_amount': 'Hotel', 'col_internal_note': 'Motivation', **extra}
+    return {'col_name': 'Full name', 'col_email': 'E-Mail', 'col_locale': 'Language', 'col_requested_travel': 'Travel',
+            'col_requested_accommodation': 'Hotel', 'col_motivation': 'Motivation', **extra}
 
 
 def problems(response):
@@ -44,7 +44,9 @@ def test_preview_shows_errors_per_row_and_imports_valid_rows_only(manager_client
     assert r.status_code == 200
     form = r.context['form']
     # columns are recognised by their headers
-    assert form['col_email'].initial == 'E-Mail' and form['col_accommodation_amount'].initial == 'Hotel'
+    assert form['col_email'].initial == 'E-Mail' and form['col_requested_accommodation'].initial == 'Hotel'
+    # amounts in an application export are what was asked for: nothing maps to the granted amounts by itself
+    assert form['col_requested_travel'].initial == 'Travel' and form['col_travel_amount'].initial == ''
 
     r = manager_client.post(map_url, mapping(step='preview'))
     p = problems(r)
@@ -63,10 +65,12 @@ def test_preview_shows_errors_per_row_and_imports_valid_rows_only(manager_client
         r = manager_client.post(map_url, mapping(step='import', notify='on'))
     assert r.status_code == 302
     ada = Grant.objects.get(event=event, email='ada@example.org')
-    assert (ada.name, ada.travel_amount, ada.accommodation_amount, ada.internal_note) == (
+    assert (ada.name, ada.requested_travel, ada.requested_accommodation, ada.motivation) == (
         'Ada Lovelace', Decimal('300.00'), Decimal('120.50'), 'First program')
+    assert (ada.travel_amount, ada.accommodation_amount, ada.requested_ticket, ada.ticket) == (
+        Decimal('0.00'), Decimal('0.00'), True, True)
     alan = Grant.objects.get(event=event, email='alan@example.org')
-    assert alan.locale == 'de' and alan.travel_amount == Decimal('12.50')
+    assert alan.locale == 'de' and alan.requested_travel == Decimal('12.50')
     assert Grant.objects.filter(event=event).count() == 3
     assert len(mails_to('ada@example.org')) == 1
 
@@ -103,3 +107,29 @@ def test_import_file_of_another_session_is_404(manager_client, client, viewer, m
     other = Client()
     other.force_login(manager)
     assert other.get(map_url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_requested_and_granted_columns_are_kept_apart_and_approve_as_requested_uses_the_request(manager_client, event):
+    csv = ('Name,Email,Travel,Hotel,Ticket,Granted travel,Granted ticket\n'
+           'Ada Lovelace,ada@example.org,470.50,100,yes,200,no\n'
+           'Alan Turing,alan@example.org,80,0,no,,\n')
+    map_url = upload(manager_client, event, csv)
+    form = manager_client.get(map_url).context['form']
+    assert (form['col_requested_travel'].initial, form['col_travel_amount'].initial) == ('Travel', 'Granted travel')
+    assert (form['col_requested_ticket'].initial, form['col_ticket'].initial) == ('Ticket', 'Granted ticket')
+    columns = ('name', 'email', 'requested_travel', 'requested_accommodation', 'requested_ticket', 'travel_amount',
+               'ticket')
+    data = {f'col_{k}': form[f'col_{k}'].initial for k in columns}
+    r = manager_client.post(map_url, {**data, 'step': 'preview'})
+    html = r.content.decode()
+    assert '€470.50' in html and '€200.00' in html
+    with committed():
+        manager_client.post(map_url, {**data, 'step': 'import'})
+    ada = Grant.objects.get(event=event, email='ada@example.org')
+    assert (ada.requested_travel, ada.requested_accommodation, ada.requested_ticket) == (
+        Decimal('470.50'), Decimal('100.00'), True)
+    assert (ada.travel_amount, ada.accommodation_amount, ada.ticket) == (Decimal('200.00'), Decimal('0.00'), False)
+    alan = Grant.objects.get(event=event, email='alan@example.org')
+    assert (alan.requested_travel, alan.travel_amount, alan.requested_ticket, alan.ticket) == (
+        Decimal('80.00'), Decimal('0.00'), False, False)

@@ -37,7 +37,7 @@ def test_viewer_reads_but_does_not_manage(client, viewer, event, grant, page):
 def test_team_without_grant_permission_gets_403(client, team_member, event, grant, page):
     client.force_login(team_member({'event.orders:read': True}))
     assert client.get(url(event, page.format(pk=grant.pk))).status_code == 403
-    assert client.post(url(event, page.format(pk=grant.pk)), {'action': 'cancel'}).status_code == 403
+    assert client.post(url(event, page.format(pk=grant.pk)), {'operation': 'cancel'}).status_code == 403
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_PENDING
 
@@ -61,7 +61,7 @@ def test_grant_of_another_event_is_404(manager_client, event, organizer):
                                  plugins='pretix_grants')
     g = Grant.objects.create(event=other, name='X', email='x@example.org')
     assert manager_client.get(url(event, f'{g.pk}/')).status_code == 404
-    assert manager_client.post(url(event, f'{g.pk}/action/'), {'action': 'cancel'}).status_code == 404
+    assert manager_client.post(url(event, f'{g.pk}/action/'), {'operation': 'cancel'}).status_code == 404
 
 
 @pytest.mark.django_db

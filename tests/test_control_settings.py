@@ -107,11 +107,10 @@ def test_template_saved_and_preview_renders_placeholders(manager_client, event, 
     r = manager_client.get(url(event, 'settings/preview/voucher/') + '?locale=de')
     # the German preview's sample values are German too, as pretix's own ("Jane Doe" is "Erika Mustermann")
     assert 'Hallo Erika Mustermann, dein Code: GRANT7QK2M9XR' in r.content.decode()
-    # the settings page shows the placeholders and a preview of every template
+    # the settings page links a preview of every template in every language
     r = manager_client.get(url(event, 'settings/'))
     html = r.content.decode()
-    assert '{voucher_code}' in html and '{reply_deadline}' in html
-    assert 'Dear Jane Doe, your code is GRANT7QK2M9XR' in html
+    assert html.count('settings/preview/voucher/?locale=') == 2 and 'settings/preview/received/?locale=de' in html
     assert manager_client.get(url(event, 'settings/preview/nothing/')).status_code == 404
 
 
@@ -159,3 +158,23 @@ def test_lifecycle_settings_and_expiry_template_are_on_the_settings_page(manager
     data['grants_reminder_days'] = '-1'
     r = manager_client.post(url(event, 'settings/'), data)
     assert r.status_code == 200 and 'grants_reminder_days' in r.context['form'].errors
+
+
+@pytest.mark.django_db
+def test_each_template_offers_only_the_placeholders_that_have_a_value_in_it(manager_client, event, item):
+    r = manager_client.get(url(event, 'settings/'))
+    form = r.context['form']
+    assert form['grants_mail_voucher_subject'].label == form['grants_mail_received_subject'].label == 'Subject'
+    assert '{voucher_code}' in form['grants_mail_voucher_text'].help_text
+    assert '{reply_deadline}' in form['grants_mail_decision_approved_text'].help_text
+    received = form['grants_mail_received_text'].help_text
+    assert '{reply_url}' in received and '{event}' in received
+    assert '{voucher_code}' not in received and '{reply_deadline}' not in received
+
+    data = settings_form(manager_client, event)
+    data['grants_mail_received_text_0'] = 'Your code: {voucher_code}'
+    r = manager_client.post(url(event, 'settings/'), data)
+    assert r.status_code == 200
+    assert 'grants_mail_received_text' in r.context['form'].errors
+    r = manager_client.get(url(event, 'settings/preview/received/'))
+    assert 'GRANT7QK2M9XR' not in r.content.decode()

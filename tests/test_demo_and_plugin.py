@@ -1,3 +1,14 @@
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from pretix.base.models import Event, Voucher
@@ -36,3 +47,59 @@ def test_plugin_is_offered_in_the_events_plugin_settings(admin_client, event):
     assert response.status_code == 200
     assert 'Grants' in response.content.decode()
     assert 'pretix_grants' in response.content.decode()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def demo_env(path):
+    return {'PRETIX_CONFIG_FILE': str(ROOT / 'demo' / 'pretix.cfg'), 'DJANGO_SETTINGS_MODULE': 'demo.settings',
+            'PYTHONPATH': str(ROOT), 'PATH': path, 'HOME': os.environ.get('HOME', '/'), 'LANG': 'C.UTF-8'}
+
+
+def test_demo_configuration_is_not_debug_mode_so_runserver_builds_no_assets(tmp_path):
+    """pretix's runserver starts `npm run dev:control` in debug mode; the demo must not need npm."""
+    out = subprocess.run(
+        [sys.executable, '-c', 'import sys; sys.argv = ["pretix", "runserver"]; from django.conf import settings; '
+                               'print(settings.DEBUG, settings.VITE_DEV_MODE)'],
+        env=demo_env(os.environ['PATH']), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ['False', 'False'], out.stderr
+
+
+def test_make_demos_runserver_serves_pages_without_npm_on_the_path(tmp_path):
+    """The server `make demo` starts, with nothing but Python on the PATH, answers with pretix's static files."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    python_only = str(Path(sys.executable).parent)
+    assert shutil.which('npm', path=python_only) is None
+    proc = subprocess.Popen([sys.executable, '-m', 'pretix', 'runserver', '--insecure', f'127.0.0.1:{port}'],
+                            env=demo_env(python_only), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f'http://127.0.0.1:{port}/static/pretixbase/img/favicon-32.png',
+                                            timeout=5) as r:
+                    assert r.status == 200 and r.headers['Content-Type'] == 'image/png'
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                assert time.monotonic() < deadline, 'the demo server did not answer within two minutes'
+                time.sleep(1)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0].decode()
+    assert 'npm' not in output and 'Traceback' not in output, output
+
+
+def test_make_demo_prints_the_login_and_the_grantee_link_last():
+    makefile = (ROOT / 'Makefile').read_text()
+    demo = re.search(r'^demo: demo-data\n((?:\t.*\n)+)', makefile, re.M).group(1)
+    assert demo.strip().startswith('@') and 'runserver --insecure' in demo
+    data = re.search(r'^demo-data: venv\n((?:\t.*\n)+)', makefile, re.M).group(1).strip().splitlines()
+    # every step quiet (no echo of the command), migrate without its ~900 lines, grants_demo (the login) last
+    assert all(line.strip().startswith('@') for line in data)
+    assert 'migrate --noinput -v 0' in data[-2] and data[-1].strip().endswith('grants_demo')
+    assert re.search(r'^demo-reset:\n\trm -rf data$', makefile, re.M)

@@ -271,8 +271,8 @@ def check_page(r, before, grant=None, ok=(200,)):
 
 
 form_values = st.one_of(odd_text, st.sampled_from(['confirm', 'decline', 'yes', 'CONFIRM', 'confirm ', 'no']))
-form_keys = st.one_of(st.sampled_from(['action', 'really', 'wait', 'csrfmiddlewaretoken', 'grant', 'secret', 'status',
-                                       'action[]']), odd_text)
+form_keys = st.one_of(st.sampled_from(['answer', 'really', 'wait', 'csrfmiddlewaretoken', 'grant', 'secret', 'status',
+                                       'answer[]']), odd_text)
 form_data = st.lists(st.tuples(form_keys, form_values), max_size=6)
 
 
@@ -299,7 +299,7 @@ def test_fuzz_grantee_page(client, event, grants, timer):
                 # a made-up or mangled secret: 404, whatever is sent with it
                 before = snapshot()
                 try:
-                    r = getattr(client, method)(f'{base}{secret}/?{query(pairs)}', {'action': 'confirm'})
+                    r = getattr(client, method)(f'{base}{secret}/?{query(pairs)}', {'answer': 'confirm'})
                 except UnicodeEncodeError:
                     timer.tick('unsendable')
                     return  # the test client cannot send such a URL; neither can a browser
@@ -324,7 +324,7 @@ def test_fuzz_grantee_page(client, event, grants, timer):
             if r.status_code == 302:
                 assert r.url == path
             data = QueryDict(body)
-            action, really = data.get('action'), data.get('really')
+            action, really = data.get('answer'), data.get('really')
             after = Grant.objects.get(pk=grant.pk)
             if action == 'confirm' and state == 'approved':
                 assert after.status == Grant.STATUS_CONFIRMED
@@ -366,11 +366,11 @@ def test_fuzz_control_panel_action_and_import_ids(admin_client, event, grants, t
 
     @settings(FUZZ, max_examples=max(EXAMPLES // 5, 50))
     @given(mail_id=st.one_of(odd_text, st.integers(-2**80, 2**80).map(str), st.just(str(mail.pk))),
-           file_id=hex_ids, other=st.dictionaries(st.sampled_from(['action', 'decision', 'reason', 'code']), odd_text))
+           file_id=hex_ids, other=st.dictionaries(st.sampled_from(['operation', 'decision', 'reason', 'code']), odd_text))
     def run(mail_id, file_id, other):
         with rolled_back():
             before = snapshot(grant)
-            body = query({**other, 'action': 'retry_mail', 'mail': mail_id})
+            body = query({**other, 'operation': 'retry_mail', 'mail': mail_id})
             r = admin_client.post(f'/control/event/{event.organizer.slug}/{event.slug}/grants/{grant.pk}/action/',
                                   body, content_type='application/x-www-form-urlencoded')
             timer.tick(r.status_code)
@@ -413,7 +413,7 @@ def test_fuzz_bulk_action_ids(admin_client, event, grants, timer):
         with rolled_back():
             others = [g for g in grants.values() if str(g.pk) not in ids]
             before = [snapshot(g)[:2] for g in others]
-            body = query([('action', 'cancel'), ('scope', 'selected'), ('run', run_id)] + [('grant', i) for i in ids])
+            body = query([('operation', 'cancel'), ('scope', 'selected'), ('run', run_id)] + [('grant', i) for i in ids])
             r = admin_client.post(f'/control/event/{event.organizer.slug}/{event.slug}/grants/bulk/', body,
                                   content_type='application/x-www-form-urlencoded')
             timer.tick(r.status_code)

@@ -155,7 +155,7 @@ def test_a_grant_offered_again_after_expiry_frees_a_place_again(programme):
 def test_a_refusal_through_the_reply_page_promotes(programme, client):
     (offer, _), waiting = programme
     with committed():
-        response = client.post(f'/pyconf/2027/grant/{offer.secret}/', {'action': 'decline', 'really': 'yes'})
+        response = client.post(f'/pyconf/2027/grant/{offer.secret}/', {'answer': 'decline', 'really': 'yes'})
     assert response.status_code in (200, 302)
     assert status(offer) == Grant.STATUS_REFUSED
     assert status(waiting['first']) == Grant.STATUS_APPROVED

@@ -34,7 +34,7 @@ def html(response):
 
 def buttons(response):
     """The answers the page offers, as real submit buttons."""
-    return {a for a in (CONFIRM, DECLINE) if re.search(rf'<button type="submit" name="action" value="{a}"', html(response))}
+    return {a for a in (CONFIRM, DECLINE) if re.search(rf'<button type="submit" name="answer" value="{a}"', html(response))}
 
 
 def snapshot(grant):
@@ -130,7 +130,7 @@ def test_answers_are_taken_only_where_the_state_machine_allows_them(client, gran
     grant = grant_in(state)
     before = snapshot(grant)
     expected = AFTER_POST[state][0 if action == CONFIRM else 1]
-    data = {'action': action}
+    data = {'answer': action}
     if action == DECLINE:
         data['really'] = 'yes'
 
@@ -159,7 +159,7 @@ def test_confirming_shows_the_voucher_and_the_ticket_button(client, grant_in):
     grant = grant_in('approved')
 
     with committed():
-        response = client.post(page(grant), {'action': CONFIRM})
+        response = client.post(page(grant), {'answer': CONFIRM})
     response = client.get(response['Location'])
 
     grant.refresh_from_db()
@@ -217,7 +217,7 @@ def test_decline_asks_once_more_before_it_acts(client, grant_in):
     grant = grant_in('approved')
     before = snapshot(grant)
 
-    response = client.post(page(grant), {'action': DECLINE})
+    response = client.post(page(grant), {'answer': DECLINE})
 
     assert response.status_code == 200
     assert 'Do you really want to decline your grant?' in html(response)
@@ -225,7 +225,7 @@ def test_decline_asks_once_more_before_it_acts(client, grant_in):
     assert f'<a href="{page(grant)}" class="btn btn-default btn-lg">No, go back</a>' in html(response)
     assert snapshot(grant) == before
 
-    response = client.post(page(grant), {'action': DECLINE, 'really': 'yes'}, follow=True)
+    response = client.post(page(grant), {'answer': DECLINE, 'really': 'yes'}, follow=True)
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_REFUSED
     assert 'You have declined the grant. Thank you for letting us know.' in html(response)
@@ -237,11 +237,11 @@ def test_a_confirmed_grantee_can_withdraw_and_the_voucher_is_released(client, gr
     grant = grant_in('confirmed')
     code = grant.voucher.code
 
-    response = client.post(page(grant), {'action': DECLINE})
+    response = client.post(page(grant), {'answer': DECLINE})
     assert f'Your voucher code {code} will stop working.' in html(response)
 
     with committed():
-        client.post(page(grant), {'action': DECLINE, 'really': 'yes'})
+        client.post(page(grant), {'answer': DECLINE, 'really': 'yes'})
 
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_REFUSED
@@ -254,9 +254,9 @@ def test_a_used_voucher_cannot_be_withdrawn_from_the_page(client, grant_in):
     grant = grant_in('confirmed_used')
     before = snapshot(grant)
 
-    response = client.post(page(grant), {'action': DECLINE}, follow=True)
+    response = client.post(page(grant), {'answer': DECLINE}, follow=True)
     assert 'Your voucher has already been used.' in html(response)
-    response = client.post(page(grant), {'action': DECLINE, 'really': 'yes'}, follow=True)
+    response = client.post(page(grant), {'answer': DECLINE, 'really': 'yes'}, follow=True)
     assert 'Your voucher has already been used.' in html(response)
     assert snapshot(grant) == before
 
@@ -267,7 +267,7 @@ def test_double_submits_leave_one_confirmation_and_one_voucher(client, grant_in)
 
     for _ in range(3):
         with committed():
-            response = client.post(page(grant), {'action': CONFIRM}, follow=True)
+            response = client.post(page(grant), {'answer': CONFIRM}, follow=True)
         assert 'Thank you: your grant is confirmed.' in html(response)
 
     grant.refresh_from_db()
@@ -278,7 +278,7 @@ def test_double_submits_leave_one_confirmation_and_one_voucher(client, grant_in)
 
 @pytest.mark.django_db
 @pytest.mark.parametrize('data', [
-    {'action': CONFIRM}, {'action': DECLINE}, {'action': DECLINE, 'really': 'yes'},
+    {'answer': CONFIRM}, {'answer': DECLINE}, {'answer': DECLINE, 'really': 'yes'},
 ])
 def test_after_the_deadline_the_buttons_are_gone_and_answers_are_refused(client, grant_in, data):
     grant = grant_in('approved')
@@ -302,7 +302,7 @@ def test_just_before_the_deadline_answers_are_taken(client, grant_in):
     grant = grant_in('approved')
     with freeze_time(grant.reply_deadline - timedelta(seconds=1)):
         with committed():
-            client.post(page(grant), {'action': CONFIRM})
+            client.post(page(grant), {'answer': CONFIRM})
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_CONFIRMED
 
@@ -311,7 +311,7 @@ def test_just_before_the_deadline_answers_are_taken(client, grant_in):
 def test_unknown_answers_change_nothing(client, grant_in):
     grant = grant_in('approved')
     before = snapshot(grant)
-    response = client.post(page(grant), {'action': 'delete'}, follow=True)
+    response = client.post(page(grant), {'answer': 'delete'}, follow=True)
     assert 'We did not understand your answer.' in html(response)
     assert snapshot(grant) == before
 
@@ -322,14 +322,14 @@ def test_csrf_is_enforced(grant_in):
     before = snapshot(grant)
     csrf_client = Client(enforce_csrf_checks=True)
 
-    assert csrf_client.post(page(grant), {'action': CONFIRM}).status_code == 403
-    assert csrf_client.post(page(grant), {'action': DECLINE, 'really': 'yes'}).status_code == 403
+    assert csrf_client.post(page(grant), {'answer': CONFIRM}).status_code == 403
+    assert csrf_client.post(page(grant), {'answer': DECLINE, 'really': 'yes'}).status_code == 403
     assert snapshot(grant) == before
 
     response = csrf_client.get(page(grant))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html(response)).group(1)
     with committed():
-        response = csrf_client.post(page(grant), {'action': CONFIRM, 'csrfmiddlewaretoken': token})
+        response = csrf_client.post(page(grant), {'answer': CONFIRM, 'csrfmiddlewaretoken': token})
     assert response.status_code == 302
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_CONFIRMED
@@ -347,7 +347,7 @@ def test_unknown_or_malformed_secrets_are_404(client, grant_in, secret):
     grant = grant_in('approved')
     before = snapshot(grant)
     assert client.get(page(grant, secret)).status_code == 404
-    assert client.post(page(grant, secret), {'action': CONFIRM}).status_code == 404
+    assert client.post(page(grant, secret), {'answer': CONFIRM}).status_code == 404
     assert snapshot(grant) == before
 
 
@@ -380,7 +380,7 @@ def test_a_secret_of_another_event_is_404_and_reveals_nothing(client, grant_in, 
     # the same page, but for the theme's cache-busting version (it carries a timestamp)
     same = [re.sub(r'version=[^"]*', '', html(r)) for r in (mixed_up, made_up)]
     assert same[0].replace(other_grant.secret, 'x' * 43) == same[1]
-    assert client.post(f'/pyconf/2027/grant/{other_grant.secret}/', {'action': CONFIRM}).status_code == 404
+    assert client.post(f'/pyconf/2027/grant/{other_grant.secret}/', {'answer': CONFIRM}).status_code == 404
     assert client.get(f'/pyconf/2028/grant/{other_grant.secret}/').status_code == 200
     assert (snapshot(grant), snapshot(other_grant)) == before
 
@@ -417,7 +417,7 @@ def test_the_page_shows_the_offer_in_the_event_currency_and_the_deadline_in_the_
 def test_a_money_only_grant_offers_no_ticket_and_no_voucher(client, make_grant, grant_settings):
     grant = make_grant(Grant.STATUS_APPROVED, ticket=False)
     with committed():
-        response = client.post(page(grant), {'action': CONFIRM}, follow=True)
+        response = client.post(page(grant), {'answer': CONFIRM}, follow=True)
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_CONFIRMED
     assert 'A free ticket' not in html(response)
@@ -482,7 +482,7 @@ def test_the_page_is_usable_without_javascript_and_with_real_labels(client, gran
     body = html(client.get(page(grant)))
 
     assert body.count('<form method="post" action="%s">' % page(grant)) == 2
-    assert '<button type="submit" name="action" value="confirm" class="btn btn-primary btn-lg btn-block">' in body
+    assert '<button type="submit" name="answer" value="confirm" class="btn btn-primary btn-lg btn-block">' in body
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in body
     assert '<meta name="robots" content="noindex, nofollow">' in body
     assert '<meta name="referrer" content="origin">' in body, 'the secret link never leaves in a Referer header'
@@ -497,7 +497,7 @@ def test_the_page_works_before_the_shop_is_live(client, grant_in, event):
 
     assert client.get(page(grant)).status_code == 200
     with committed():
-        client.post(page(grant), {'action': CONFIRM})
+        client.post(page(grant), {'answer': CONFIRM})
     response = client.get(page(grant))
 
     grant.refresh_from_db()
@@ -531,7 +531,7 @@ def test_two_tabs_answering_at_once_give_one_confirmation_one_voucher_and_one_fi
 
     errors = run_at_once(*[lambda: responses.append(Client().get(page(grant)).status_code) for _ in range(8)])
     assert errors == [] and responses == [200] * 8
-    errors = run_at_once(*[lambda: responses.append(Client().post(page(grant), {'action': CONFIRM})['Location'])
+    errors = run_at_once(*[lambda: responses.append(Client().post(page(grant), {'answer': CONFIRM})['Location'])
                            for _ in range(8)])
 
     assert errors == []

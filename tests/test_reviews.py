@@ -205,11 +205,11 @@ def test_bulk_approve_as_requested_and_waiting_list_for_the_rest(admin_client, e
     g0, g1, g2, g3 = applications
     import uuid
     r = admin_client.post(url(event, 'bulk/'), {
-        'action': 'approve_requested', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
+        'operation': 'approve_requested', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
         'filter': 'status=pending'})
     assert r.status_code == 302
     r = admin_client.post(url(event, 'bulk/'), {
-        'action': 'waitlist_rest', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
+        'operation': 'waitlist_rest', 'scope': 'selected', 'grant': [g0.pk, g1.pk], 'run': str(uuid.uuid4()),
         'filter': 'status=pending'})
     assert r.status_code == 302
     for g in applications:
@@ -275,3 +275,16 @@ def test_review_and_detail_pages_show_what_the_applicant_asks_for(client, manage
         assert 'Travel: €400.00' in body
         assert 'Total: €400.00' in body
         assert 'Accommodation: ' not in body
+
+
+@pytest.mark.django_db
+def test_approve_as_requested_never_lowers_a_granted_amount_silently(admin_client, event, make_grant):
+    g = make_grant(Grant.STATUS_PENDING, travel_amount=Decimal('470.50'), requested_travel=Decimal('0.00'))
+    import uuid
+    r = admin_client.post(url(event, 'bulk/'), {
+        'operation': 'approve_requested', 'scope': 'selected', 'grant': [g.pk], 'run': str(uuid.uuid4())}, follow=True)
+    row, = r.context['rows']
+    assert row['result'] == 'skipped'
+    assert 'travel: 470.50 → 0.00' in row['message']
+    g.refresh_from_db()
+    assert (g.travel_amount, g.decision) == (Decimal('470.50'), None)

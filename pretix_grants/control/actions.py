@@ -5,7 +5,7 @@ The detail page shows a button only for what ``available`` returns, the action v
 ``run``: so the state machine (``workflow``), the issuance service and the mail module stay the only places that
 change a grant; this module only asks them what is allowed and calls them.
 """
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 
 from .. import issuance, mails, workflow
 from ..models import Grant
@@ -22,6 +22,10 @@ LINK = 'link'
 # deciding from the review ranking (reviews.py)
 APPROVE_REQUESTED = 'approve_requested'
 WAITLIST = 'waitlist_rest'
+
+
+AMOUNT_LABELS = {'travel_amount': gettext_lazy('travel'), 'accommodation_amount': gettext_lazy('accommodation'),
+                 'other_amount': gettext_lazy('other')}
 
 
 class Skipped(Exception):
@@ -143,6 +147,12 @@ def approve_requested(grant, *, user=None, auth=None):
         wanted = {'ticket': g.requested_ticket, 'travel_amount': g.requested_travel,
                   'accommodation_amount': g.requested_accommodation, 'other_amount': g.requested_other}
         changed = {k: v for k, v in wanted.items() if getattr(g, k) != v}
+        lower = [k for k in changed if k != 'ticket' and changed[k] < getattr(g, k)]
+        if lower:
+            # e.g. amounts imported as granted with nothing requested: never lower them silently
+            raise Skipped(_('The requested amounts are lower than the granted ones ({amounts}); nothing was '
+                            'changed. Edit the grant to decide its amounts.').format(amounts=', '.join(
+                                f'{AMOUNT_LABELS[k]}: {getattr(g, k)} → {changed[k]}' for k in lower)))
         if g.decision == Grant.STATUS_APPROVED and not changed:
             raise Skipped(_('This decision is already staged.'))
         if changed:

@@ -194,7 +194,7 @@ class BulkActionView(GrantViewMixin, AsyncAction, View):
                 url += '?' + request.POST['filter']
             return self._redirect(url, success=False)
         d = form.cleaned_data
-        if d['action'] == actions.WAITLIST:
+        if d['operation'] == actions.WAITLIST:
             # "the rest": what the filter shows, less the selected grants
             _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''), user=request.user,
                                      blind=reviews.reviewer_in_control(request))
@@ -208,11 +208,11 @@ class BulkActionView(GrantViewMixin, AsyncAction, View):
                        .values_list('pk', flat=True))
         # the same form sent twice (a double click, a reload) is one run; another action from the same page
         # (after going back) is a new one
-        run_id = str(uuid.uuid5(d['run'], json.dumps([d['action'], d['decision'] or None, d['scope'], d['filter'],
+        run_id = str(uuid.uuid5(d['run'], json.dumps([d['operation'], d['decision'] or None, d['scope'], d['filter'],
                                                       sorted(d['grant'] or [])])))
         if load_result(request.event, run_id):
             return self._redirect(self.get_success_url(run_id))
-        return self.do(request.event.pk, action=d['action'], grant_ids=ids, run_id=run_id,
+        return self.do(request.event.pk, action=d['operation'], grant_ids=ids, run_id=run_id,
                        user=request.user.pk, decision=d['decision'] or None)
 
     def _redirect(self, url, success=True):

@@ -1,15 +1,20 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
 from pretix.base.forms import SettingsForm
 from pretix.base.forms.widgets import SplitDateTimePickerWidget
 from pretix.base.reldate import RelativeDateTimeField
-from pretix.base.services.placeholders import FormPlaceholderMixin
+from pretix.base.services.placeholders import (
+    PlaceholderValidator, format_placeholders_help_text,
+    get_available_placeholders,
+)
 from pretix.control.forms import SplitDateTimeField
 
+from .. import mails
+from ..applications import QUESTION_TYPES, parse_questions
 from ..defaults import MAIL_TEMPLATES
-from ..lifecycle import LIFECYCLE_SETTINGS
 from ..models import Grant
 from . import actions
 
@@ -23,6 +28,27 @@ MAIL_LABELS = {
     'expired': _('Offer expired'),
 }
 PLACEHOLDER_CONTEXT = ['event', 'grant']
+# The plugin's placeholders that have a value in each template (pretix's own, such as {event}, have one in all):
+# a template offers and accepts only these, so nobody writes {voucher_code} into a mail sent before there is one.
+AMOUNT_PLACEHOLDERS = {'granted_amounts', 'travel_amount', 'accommodation_amount', 'other_amount'}
+MAIL_PLACEHOLDERS = {
+    'received': {'name', 'reply_url'},
+    'decision_approved': {'name', 'reply_url', 'reply_deadline', *AMOUNT_PLACEHOLDERS},
+    'decision_waiting_list': {'name', 'reply_url'},
+    'decision_rejected': {'name', 'reply_url'},
+    'voucher': {'name', 'reply_url', 'voucher_code', 'redeem_url', *AMOUNT_PLACEHOLDERS},
+    'reminder': {'name', 'reply_url', 'reply_deadline', *AMOUNT_PLACEHOLDERS},
+    'expired': {'name', 'reply_url', 'reply_deadline', *AMOUNT_PLACEHOLDERS},
+}
+
+
+def template_placeholders(event, key):
+    """The placeholders template ``key`` may use, name to pretix placeholder, in pretix's order."""
+    own = {p.identifier for p in mails.placeholders()}
+    allowed = MAIL_PLACEHOLDERS.get(key, own)
+    return {name: p for name, p in get_available_placeholders(event, list(PLACEHOLDER_CONTEXT)).items()
+            if name not in own or name in allowed}
+
 
 VOUCHER_FILTERS = (
     ('', pgettext_lazy('filter', 'All voucher states')),
@@ -99,7 +125,8 @@ class GrantForm(forms.ModelForm):
 
 
 class ActionForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, a) for a in (
+    # not `action`: a form field of that name hides the form's own `action` property from pretix's scripts
+    operation = forms.ChoiceField(choices=[(a, a) for a in (
         actions.STAGE, actions.PUBLISH, actions.CONFIRM, actions.REFUSE, actions.CANCEL, actions.ISSUE,
         actions.RESEND, actions.REMIND, actions.LINK)])
     decision = forms.ChoiceField(required=False, choices=(('', '---'),) + Grant.DECISION_CHOICES)
@@ -123,7 +150,7 @@ MAX_ID = 2 ** 63 - 1  # the largest primary key PostgreSQL's bigint holds
 
 
 class BulkForm(forms.Form):
-    action = forms.ChoiceField(choices=BULK_CHOICES, label=_('Action'))
+    operation = forms.ChoiceField(choices=BULK_CHOICES, label=_('Action'))
     decision = forms.ChoiceField(required=False, choices=(('', '---'),) + Grant.DECISION_CHOICES,
                                  label=_('Decision'))
     scope = forms.ChoiceField(choices=(('selected', _('Selected grants')), ('all', _('All grants matching the filter'))),
@@ -139,14 +166,14 @@ class BulkForm(forms.Form):
 
     def clean(self):
         d = super().clean()
-        if d.get('action') == 'stage' and not d.get('decision'):
+        if d.get('operation') == 'stage' and not d.get('decision'):
             self.add_error('decision', _('Choose the decision to stage.'))
-        if d.get('scope') == 'selected' and not d.get('grant') and d.get('action') != 'waitlist_rest':
+        if d.get('scope') == 'selected' and not d.get('grant') and d.get('operation') != 'waitlist_rest':
             raise ValidationError(_('Select at least one grant.'))
         return d
 
 
-class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
+class GrantSettingsForm(SettingsForm):
     grants_voucher_item = forms.TypedChoiceField(
         label=_('Product'), coerce=int, empty_value=None, required=False,
         help_text=_('Grant vouchers give this product for free. Choose either a product or a quota.'),
@@ -176,34 +203,30 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
         label=_('Budget'), required=False, min_value=0, max_digits=13, decimal_places=2,
         help_text=_('The total of granted amounts (travel, accommodation, other) you can afford. Optional.'),
     )
-    # lifecycle.py: reminders and waiting-list promotion
+    # lifecycle.py: reminders and waiting-list promotion (defaults in defaults.py)
     grants_reminder_days = forms.IntegerField(
-        label=LIFECYCLE_SETTINGS['grants_reminder_days']['label'], min_value=0, max_value=365,
-        help_text=LIFECYCLE_SETTINGS['grants_reminder_days']['help_text'],
+        label=_('Reminder before the reply deadline (days)'), min_value=0, max_value=365,
+        help_text=_('Grantees who have not answered an offer get one reminder this many days before its '
+                    'reply deadline. 0: no reminders.'),
     )
     grants_promote_waiting_list = forms.BooleanField(
-        label=LIFECYCLE_SETTINGS['grants_promote_waiting_list']['label'], required=False,
-        help_text=LIFECYCLE_SETTINGS['grants_promote_waiting_list']['help_text'],
+        label=_('Offer freed places to the waiting list automatically'), required=False,
+        help_text=_('When an offer expires or a grantee refuses, the next grant on the waiting list (by rank, '
+                    'then by application time) is offered the grant with a fresh reply deadline, as long as '
+                    'the budget and the maximum number of offers allow it.'),
     )
     grants_max_offers = forms.IntegerField(
-        label=LIFECYCLE_SETTINGS['grants_max_offers']['label'], min_value=0, required=False,
-        help_text=LIFECYCLE_SETTINGS['grants_max_offers']['help_text'],
+        label=_('Maximum number of offers'), min_value=0, required=False,
+        help_text=_('Automatic offers stop while this many grants are offered or confirmed. Empty: no limit.'),
     )
 
-    # applications.py: the application form in the shop
+    # applications.py: the application form in the shop (its extra questions: QuestionFormSet below)
     grants_applications_open = SplitDateTimeField(
         label=_('Applications open'), required=False, widget=SplitDateTimePickerWidget(),
         help_text=_('From then on, the front page of the shop links to the application form. Empty: no applications.'),
     )
     grants_applications_close = SplitDateTimeField(
         label=_('Applications close'), required=False, widget=SplitDateTimePickerWidget(),
-    )
-    grants_application_questions = forms.JSONField(
-        label=_('Extra questions'), required=False, widget=forms.Textarea(attrs={'rows': 6, 'class': 'monospace'}),
-        help_text=_('A JSON list, e.g. [{"id": "diet", "type": "text", "question": {"en": "Dietary needs?", '
-                    '"de": "Ernährung?"}, "required": false}, {"id": "first", "type": "boolean", "question": '
-                    '"First conference?", "required": true}, {"id": "role", "type": "choice", "question": "Role", '
-                    '"choices": ["Student", "Speaker"]}]. Types: text, choice, boolean (yes/no).'),
     )
 
     def __init__(self, *args, **kwargs):
@@ -217,20 +240,15 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
         self.fields['grants_voucher_quota'].choices = [('', '---')] + [
             (q.pk, str(q.name)) for q in event.quotas.filter(subevent__isnull=True)]
         for key in MAIL_TEMPLATES:
+            placeholders = template_placeholders(event, key)
             for part, widget in (('subject', I18nTextInput), ('text', I18nTextarea)):
                 fn = f'grants_mail_{key}_{part}'
                 self.fields[fn] = I18nFormField(
-                    label=MAIL_LABELS.get(key, key) if part == 'subject' else _('Text'),
+                    label=_('Subject') if part == 'subject' else _('Text'),
                     required=True, widget=widget, locales=self.locales,
+                    help_text=format_placeholders_help_text(placeholders, event) if part == 'text' else '',
                 )
-                if part == 'subject':
-                    self.fields[fn].help_text = ''
-                self._set_field_placeholders(fn, list(PLACEHOLDER_CONTEXT))
-
-    def clean_grants_application_questions(self):
-        from ..applications import parse_questions
-
-        return parse_questions(self.cleaned_data.get('grants_application_questions') or [])
+                self.fields[fn].validators.append(PlaceholderValidator(['{%s}' % p for p in placeholders]))
 
     def clean(self):
         d = super().clean()
@@ -254,3 +272,124 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
         elif variation:
             self.add_error('grants_voucher_item', _('Choose the product of the variation.'))
         return d
+
+
+def _lines(value):
+    return [line.strip() for line in (value or '').splitlines() if line.strip()]
+
+
+class QuestionForm(forms.Form):
+    """One extra question of the application form; stored in the JSON shape ``applications.parse_questions`` reads."""
+    id = forms.CharField(required=False, widget=forms.HiddenInput)
+    question = I18nFormField(label=_('Question'), required=False, widget=I18nTextInput)
+    type = forms.ChoiceField(label=_('Type'), choices=QUESTION_TYPES, initial='text')
+    required = forms.BooleanField(label=_('Required'), required=False,
+                                  help_text=_('Applicants must answer it (for yes/no: tick it).'))
+    choices = I18nFormField(
+        label=_('Choices'), required=False, widget=I18nTextarea,
+        help_text=_('For the type "Choice": one choice per line, in the same order in every language.'))
+
+    def __init__(self, *args, locales, **kwargs):
+        super().__init__(*args, **kwargs)
+        for f in ('question', 'choices'):
+            self.fields[f].widget.enabled_locales = locales
+            self.fields[f].one_required = False
+        self.fields['choices'].widget.attrs['rows'] = 3
+        self.locales = locales
+
+    def clean(self):
+        d = super().clean()
+        if self.cleaned_data.get('DELETE'):
+            return d
+        if not d.get('question') or not any(str(v).strip() for v in _i18n_dict(d['question']).values()):
+            self.add_error('question', _('Please enter the question.'))
+        if d.get('type') == 'choice':
+            lines = {lc: _lines(v) for lc, v in _i18n_dict(d.get('choices')).items() if _lines(v)}
+            counts = {len(v) for v in lines.values()}
+            if not lines or min(counts) < 2:
+                self.add_error('choices', _('A choice question needs at least two choices.'))
+            elif len(counts) > 1:
+                self.add_error('choices', _('Every language needs the same number of choices.'))
+        return d
+
+    def question_data(self):
+        d = self.cleaned_data
+        item = {'id': d.get('id') or '', 'type': d['type'], 'question': _i18n_value(d['question']),
+                'required': bool(d.get('required'))}
+        if d['type'] == 'choice':
+            lines = {lc: _lines(v) for lc, v in _i18n_dict(d.get('choices')).items() if _lines(v)}
+            n = len(next(iter(lines.values())))
+            item['choices'] = [{lc: v[i] for lc, v in lines.items()} for i in range(n)]
+        return item
+
+
+def _i18n_dict(value):
+    data = getattr(value, 'data', value)
+    if isinstance(data, dict):
+        return {lc: v for lc, v in data.items() if v}
+    return {'': data} if data else {}
+
+
+def _i18n_value(value):
+    """A dict of the languages filled in; a plain string stays one."""
+    data = _i18n_dict(value)
+    return data[''] if '' in data else data
+
+
+def question_initial(q):
+    choices = q.get('choices') or []
+    langs = {lc for c in choices if isinstance(c, dict) for lc in c}
+    if all(isinstance(c, str) for c in choices):
+        text = '\n'.join(choices)
+    else:
+        text = {lc: '\n'.join(c.get(lc, '') if isinstance(c, dict) else c for c in choices) for lc in langs}
+    return {'id': q['id'], 'question': q['question'], 'type': q['type'], 'required': q.get('required', False),
+            'choices': text}
+
+
+def new_question_id(text, taken):
+    base = slugify(str(text))[:30].replace('-', '_') or 'question'
+    if not base.isidentifier():
+        base = 'q_' + base
+    qid, n = base, 1
+    while qid in taken:
+        n += 1
+        qid = f'{base}_{n}'
+    return qid
+
+
+class BaseQuestionFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields['ORDER'].label = _('Position')
+        form.fields['ORDER'].widget.attrs['min'] = '1'
+        form.fields['DELETE'].label = _('Remove this question')
+
+    def questions(self):
+        """The questions in their new order, checked by ``applications.parse_questions`` as the shop reads them."""
+        items = [f.question_data() for f in self.ordered_forms]
+        taken = {q['id'] for q in items if q['id']}
+        for q in items:
+            if not q['id']:
+                q['id'] = new_question_id(_i18n_dict(q['question']).get('en') or next(
+                    iter(_i18n_dict(q['question']).values()), ''), taken)
+                taken.add(q['id'])
+        return parse_questions(items)
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        try:
+            self.questions()
+        except ValidationError as e:
+            raise ValidationError(e.messages)
+
+
+QuestionFormSet = forms.formset_factory(QuestionForm, formset=BaseQuestionFormSet, extra=1, can_order=True,
+                                        can_delete=True, max_num=50, validate_max=True)
+
+
+def question_formset(event, data=None):
+    return QuestionFormSet(data=data, prefix='questions', form_kwargs={'locales': event.settings.locales},
+                           initial=[question_initial(q) for q in event.settings.grants_application_questions or []])

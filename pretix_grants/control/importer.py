@@ -16,18 +16,32 @@ from django.utils.translation import gettext as _, gettext_lazy
 from .. import workflow
 from ..models import Grant
 
-# target field, label, header names that map to it without asking
+# target field, label, header names that map to it without asking. Amounts in an application export are what the
+# applicant asked for: a plain "Travel" column is the *requested* amount; only a column that says "granted" fills
+# the granted amounts, which otherwise stay at 0.00 until a decision, as for an application made in the shop.
 FIELDS = (
     ('name', gettext_lazy('Name'), ('name', 'full name', 'fullname', 'your name')),
     ('email', gettext_lazy('Email'), ('email', 'e-mail', 'email address', 'mail')),
     ('locale', gettext_lazy('Language'), ('locale', 'language', 'lang')),
-    ('ticket', gettext_lazy('Free ticket'), ('ticket', 'free ticket')),
-    ('travel_amount', gettext_lazy('Travel'), ('travel', 'travel amount', 'travel_amount')),
-    ('accommodation_amount', gettext_lazy('Accommodation'),
-     ('accommodation', 'accommodation amount', 'accommodation_amount', 'hotel')),
-    ('other_amount', gettext_lazy('Other'), ('other', 'other amount', 'other_amount')),
-    ('internal_note', gettext_lazy('Internal note'), ('note', 'notes', 'internal note', 'comment', 'motivation')),
+    ('requested_ticket', gettext_lazy('Requested: free ticket'),
+     ('ticket', 'free ticket', 'requested ticket', 'requested_ticket')),
+    ('requested_travel', gettext_lazy('Requested: travel'),
+     ('travel', 'travel amount', 'requested travel', 'requested_travel')),
+    ('requested_accommodation', gettext_lazy('Requested: accommodation'),
+     ('accommodation', 'accommodation amount', 'requested accommodation', 'requested_accommodation', 'hotel')),
+    ('requested_other', gettext_lazy('Requested: other'),
+     ('other', 'other amount', 'requested other', 'requested_other')),
+    ('ticket', gettext_lazy('Granted: free ticket'), ('granted ticket', 'granted_ticket')),
+    ('travel_amount', gettext_lazy('Granted: travel'), ('granted travel', 'granted_travel')),
+    ('accommodation_amount', gettext_lazy('Granted: accommodation'),
+     ('granted accommodation', 'granted_accommodation')),
+    ('other_amount', gettext_lazy('Granted: other'), ('granted other', 'granted_other')),
+    ('justification', gettext_lazy('What the amounts are for'), ('justification', 'what for')),
+    ('motivation', gettext_lazy('Why they want to attend'), ('motivation', 'why')),
+    ('internal_note', gettext_lazy('Internal note'), ('note', 'notes', 'internal note', 'comment')),
 )
+AMOUNTS = ('requested_travel', 'requested_accommodation', 'requested_other',
+           'travel_amount', 'accommodation_amount', 'other_amount')
 REQUIRED = ('name', 'email')
 YES = {'1', 'yes', 'y', 'true', 'x', 'ja', 'oui'}
 NO = {'0', 'no', 'n', 'false', 'nein', 'non', ''}
@@ -116,16 +130,22 @@ def check_rows(event, reader, mapping):
             values['locale'] = _locale(event, col('locale'))
         except ValidationError as e:
             errors.extend(e.messages)
-        ticket = col('ticket').lower()
-        values['ticket'] = True if not mapping.get('ticket') else ticket in YES
-        if mapping.get('ticket') and ticket not in YES | NO:
-            errors.append(_('Free ticket: "{value}" is neither yes nor no.').format(value=col('ticket')))
-        for key in ('travel_amount', 'accommodation_amount', 'other_amount'):
+        for key in ('requested_ticket', 'ticket'):
+            value = col(key).lower()
+            if mapping.get(key) and value not in YES | NO:
+                errors.append(_('{field}: "{value}" is neither yes nor no.').format(field=labels[key], value=col(key)))
+            values[key] = value in YES if mapping.get(key) else None
+        if values['requested_ticket'] is None:
+            values['requested_ticket'] = True
+        if values['ticket'] is None:  # as in the shop: the free ticket follows the request until a decision
+            values['ticket'] = values['requested_ticket']
+        for key in AMOUNTS:
             try:
                 values[key] = _amount(col(key), labels[key])
             except ValidationError as e:
                 errors.extend(e.messages)
-        values['internal_note'] = col('internal_note')
+        for key in ('justification', 'motivation', 'internal_note'):
+            values[key] = col(key)
         rows.append({'line': n, 'values': values, 'errors': errors, 'duplicate': duplicate})
     return rows
 

@@ -18,6 +18,12 @@ def nav_event(request):
         'url': reverse('plugins:pretix_grants:control.list', kwargs=kw),
         'active': ours and name in ('control.list', 'control.detail', 'control.edit', 'control.bulk.result'),
     }]
+    children.append({
+        # pretix's export page, with the plugin's exporter chosen
+        'label': _('Export'),
+        'url': reverse('control:event.orders.export', kwargs=kw) + '?identifier=pretix_grants',
+        'active': False,
+    })
     if request.user.has_event_permission(request.organizer, event, REVIEW, request=request):
         children.append({
             'label': _('Review applications'),

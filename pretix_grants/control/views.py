@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -18,25 +19,27 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 from pretix.base.i18n import language
 from pretix.base.models import LogEntry, OutgoingMail, Voucher
-from pretix.base.services.placeholders import get_available_placeholders
 from pretix.control.permissions import EventPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
 from pretix.helpers.format import format_map
 
-from .. import mails, reviews, workflow
+from .. import issuance, mails, reviews, workflow
 from ..applications import answer_display
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant, GrantMail, Review
 from ..permissions import MANAGE, REVIEW, VIEW
 from . import actions
+from .exporters import GrantExporter
 from .forms import (
-    BULK_CHOICES, MAIL_LABELS, PLACEHOLDER_CONTEXT, ActionForm,
-    GrantFilterForm, GrantForm, GrantSettingsForm,
+    BULK_CHOICES, MAIL_LABELS, ActionForm, GrantFilterForm, GrantForm,
+    GrantSettingsForm, question_formset, template_placeholders,
 )
 
 MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
 GRANTED = (Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
+# the statuses from which a grant can still come to a voucher
+VOUCHER_AHEAD = (Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST, Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
 
 
 def grant_url(event, name, **kwargs):
@@ -144,12 +147,14 @@ class GrantList(GrantViewMixin, PaginationMixin, ListView):
         ctx['decision_choices'] = Grant.DECISION_CHOICES
         ctx['run_id'] = uuid.uuid4()
         ctx['filter_query'] = self.request.GET.urlencode()
-        ctx['orderings'] = [('name', _('Name')), ('email', _('Email')), ('status', _('Status')),
-                            ('decision', _('Staged decision')), ('voucher_state', _('Voucher')),
-                            ('total', _('Granted amounts')), ('created', _('Applied')),
-                            ('requested_sum', _('Requested')), ('review_count', _('Reviews')),
-                            ('review_mean', _('Mean score')), ('review_stddev', _('Std. dev.')),
-                            ('own_score', _('My score'))]
+        # one column each, the e-mail under the name, the staged decision under the status, the review figures
+        # together: so the list fits a 1280 px screen
+        ctx['orderings'] = [('name', _('Name')), ('status', _('Status')), ('voucher_state', _('Voucher')),
+                            ('requested_sum', _('Requested')), ('total', _('Granted')),
+                            ('review_mean', _('Reviews')), ('own_score', _('My score')), ('created', _('Applied'))]
+        # pretix's export page with the plugin's exporter chosen
+        ctx['export_url'] = reverse('control:event.orders.export', kwargs={
+            'organizer': event.organizer.slug, 'event': event.slug}) + '?identifier=' + GrantExporter.identifier
         ctx['can_review'] = self.blind
         ctx.update(self.ranking(ctx['granted_sum'], ctx['budget']))
         return ctx
@@ -208,6 +213,10 @@ class GrantDetail(GrantViewMixin, DetailView):
             'user', 'content_type', 'api_token', 'oauth_application', 'device').order_by('-datetime', '-pk')
         if g.voucher:
             ctx['voucher_orders'] = list(g.voucher.distinct_orders()[:10]) if g.voucher.redeemed else []
+        ctx['locale_name'] = dict(settings.LANGUAGES).get(g.locale, g.locale)
+        if g.ticket and g.voucher_state not in Grant.VOUCHER_STATES_DONE and g.status in VOUCHER_AHEAD:
+            # say before anyone confirms what issuing will do with a voucher this person already holds
+            ctx['voucher_plan'], ctx['planned_voucher'], ctx['voucher_target'] = issuance.planned_voucher(g)
         return ctx
 
 
@@ -220,7 +229,7 @@ class GrantAction(GrantViewMixin, View):
         if not grant:
             raise Http404(_('Unknown grant.'))
         back = redirect(grant_url(request.event, 'detail', grant=grant.pk))
-        if request.POST.get('action') == 'retry_mail':
+        if request.POST.get('operation') == 'retry_mail':
             mail_id = request.POST.get('mail', '')
             record = GrantMail.objects.filter(grant=grant, pk=int(mail_id)).select_related(
                 'outgoing_mail', 'grant').first() if mail_id.isascii() and mail_id.isdigit() else None
@@ -234,18 +243,18 @@ class GrantAction(GrantViewMixin, View):
             messages.error(request, _('This action is not possible.'))
             return back
         d = form.cleaned_data
-        if d['action'] not in actions.available(grant):
+        if d['operation'] not in actions.available(grant):
             messages.error(request, _('This action is not possible for this grant in its current state.'))
             return back
         try:
-            actions.run(grant, d['action'], user=request.user, decision=d['decision'] or None,
+            actions.run(grant, d['operation'], user=request.user, decision=d['decision'] or None,
                         reason=d['reason'] or None, code=d['code'])
         except actions.Skipped as e:
             messages.info(request, str(e))
         except (workflow.GrantTransitionError, ValueError) as e:
             messages.error(request, str(e))
         else:
-            if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION and d['action'] in (actions.ISSUE, actions.LINK):
+            if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION and d['operation'] in (actions.ISSUE, actions.LINK):
                 messages.error(request, grant.voucher_attention)
             else:
                 messages.success(request, _('Your changes have been saved.'))
@@ -323,12 +332,15 @@ def render_preview(event, key, locale):
     """The template rendered with pretix's sample values for its placeholders, in ``locale``."""
     subject, text = mails.template(event, key)
     with language(locale, event.settings.region):
-        ctx = {k: str(p.render_sample(event))
-               for k, p in get_available_placeholders(event, list(PLACEHOLDER_CONTEXT)).items()}
+        ctx = {k: str(p.render_sample(event)) for k, p in template_placeholders(event, key).items()}
         return (format_map(str(subject), ctx), format_map(str(text), ctx))
 
 
 class GrantSettings(GrantViewMixin, EventSettingsFormView):
+    """
+    The plugin's settings in tabs, as pretix's own event settings: vouchers, deadlines and reminders, budget,
+    applications (with the extra questions as a form of their own) and the mail templates.
+    """
     permission = MANAGE
     form_class = GrantSettingsForm
     template_name = 'pretix_grants/control/settings.html'
@@ -336,16 +348,38 @@ class GrantSettings(GrantViewMixin, EventSettingsFormView):
     def get_success_url(self):
         return grant_url(self.request.event, 'settings')
 
+    @cached_property
+    def questions(self):
+        return question_formset(self.request.event, self.request.POST if self.request.method == 'POST' else None)
+
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         event = self.request.event
         form = ctx['form']
+        ctx['questions'] = self.questions
         ctx['templates'] = [
-            (key, MAIL_LABELS.get(key, key), form[f'grants_mail_{key}_subject'], form[f'grants_mail_{key}_text'],
-             [(lc, *render_preview(event, key, lc)) for lc in event.settings.locales])
+            (key, MAIL_LABELS.get(key, key), form[f'grants_mail_{key}_subject'], form[f'grants_mail_{key}_text'])
             for key in MAIL_TEMPLATES
         ]
+        ctx['locales'] = [(lc, dict(settings.LANGUAGES).get(lc, lc)) for lc in event.settings.locales]
         return ctx
+
+    def post(self, request, *args, **kwargs):
+        if not self.questions.is_valid():
+            form = self.get_form()
+            form.is_valid()
+            messages.error(request, _('We could not save your changes. See below for details.'))
+            return self.render_to_response(self.get_context_data(form=form))
+        return super().post(request, *args, **kwargs)
+
+    def form_success(self):
+        # inside the settings form's transaction
+        event = self.request.event
+        new = self.questions.questions()
+        if new != (event.settings.grants_application_questions or []):
+            event.settings.grants_application_questions = new
+            event.log_action('pretix.event.settings', user=self.request.user,
+                             data={'grants_application_questions': new})
 
 
 class TemplatePreview(GrantViewMixin, TemplateView):
@@ -362,7 +396,9 @@ class TemplatePreview(GrantViewMixin, TemplateView):
         if lc not in event.settings.locales:
             lc = event.settings.locale
         ctx['key'] = key
+        ctx['label'] = MAIL_LABELS.get(key, key)
         ctx['locale'] = lc
+        ctx['locale_name'] = dict(settings.LANGUAGES).get(lc, lc)
         ctx['subject'], ctx['text'] = render_preview(event, key, lc)
         return ctx
 
