@@ -98,7 +98,7 @@ def test_make_demo_prints_the_login_and_the_grantee_link_last():
     makefile = (ROOT / 'Makefile').read_text()
     demo = re.search(r'^demo: demo-data\n((?:\t.*\n)+)', makefile, re.M).group(1)
     assert demo.strip().startswith('@') and 'runserver --insecure' in demo
-    data = re.search(r'^demo-data: venv\n((?:\t.*\n)+)', makefile, re.M).group(1).strip().splitlines()
+    data = re.search(r'^demo-data: venv compilemessages\n((?:\t.*\n)+)', makefile, re.M).group(1).strip().splitlines()
     # every step quiet (no echo of the command), migrate without its ~900 lines, grants_demo (the login) last
     assert all(line.strip().startswith('@') for line in data)
     assert 'migrate --noinput -v 0' in data[-2] and data[-1].strip().endswith('grants_demo')

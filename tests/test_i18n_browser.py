@@ -17,8 +17,8 @@ from pretix.base.models import Voucher
 from pretix_grants import workflow
 from pretix_grants.models import Grant
 
+from .browser import CHROMIUM
 from .catalogues import catalogues
-from .test_browser import CHROMIUM, browser_page  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
@@ -68,7 +68,7 @@ def german_offer(live_server, settings, event, grant_settings, make_grant):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_german_grantee_confirms_and_shops_in_german(browser_page, german_offer):  # noqa: F811 (fixture)
+def test_a_german_grantee_confirms_and_shops_in_german(browser_page, german_offer):
     page, errors, shoot = browser_page
     grant, link = german_offer
     failed = []

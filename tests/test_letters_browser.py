@@ -19,10 +19,8 @@ from pypdf import PdfReader
 from pretix_grants import letters
 from pretix_grants.models import Grant, LetterRequest
 
+from .browser import CHROMIUM, fits_the_screen
 from .letter_fixtures import letter_data
-from .test_browser import (  # NOQA: F401 (a fixture)
-    CHROMIUM, browser_page, fits_the_screen,
-)
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
@@ -58,7 +56,7 @@ def log_in(page, shop, organizer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page, shop, letter_event, make_grant, organizer):  # NOQA: F811
+def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page, shop, letter_event, make_grant, organizer):
     page, errors, shoot = browser_page
     watch_responses(page, errors)
     with scopes_disabled():
@@ -135,7 +133,7 @@ def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queue(browser_page, shop, letter_event, ticket_order, make_grant, organizer):  # NOQA: F811,E501
+def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queue(browser_page, shop, letter_event, ticket_order, make_grant, organizer):  # NOQA: E501
     page, errors, shoot = browser_page
     watch_responses(page, errors)
     with scopes_disabled():

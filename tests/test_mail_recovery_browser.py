@@ -14,8 +14,8 @@ from pretix.base.models import OutgoingMail
 from pretix_grants import mails, workflow
 from pretix_grants.models import GrantMail
 
+from .browser import CHROMIUM
 from .control_fixtures import url
-from .test_browser import CHROMIUM, browser_page  # NOQA: F401 - the fixture
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.django_db(transaction=True)
 def test_organizer_sees_the_delayed_mail_and_when_it_was_resent(
-        browser_page, live_server, approved_grant, manager, event, settings):  # NOQA: F811
+        browser_page, live_server, approved_grant, manager, event, settings):
     page, errors, shoot = browser_page
     settings.SITE_URL = live_server.url  # pretix's pages load their scripts' data from here
     failed = []
