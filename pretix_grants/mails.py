@@ -316,3 +316,13 @@ def retry(record: GrantMail):
         record.grant.log_action('pretix_grants.grant.mail.retried', data={'kind': record.kind, 'outgoing_mail': om.pk})
     mail_send_task.apply_async(kwargs={'outgoing_mail': om.pk})
     return True
+
+
+# Reimbursement claims (claims.py): their mails are recorded on the grant like the others, under kinds of their own.
+KIND_CLAIM = 'claim'
+KIND_CLAIM_REMINDER = 'claim_reminder'
+
+
+def send_claim(grant, template_key, *, user=None, auth=None):
+    """A claim's mail (``claim_submitted``, ``claim_approved``, ...); it never holds receipts or payout details."""
+    return send(grant, KIND_CLAIM, template_key, user=user, auth=auth)

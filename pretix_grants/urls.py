@@ -1,7 +1,7 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import applications, views
+from . import applications, claim_views, views
 from .api import GrantViewSet
 from .control.urls import urlpatterns as control_patterns
 
@@ -19,3 +19,11 @@ urlpatterns = [*control_patterns]
 
 # the REST API: /api/v1/organizers/{organizer}/events/{event}/grants/
 event_router.register(r'grants', GrantViewSet)
+
+# claim_views.py: the grantee's reimbursement claim and its receipts, under the grant's secret page
+event_patterns += [
+    event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/claim/$', claim_views.ClaimView.as_view(), name='claim',
+              require_live=False),
+    event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/claim/receipt/(?P<receipt>[0-9]{1,18})/$',
+              claim_views.ReceiptView.as_view(), name='claim.receipt', require_live=False),
+]

@@ -118,3 +118,6 @@ def committed():
 from .control_fixtures import (  # NOQA: E402,F401
     admin_client, admin_team, manager, manager_client, team_member, viewer,
 )
+
+# fixtures of the reimbursement claims' tests
+from .claim_fixtures import claim_grant, past_event  # NOQA: E402,F401  isort:skip
