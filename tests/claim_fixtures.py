@@ -74,3 +74,16 @@ def past_event(event):
 def claim_grant(past_event, make_grant, grant_settings):
     return make_grant(Grant.STATUS_CONFIRMED, name='Ada Lovelace', email='ada@example.org',
                       travel_amount=Decimal('300.00'), accommodation_amount=Decimal('200.00'))
+
+
+def submitted_claim(grant, amount='250.00', iban=IBAN, bic='', holder=None, files=None, **payout):
+    """A claim as the grantee's page submits it, through claims.save."""
+    from pretix_grants import claims
+
+    receipts = files or [upload()]
+    return claims.save(
+        grant, items={'travel': (Decimal(amount), 'Train')},
+        payout={'method': payout.get('method', 'bank'), 'account_holder': holder or grant.name, 'iban': iban,
+                'bic': bic, 'other': payout.get('other', '')},
+        new_receipts={'travel': [(f, claims.check_receipt(f)) for f in receipts]}, submit=True,
+    )

@@ -38,6 +38,12 @@ def nav_event(request):
             'url': reverse('plugins:pretix_grants:control.settings', kwargs=kw),
             'active': ours and name.startswith('control.settings'),
         }]
+    # reimbursement claims (control/claims.py)
+    children.append({
+        'label': _('Reimbursement claims'),
+        'url': reverse('plugins:pretix_grants:control.claims', kwargs=kw),
+        'active': ours and name.startswith('control.claim'),
+    })
     return [{
         'label': _('Grants'),
         'url': children[0]['url'],

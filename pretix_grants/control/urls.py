@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from . import bulk, import_views, views
+from . import bulk, claims, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -19,4 +19,15 @@ urlpatterns = [
     re_path(PREFIX + r'(?P<grant>\d+)/$', views.GrantDetail.as_view(), name='control.detail'),
     re_path(PREFIX + r'(?P<grant>\d+)/edit/$', views.GrantEdit.as_view(), name='control.edit'),
     re_path(PREFIX + r'(?P<grant>\d+)/action/$', views.GrantAction.as_view(), name='control.action'),
+]
+
+# reimbursement claims (control/claims.py)
+urlpatterns += [
+    re_path(PREFIX + r'claims/$', claims.ClaimList.as_view(), name='control.claims'),
+    re_path(PREFIX + r'claims/paid/$', claims.ClaimsPaid.as_view(), name='control.claims.paid'),
+    re_path(PREFIX + r'claims/export/$', claims.ClaimsExport.as_view(), name='control.claims.export'),
+    re_path(PREFIX + r'claims/settings/$', claims.ClaimSettings.as_view(), name='control.claims.settings'),
+    re_path(PREFIX + r'claims/(?P<claim>\d+)/$', claims.ClaimDetail.as_view(), name='control.claim'),
+    re_path(PREFIX + r'claims/(?P<claim>\d+)/receipt/(?P<receipt>\d+)/$', claims.ClaimReceipt.as_view(),
+            name='control.claim.receipt'),
 ]
