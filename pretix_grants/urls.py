@@ -3,6 +3,7 @@ from pretix.multidomain import event_url
 
 from . import applications, claim_views, views
 from .api import GrantViewSet
+from .api_claims import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
 
 event_patterns = [
@@ -27,3 +28,6 @@ event_patterns += [
     event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/claim/receipt/(?P<receipt>[0-9]{1,18})/$',
               claim_views.ReceiptView.as_view(), name='claim.receipt', require_live=False),
 ]
+
+# api_claims.py: /api/v1/organizers/{organizer}/events/{event}/grant_claims/
+event_router.register(r'grant_claims', ClaimViewSet)
