@@ -288,3 +288,25 @@ def test_a_reminder_goes_before_the_deadline_to_those_who_have_not_claimed(claim
     assert mail.subject == 'Reminder: claim your reimbursement for PyConf 2027'
     assert claim_url(claim_grant) in mail.body
     assert claims.send_reminders() == 0, 'once'
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_past_event_with_a_submitted_claim_and_receipts(capsys):
+    from django.core.management import call_command
+    from pretix.base.models import Event
+
+    from .conftest import committed
+
+    with committed():
+        call_command('grants_demo')
+    past = Event.objects.get(organizer__slug='democon', slug='2026')
+    assert past.date_to < now()
+    submitted = Claim.objects.get(grant__event=past, state=Claim.STATE_SUBMITTED)
+    assert {r.content_type for r in Receipt.objects.filter(item__claim=submitted)} == {'image/jpeg', 'application/pdf'}
+    assert all(default_storage.exists(r.file.name) for r in Receipt.objects.filter(item__claim=submitted))
+    assert Claim.objects.filter(grant__event=past, state=Claim.STATE_APPROVED).count() == 1
+    assert claims.sepa_transfer(past, claims.payable(past)).startswith(b'<?xml')
+    assert f'/democon/2026/grant/{submitted.grant.secret}/claim/' in capsys.readouterr().out
+    with committed():
+        call_command('grants_demo')
+    assert Claim.objects.filter(grant__event=past).count() == 2
