@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _, ngettext, pgettext_lazy
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 from pretix.base.forms import SettingsForm
@@ -158,8 +158,12 @@ class ClaimsPaid(ClaimViewMixin, View):
         chosen = _selected(request)
         done = claims.mark_paid(chosen, user=request.user)
         if done:
-            messages.success(request, _('{count} claims have been marked as paid.').format(count=len(done)))
-        if len(done) < len(chosen) or not chosen:
+            messages.success(request, ngettext('{count} claim has been marked as paid.',
+                                               '{count} claims have been marked as paid.', len(done)).format(
+                count=len(done)))
+        if not chosen:
+            messages.warning(request, _('Please choose the claims to mark as paid.'))
+        elif len(done) < len(chosen):
             messages.warning(request, _('{count} of the chosen claims were not approved and have not been marked '
                                         'as paid.').format(count=len(chosen) - len(done)))
         return redirect(request.POST.get('next') == 'export' and claims_url(request.event, 'control.claims.export')
