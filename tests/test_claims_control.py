@@ -139,3 +139,28 @@ def test_the_claim_settings_page_saves_and_checks_the_account(admin_client, past
     assert s.grants_payout_iban == 'DE02120300000000202051'
     r = admin_client.post(url(past_event, 'claims/settings/'), {**data, 'grants_payout_iban': 'DE00120300000000202051'})
     assert r.status_code == 200 and 'Not a valid IBAN' in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_claim_mails_are_edited_and_previewed_with_the_other_grant_mails(admin_client, past_event):
+    text = admin_client.get(url(past_event, 'settings/')).content.decode()
+    for label in ('Claim submitted', 'Claim: changes requested', 'Claim approved', 'Claim rejected', 'Claim paid',
+                  'Reminder to claim'):
+        assert label in text
+    r = admin_client.get(url(past_event, 'settings/preview/claim_approved/'))
+    assert r.status_code == 200
+    text = r.content.decode()
+    assert 'Your reimbursement claim for PyConf 2027 has been approved' in text
+    assert '€420.00' in text
+
+
+@pytest.mark.django_db
+def test_a_changed_claim_mail_template_is_the_one_sent(claim_grant, past_event):
+    from i18nfield.strings import LazyI18nString
+
+    past_event.settings.grants_mail_claim_paid_subject = LazyI18nString({'en': 'Paid: {claim_approved_amount}'})
+    c = submitted_claim(claim_grant, '100.00')
+    claims.approve(c)
+    djmail.outbox = []
+    claims.mark_paid([c])
+    assert [m.subject for m in djmail.outbox] == ['Paid: €100.00']

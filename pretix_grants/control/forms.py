@@ -254,3 +254,14 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
         elif variation:
             self.add_error('grants_voucher_item', _('Choose the product of the variation.'))
         return d
+
+
+# reimbursement claims' mails (claims.py), edited with the others on the settings page
+MAIL_LABELS.update({
+    'claim_submitted': _('Claim submitted'),
+    'claim_changes_requested': _('Claim: changes requested'),
+    'claim_approved': _('Claim approved'),
+    'claim_rejected': _('Claim rejected'),
+    'claim_paid': _('Claim paid'),
+    'claim_reminder': _('Reminder to claim'),
+})
