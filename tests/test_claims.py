@@ -13,7 +13,7 @@ from django.utils.timezone import now
 from pretix.base.models import LogEntry
 
 from pretix_grants import claims
-from pretix_grants.models import Claim, Receipt
+from pretix_grants.models import Claim, GrantMail, Receipt
 
 from .claim_fixtures import (
     IBAN, claim_url, form, jpeg_bytes, receipt_files, reply_url, upload,
@@ -239,6 +239,16 @@ def test_changes_requested_then_resubmitted_then_approved_in_part_then_paid(clai
     assert mail.subject == 'Your reimbursement for PyConf 2027 is on its way'
     assert '€240.00' in mail.body
     assert 'Your reimbursement has been paid' in page_text(Client().get(claim_url(claim_grant)))
+    # each mail is pretix's own outgoing mail, recorded on the grant
+    records = GrantMail.objects.filter(grant=claim_grant, kind='claim').select_related('outgoing_mail')
+    assert [r.outgoing_mail.subject for r in records] == [
+        'We received your reimbursement claim for PyConf 2027',
+        'Your reimbursement claim for PyConf 2027: please make changes',
+        'We received your reimbursement claim for PyConf 2027',
+        'Your reimbursement claim for PyConf 2027 has been approved',
+        'Your reimbursement for PyConf 2027 is on its way',
+    ]
+    assert all(r.outgoing_mail.to == ['ada@example.org'] and IBAN not in r.outgoing_mail.body_plain for r in records)
     assert [a for a in claim_log(claim) if a != 'pretix_grants.claim.saved'] == [
         'pretix_grants.claim.submitted', 'pretix_grants.claim.changes_requested', 'pretix_grants.claim.submitted',
         'pretix_grants.claim.approved', 'pretix_grants.claim.paid']
