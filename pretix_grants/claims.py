@@ -25,6 +25,7 @@ from django.http import FileResponse
 from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
 from localflavor.generic.countries.sepa import IBAN_SEPA_COUNTRIES
 from localflavor.generic.validators import BICValidator, IBANValidator
 from openpyxl import Workbook
@@ -536,28 +537,30 @@ def payout_xlsx(claims):
 def send_reminders(at=None):
     """
     Before the claim deadline, remind each grantee who has not sent a claim, once. Runs from pretix's periodic
-    task.
+    task, across all organizers.
     """
     at = at or now()
     sent = 0
-    events = Event.objects.filter(plugins__contains='pretix_grants', grants__status=Grant.STATUS_CONFIRMED).distinct()
-    for event in events:
-        if 'pretix_grants' not in event.get_plugins():
-            continue
-        opens, deadline = window(event)
-        days = event.settings.get('grants_claims_reminder_days', as_type=int)
-        if not (opens <= at < deadline and at >= deadline - timedelta(days=days)):
-            continue
-        due = (claimable_grants(event)
-               .exclude(claim__state__in=[s for s, label in Claim.STATE_CHOICES if s not in EDITABLE])
-               .exclude(mails__kind=mails.KIND_CLAIM_REMINDER))
-        for grant in due:
-            with transaction.atomic():
-                g = lock_grant(grant)
-                if GrantMail.objects.filter(grant=g, kind=mails.KIND_CLAIM_REMINDER).exists():
-                    continue
-                mails.send(g, mails.KIND_CLAIM_REMINDER, 'claim_reminder')
-                sent += 1
+    with scopes_disabled():
+        events = Event.objects.filter(plugins__contains='pretix_grants',
+                                      grants__status=Grant.STATUS_CONFIRMED).distinct()
+        for event in events:
+            if 'pretix_grants' not in event.get_plugins():
+                continue
+            opens, deadline = window(event)
+            days = event.settings.get('grants_claims_reminder_days', as_type=int)
+            if not (opens <= at < deadline and at >= deadline - timedelta(days=days)):
+                continue
+            due = (claimable_grants(event)
+                   .exclude(claim__state__in=[s for s, label in Claim.STATE_CHOICES if s not in EDITABLE])
+                   .exclude(mails__kind=mails.KIND_CLAIM_REMINDER))
+            for grant in due:
+                with transaction.atomic():
+                    g = lock_grant(grant)
+                    if GrantMail.objects.filter(grant=g, kind=mails.KIND_CLAIM_REMINDER).exists():
+                        continue
+                    mails.send(g, mails.KIND_CLAIM_REMINDER, 'claim_reminder')
+                    sent += 1
     return sent
 
 

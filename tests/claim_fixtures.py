@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.timezone import now
 from PIL import Image
 
+from pretix_grants import claims
 from pretix_grants.models import Grant
 
 PDF = b'%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'
@@ -78,8 +79,6 @@ def claim_grant(past_event, make_grant, grant_settings):
 
 def submitted_claim(grant, amount='250.00', iban=IBAN, bic='', holder=None, files=None, **payout):
     """A claim as the grantee's page submits it, through claims.save."""
-    from pretix_grants import claims
-
     receipts = files or [upload()]
     return claims.save(
         grant, items={'travel': (Decimal(amount), 'Train')},

@@ -5,8 +5,10 @@ import pytest
 import responses
 from django.core import mail as djmail
 from pretix.api.models import WebHook
+from pretix.base.models import Organizer
 
 from pretix_grants.models import Claim
+from pretix_grants.permissions import VIEW
 
 from .claim_fixtures import IBAN, submitted_claim
 from .conftest import api_client_for, committed
@@ -63,10 +65,6 @@ def test_decisions_over_the_api(api, claims_url, claim):
 
 @pytest.mark.django_db
 def test_a_read_only_token_cannot_decide_and_other_organizers_see_nothing(claims_url, claim, organizer, past_event):
-    from pretix.base.models import Organizer
-
-    from pretix_grants.permissions import VIEW
-
     ro = organizer.teams.create(name='RO', all_events=True, limit_event_permissions={VIEW: True})
     c = api_client_for(ro)
     assert c.get(claims_url).status_code == 200

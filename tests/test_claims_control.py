@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail as djmail
+from i18nfield.strings import LazyI18nString
 from pretix.base.models import LogEntry
 
 from pretix_grants import claims
@@ -156,8 +157,6 @@ def test_the_claim_mails_are_edited_and_previewed_with_the_other_grant_mails(adm
 
 @pytest.mark.django_db
 def test_a_changed_claim_mail_template_is_the_one_sent(claim_grant, past_event):
-    from i18nfield.strings import LazyI18nString
-
     past_event.settings.grants_mail_claim_paid_subject = LazyI18nString({'en': 'Paid: {claim_approved_amount}'})
     c = submitted_claim(claim_grant, '100.00')
     claims.approve(c)

@@ -11,7 +11,7 @@ from django.test import Client
 from pretix.base.models import Event, Organizer, User
 
 from pretix_grants import claims
-from pretix_grants.models import Claim, Receipt
+from pretix_grants.models import Claim, Grant, Receipt
 
 from .claim_fixtures import (
     PDF, claim_url, form, jpeg_bytes, png_bytes, receipt_files,
@@ -100,8 +100,6 @@ def test_the_grantee_gets_their_receipt_and_removes_it(claim_grant):
 
 @pytest.mark.django_db
 def test_a_receipt_url_without_the_grants_secret_is_a_404(claim_grant, make_grant):
-    from pretix_grants.models import Grant
-
     submitted_claim(claim_grant)
     [receipt] = Receipt.objects.all()
     other = make_grant(Grant.STATUS_CONFIRMED, name='Mallory', email='mallory@example.org')
