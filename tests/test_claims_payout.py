@@ -23,6 +23,7 @@ from pretix_grants.shredder import ClaimShredder
 
 from .claim_fixtures import IBAN, claim_url, form, submitted_claim, upload
 from .conftest import committed, mails_to
+from .test_shredder import run_shredder
 
 NS = {'p': 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'}
 XSD = os.path.join(os.path.dirname(sepaxml.__file__), 'schemas', 'pain.001.001.03.xsd')
@@ -209,3 +210,18 @@ def test_the_shredder_removes_receipt_files_and_payout_details(approved_claims, 
     # the programme's accounts still add up
     assert sorted(Claim.objects.values_list('approved_amount', flat=True).exclude(approved_amount=None)) == [
         Decimal('100.00'), Decimal('199.99'), Decimal('240.50')]
+
+
+@pytest.mark.django_db
+def test_pretix_shredder_service_removes_claims_data_with_the_rest_of_the_grantees(approved_claims, past_event):
+    past_event.live = False
+    past_event.save()
+    assert {'pretix_grants', 'pretix_grants_claims'} <= set(past_event.get_data_shredders())
+    receipts = list(Receipt.objects.all())
+    with committed():
+        files = run_shredder(past_event, ['pretix_grants', 'pretix_grants_claims'])
+    assert IBAN in files['grant_claims.json']
+    assert not Receipt.objects.exists()
+    assert not any(r.file.storage.exists(r.file.name) for r in receipts)
+    assert not Claim.objects.exclude(iban='').exists()
+    assert not Grant.objects.filter(event=past_event, email__endswith='example.org').exists()
