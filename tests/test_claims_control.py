@@ -163,3 +163,20 @@ def test_a_changed_claim_mail_template_is_the_one_sent(claim_grant, past_event):
     djmail.outbox = []
     claims.mark_paid([c])
     assert [m.subject for m in djmail.outbox] == ['Paid: €100.00']
+
+
+@pytest.mark.django_db
+def test_no_claim_pages_where_the_plugin_is_off(two_claims, admin_client, past_event):
+    ada, grace = two_claims
+    receipt = ada.items.get(category='travel').receipts.first()
+    pages = ['claims/', 'claims/export/', 'claims/settings/', f'claims/{ada.pk}/',
+             f'claims/{ada.pk}/receipt/{receipt.pk}/']
+    assert all(admin_client.get(url(past_event, p)).status_code == 200 for p in pages)
+    past_event.plugins = ''
+    past_event.save()
+    for p in pages + ['claims/paid/']:
+        r = admin_client.post(url(past_event, p), {'claim': [grace.pk], 'decision': 'approve'})
+        assert r.status_code == 404, p
+        assert 'The grants plugin is not enabled for this event.' in r.content.decode()
+    grace.refresh_from_db()
+    assert grace.state == Claim.STATE_APPROVED

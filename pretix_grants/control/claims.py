@@ -22,6 +22,8 @@ from .. import claims
 from ..models import Claim, ClaimItem, Receipt
 from ..permissions import MANAGE, VIEW
 
+PLUGIN = 'pretix_grants'
+
 
 def claims_url(event, name='control.claims', **kwargs):
     return reverse(f'plugins:pretix_grants:{name}', kwargs={
@@ -37,6 +39,12 @@ class ClaimFilterForm(forms.Form):
 
 class ClaimViewMixin(EventPermissionRequiredMixin):
     permission = VIEW
+
+    def dispatch(self, request, *args, **kwargs):
+        # like the plugin's API and shop pages: nothing of the plugin where the event has it switched off
+        if PLUGIN not in request.event.get_plugins():
+            raise Http404(_('The grants plugin is not enabled for this event.'))
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
