@@ -314,3 +314,13 @@ def test_the_demo_has_a_past_event_with_a_submitted_claim_and_receipts(capsys):
     with committed():
         call_command('grants_demo')
     assert Claim.objects.filter(grant__event=past).count() == 2
+
+
+@pytest.mark.django_db
+def test_no_claim_page_or_receipt_where_the_plugin_is_off(claim_grant, past_event):
+    Client().post(claim_url(claim_grant), {**form('save'), 'travel_receipts': upload()})
+    receipt = Receipt.objects.get()
+    past_event.plugins = ''
+    past_event.save()
+    assert Client().get(claim_url(claim_grant)).status_code == 404
+    assert Client().get(f'{claim_url(claim_grant)}receipt/{receipt.pk}/').status_code == 404
