@@ -120,7 +120,10 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
     expect(page.locator('#claim-state')).to_have_text('submitted')
     img = page.locator('.grant-claim-receipt img')
     expect(img).to_be_visible()
-    assert page.evaluate('(img) => img.naturalWidth', img.element_handle()) == 40, 'the receipt photo is shown inline'
+    # the receipt photo is shown inline, once the browser has loaded it
+    page.wait_for_function('() => { const i = document.querySelector(".grant-claim-receipt img");'
+                           ' return i && i.complete && i.naturalWidth > 0; }')
+    assert page.evaluate('(img) => img.naturalWidth', img.element_handle()) == 40
     shoot('claim')
 
     page.get_by_label('Approved amount').fill('230.00')
