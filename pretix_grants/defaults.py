@@ -210,3 +210,93 @@ for kind, (subject, text) in LETTER_MAIL_TEMPLATES.items():
 
 for key, (value, type_) in LETTER_DEFAULTS.items():
     settings_hierarkey.add_default(key, value, type_)
+
+# claims.py: reimbursement claims after the event, their mails and the organizer's payout account
+CLAIM_MAIL_TEMPLATES = {
+    'claim_submitted': (
+        gettext_noop('We received your reimbursement claim for {event}'),
+        _signed(gettext_noop("""Hello {name},
+
+thank you for sending us your reimbursement claim for {event} over
+{claim_amount}. We will check it and let you know our decision by email.
+
+You can see its state at any time here:
+{claim_url}""")),
+    ),
+    'claim_changes_requested': (
+        gettext_noop('Your reimbursement claim for {event}: please make changes'),
+        _signed(gettext_noop("""Hello {name},
+
+we have looked at your reimbursement claim for {event} and need you to
+change something before we can approve it:
+
+{claim_message}
+
+Please change your claim and send it again here:
+{claim_url}""")),
+    ),
+    'claim_approved': (
+        gettext_noop('Your reimbursement claim for {event} has been approved'),
+        _signed(gettext_noop("""Hello {name},
+
+we have approved your reimbursement claim for {event}: we will pay you
+{claim_approved_amount}.
+
+{claim_message}
+
+We will let you know once the money is on its way.""")),
+    ),
+    'claim_rejected': (
+        gettext_noop('Your reimbursement claim for {event}'),
+        _signed(gettext_noop("""Hello {name},
+
+we are sorry: we cannot approve your reimbursement claim for {event}.
+
+{claim_message}
+
+If you have questions, please reply to this email.""")),
+    ),
+    'claim_paid': (
+        gettext_noop('Your reimbursement for {event} is on its way'),
+        _signed(gettext_noop("""Hello {name},
+
+we have paid out your reimbursement for {event} of
+{claim_approved_amount}. Depending on your bank, it may take a few days
+to arrive.""")),
+    ),
+    'claim_reminder': (
+        gettext_noop('Reminder: claim your reimbursement for {event}'),
+        _signed(gettext_noop("""Hello {name},
+
+your grant for {event} includes:
+
+{granted_amounts}
+
+Please send us your claim with the receipts by {claim_deadline}:
+{claim_url}
+
+After that date we cannot reimburse you any more.""")),
+    ),
+}
+MAIL_TEMPLATES.update(CLAIM_MAIL_TEMPLATES)
+CLAIM_DEFAULTS = {
+    # None: claims open when the event starts
+    'grants_claims_open': (None, datetime),
+    # None: the event's end (or start) plus grants_claims_days
+    'grants_claims_deadline': (None, datetime),
+    'grants_claims_days': (30, int),
+    'grants_claims_reminder_days': (7, int),
+    'grants_claims_require_checkin': (False, bool),
+    # whether grantees may give another payout method than a bank account (e.g. a PayPal address)
+    'grants_claims_allow_other_payout': (False, bool),
+    # the organizer's own account, the debtor of the SEPA transfer file
+    'grants_payout_account_holder': ('', str),
+    'grants_payout_iban': ('', str),
+    'grants_payout_bic': ('', str),
+}
+for kind, (subject, text) in CLAIM_MAIL_TEMPLATES.items():
+    CLAIM_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
+    CLAIM_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
+DEFAULTS.update(CLAIM_DEFAULTS)
+for key, (value, type_) in CLAIM_DEFAULTS.items():
+    settings_hierarkey.add_default(key, value, type_)

@@ -268,3 +268,123 @@ class LetterRequest(LoggedModel):
 
     def __str__(self):
         return self.reference
+
+
+# Claims (claims.py): after the event, a grantee claims the granted amounts back against receipts.
+
+def receipt_name(instance, filename):
+    """
+    Receipts go under ``cachedfiles/``, which pretix's recommended web server configuration refuses to serve
+    (as for the files attached to question answers), with 256 random bits as the name: never the grantee's own
+    file name, so no path in it can reach the storage. They are only ever served through the plugin's views.
+    """
+    event = instance.item.claim.grant.event
+    return 'cachedfiles/pretix_grants/receipts/{org}/{ev}/{secret}.{ext}'.format(
+        org=event.organizer.slug, ev=event.slug, secret=secrets.token_hex(32),
+        ext=Receipt.EXTENSIONS.get(instance.content_type, 'bin'),
+    )
+
+
+class Claim(LoggedModel):
+    """A grantee's reimbursement claim: one per grant, with one item per category and the payout details."""
+
+    STATE_DRAFT = 'draft'
+    STATE_SUBMITTED = 'submitted'
+    STATE_APPROVED = 'approved'
+    STATE_CHANGES_REQUESTED = 'changes_requested'
+    STATE_REJECTED = 'rejected'
+    STATE_PAID = 'paid'
+    STATE_CHOICES = (
+        (STATE_DRAFT, pgettext_lazy('claim', 'draft')),
+        (STATE_SUBMITTED, pgettext_lazy('claim', 'submitted')),
+        (STATE_APPROVED, pgettext_lazy('claim', 'approved')),
+        (STATE_CHANGES_REQUESTED, pgettext_lazy('claim', 'changes requested')),
+        (STATE_REJECTED, pgettext_lazy('claim', 'rejected')),
+        (STATE_PAID, pgettext_lazy('claim', 'paid')),
+    )
+
+    PAYOUT_BANK = 'bank'
+    PAYOUT_OTHER = 'other'
+    PAYOUT_CHOICES = (
+        (PAYOUT_BANK, _('Bank transfer')),
+        (PAYOUT_OTHER, _('Other payout method')),
+    )
+
+    grant = models.OneToOneField(Grant, on_delete=models.CASCADE, related_name='claim')
+    state = models.CharField(max_length=32, choices=STATE_CHOICES, default=STATE_DRAFT, db_index=True)
+    payout_method = models.CharField(max_length=16, choices=PAYOUT_CHOICES, default=PAYOUT_BANK)
+    account_holder = models.CharField(max_length=70, blank=True, default='', verbose_name=_('Account holder'))
+    iban = models.CharField(max_length=34, blank=True, default='', verbose_name=_('IBAN'))
+    bic = models.CharField(max_length=11, blank=True, default='', verbose_name=_('BIC'))
+    payout_other = models.TextField(blank=True, default='', verbose_name=_('Payout details'))
+    approved_amount = models.DecimalField(max_digits=13, decimal_places=2, null=True, blank=True,
+                                          verbose_name=_('Approved amount'))
+    # the organizers' words to the grantee with their last decision (approval note, changes asked for, reason)
+    message = models.TextField(blank=True, default='', verbose_name=_('Message to the grantee'))
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(organizer='grant__event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+
+    def __str__(self):
+        return f'#{self.pk} ({self.grant})'
+
+    @property
+    def event(self):
+        return self.grant.event
+
+    @property
+    def claimed_amount(self):
+        return sum((i.amount for i in self.items.all()), Decimal('0.00'))
+
+
+class ClaimItem(models.Model):
+    """What a claim asks back in one of the grant's categories (travel, accommodation, other)."""
+
+    CATEGORY_CHOICES = (
+        ('travel', _('Travel')),
+        ('accommodation', _('Accommodation')),
+        ('other', _('Other')),
+    )
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name='items')
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    amount = amount_field(_('Amount claimed'))
+    description = models.TextField(blank=True, default='', verbose_name=_('Description'))
+
+    objects = ScopedManager(organizer='claim__grant__event__organizer')
+
+    class Meta:
+        ordering = ('claim', 'id')
+        constraints = [
+            models.UniqueConstraint(fields=('claim', 'category'), name='pretix_grants_one_claim_item_per_category'),
+        ]
+
+
+class Receipt(models.Model):
+    """A receipt file of a claim item, kept in pretix's storage at a private, unguessable path."""
+
+    EXTENSIONS = {'application/pdf': 'pdf', 'image/jpeg': 'jpg', 'image/png': 'png'}
+
+    item = models.ForeignKey(ClaimItem, on_delete=models.CASCADE, related_name='receipts')
+    file = models.FileField(upload_to=receipt_name, max_length=255)
+    content_type = models.CharField(max_length=64)
+    # the grantee's name for the file, cleaned, shown to the grantee and the organizers only
+    original_name = models.CharField(max_length=255, blank=True, default='')
+    size = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(organizer='item__claim__grant__event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+
+    @property
+    def is_image(self):
+        return self.content_type.startswith('image/')

@@ -277,3 +277,45 @@ def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
     from .letters import on_grant_status_changed
 
     on_grant_status_changed(grant, new_status)
+
+
+# Reimbursement claims (claims.py): mail placeholders, log texts, the deadline reminder, webhooks, the shredder.
+@receiver(register_mail_placeholders, dispatch_uid='pretix_grants_claim_mail_placeholders')
+def claim_mail_placeholders(sender, **kwargs):
+    from .claims import placeholders
+
+    return placeholders()
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_claim_reminders')
+@minimum_interval(minutes_after_success=60)
+def claim_reminders(sender, **kwargs):
+    from .claims import send_reminders
+
+    send_reminders()
+
+
+@log_entry_types.new_from_dict({
+    'pretix_grants.claim.saved': _('The grantee has saved their reimbursement claim ({claimed}).'),
+    'pretix_grants.claim.submitted': _('The reimbursement claim has been submitted ({claimed}).'),
+    'pretix_grants.claim.approved': _('The reimbursement claim has been approved: {approved} of {claimed}.'),
+    'pretix_grants.claim.changes_requested': _('Changes to the reimbursement claim have been requested.'),
+    'pretix_grants.claim.rejected': _('The reimbursement claim has been rejected.'),
+    'pretix_grants.claim.paid': _('The reimbursement claim has been paid ({approved}).'),
+})
+class ClaimLogEntryType(EventLogEntryType):
+    pass
+
+
+@receiver(register_webhook_events, dispatch_uid='pretix_grants_claim_webhook_events')
+def claim_webhook_events(sender, **kwargs):
+    from .webhooks import claim_webhook_events
+
+    return claim_webhook_events()
+
+
+@receiver(register_data_shredders, dispatch_uid='pretix_grants_claim_data_shredder')
+def claim_data_shredder(sender, **kwargs):
+    from .shredder import ClaimShredder
+
+    return ClaimShredder

@@ -1,8 +1,9 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import applications, letter_views, views
+from . import applications, claim_views, letter_views, views
 from .api import GrantViewSet
+from .api_claims import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
 from .letter_api import LetterRequestViewSet
 
@@ -35,3 +36,14 @@ event_patterns += [
               name='letter.verify', require_live=False),
 ]
 event_router.register(r'letter_requests', LetterRequestViewSet)
+
+# claim_views.py: the grantee's reimbursement claim and its receipts, under the grant's secret page
+event_patterns += [
+    event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/claim/$', claim_views.ClaimView.as_view(), name='claim',
+              require_live=False),
+    event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/claim/receipt/(?P<receipt>[0-9]{1,18})/$',
+              claim_views.ReceiptView.as_view(), name='claim.receipt', require_live=False),
+]
+
+# api_claims.py: /api/v1/organizers/{organizer}/events/{event}/grant_claims/
+event_router.register(r'grant_claims', ClaimViewSet)

@@ -98,3 +98,43 @@ def letter_webhook_events():
             _('A visa invitation letter was requested, issued, rejected, withdrawn or corrected.'),
         ),
     ]
+
+
+# Reimbursement claims (claims.py): their state changes, logged on the claim as pretix_grants.claim.<new state>.
+CLAIM_DECISIONS = ('approved', 'changes_requested', 'rejected')
+
+
+class ClaimWebhookEvent(ParametrizedWebhookEvent):
+    def __init__(self, action_type, verbose_name, help_text='', actions=None):
+        super().__init__(action_type, verbose_name, help_text)
+        self.actions = actions
+
+    def build_payload(self, logentry):
+        if self.actions is not None and logentry.action_type not in self.actions:
+            return None
+        claim = logentry.content_object
+        if claim is None:
+            return None
+        data = logentry.parsed_data
+        return {
+            'notification_id': logentry.pk,
+            'organizer': logentry.event.organizer.slug,
+            'event': logentry.event.slug,
+            'claim': logentry.object_id,
+            'grant': claim.grant_id,
+            'state': data.get('new_state') or claim.state,
+            'old_state': data.get('old_state'),
+            'action': logentry.action_type,
+        }
+
+
+def claim_webhook_events():
+    return [
+        ClaimWebhookEvent('pretix_grants.claim.submitted', _('Grant claim submitted')),
+        ClaimWebhookEvent(
+            'pretix_grants.claim.*', _('Grant claim decided'),
+            _('A reimbursement claim was approved, rejected, or sent back for changes.'),
+            actions={f'pretix_grants.claim.{s}' for s in CLAIM_DECISIONS},
+        ),
+        ClaimWebhookEvent('pretix_grants.claim.paid', _('Grant claim paid')),
+    ]

@@ -132,3 +132,6 @@ from .control_fixtures import (  # NOQA: E402,F401
 from .letter_fixtures import (  # NOQA: E402,F401
     grantee, letter_event, requested_letter, ticket_order,
 )
+
+# fixtures of the reimbursement claims' tests
+from .claim_fixtures import claim_grant, past_event  # NOQA: E402,F401  isort:skip

@@ -8,16 +8,17 @@ from pretix_grants.control import urls as control_urls
 from pretix_grants.defaults import MAIL_TEMPLATES
 from pretix_grants.models import Grant
 
+from .claim_fixtures import submitted_claim
 from .conftest import api_client_for
 
 NOT_ENABLED = 'The grants plugin is not enabled for this event.'
 
 
-def every_control_url(event, grant, letter):
+def every_control_url(event, grant, letter, claim):
     """One URL for each pattern of control/urls.py, so that a page added there is checked here too."""
     values = {'organizer': event.organizer.slug, 'event': event.slug, 'grant': grant.pk,
               'key': next(iter(MAIL_TEMPLATES)), 'file': uuid.uuid4(), 'run': uuid.uuid4(),
-              'letter': letter.pk}
+              'letter': letter.pk, 'claim': claim.pk, 'receipt': claim.items.first().receipts.first().pk}
     urls = []
     for pattern in control_urls.urlpatterns:
         names = pattern.pattern.regex.groupindex
@@ -39,15 +40,15 @@ def grant(make_grant, grant_settings):
 
 
 @pytest.mark.django_db
-def test_every_control_page_is_404_where_the_plugin_is_off(admin_client, event, grant, requested_letter):
-    urls = every_control_url(event, grant, requested_letter)
+def test_every_control_page_is_404_where_the_plugin_is_off(admin_client, event, past_event, grant, requested_letter):
+    urls = every_control_url(event, grant, requested_letter, submitted_claim(requested_letter.grant))
     assert len(urls) == len(control_urls.urlpatterns) >= 13
 
     # switched on, the guard lets every page through (an unknown import file or bulk run is the page's own 404;
     # pages for POST only answer a GET with 405)
     for name, u in urls:
         r = admin_client.get(u)
-        assert NOT_ENABLED.encode() not in r.content, name
+        assert NOT_ENABLED.encode() not in (b''.join(r.streaming_content) if r.streaming else r.content), name
         if name not in ('control.import.map', 'control.bulk.result'):
             assert r.status_code in (200, 302, 405), (name, r.status_code)
 

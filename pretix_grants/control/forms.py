@@ -12,7 +12,7 @@ from pretix.base.services.placeholders import (
 )
 from pretix.control.forms import SplitDateTimeField
 
-from .. import mails
+from .. import claims, mails
 from ..applications import QUESTION_TYPES, parse_questions
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant
@@ -26,6 +26,13 @@ MAIL_LABELS = {
     'voucher': _('Voucher'),
     'reminder': _('Reminder to reply'),
     'expired': _('Offer expired'),
+    # reimbursement claims (claims.py)
+    'claim_submitted': _('Claim submitted'),
+    'claim_changes_requested': _('Claim: changes requested'),
+    'claim_approved': _('Claim approved'),
+    'claim_rejected': _('Claim rejected'),
+    'claim_paid': _('Claim paid'),
+    'claim_reminder': _('Reminder to claim'),
 }
 PLACEHOLDER_CONTEXT = ['event', 'grant']
 # The plugin's placeholders that have a value in each template (pretix's own, such as {event}, have one in all):
@@ -39,12 +46,20 @@ MAIL_PLACEHOLDERS = {
     'voucher': {'name', 'reply_url', 'voucher_code', 'redeem_url', *AMOUNT_PLACEHOLDERS},
     'reminder': {'name', 'reply_url', 'reply_deadline', *AMOUNT_PLACEHOLDERS},
     'expired': {'name', 'reply_url', 'reply_deadline', *AMOUNT_PLACEHOLDERS},
+    'claim_submitted': {'name', 'reply_url', 'claim_url', 'claim_amount', *AMOUNT_PLACEHOLDERS},
+    'claim_changes_requested': {'name', 'reply_url', 'claim_url', 'claim_amount', 'claim_message', 'claim_deadline',
+                                *AMOUNT_PLACEHOLDERS},
+    'claim_approved': {'name', 'reply_url', 'claim_url', 'claim_amount', 'claim_approved_amount', 'claim_message',
+                       *AMOUNT_PLACEHOLDERS},
+    'claim_rejected': {'name', 'reply_url', 'claim_url', 'claim_amount', 'claim_message', *AMOUNT_PLACEHOLDERS},
+    'claim_paid': {'name', 'reply_url', 'claim_url', 'claim_amount', 'claim_approved_amount', *AMOUNT_PLACEHOLDERS},
+    'claim_reminder': {'name', 'reply_url', 'claim_url', 'claim_deadline', *AMOUNT_PLACEHOLDERS},
 }
 
 
 def template_placeholders(event, key):
     """The placeholders template ``key`` may use, name to pretix placeholder, in pretix's order."""
-    own = {p.identifier for p in mails.placeholders()}
+    own = {p.identifier for p in [*mails.placeholders(), *claims.placeholders()]}
     allowed = MAIL_PLACEHOLDERS.get(key, own)
     return {name: p for name, p in get_available_placeholders(event, list(PLACEHOLDER_CONTEXT)).items()
             if name not in own or name in allowed}

@@ -47,6 +47,12 @@ def nav_event(request):
     letters = letters_nav(request)
     if letters:
         children.insert(1, letters)
+    # reimbursement claims (control/claims.py)
+    children.append({
+        'label': _('Reimbursement claims'),
+        'url': reverse('plugins:pretix_grants:control.claims', kwargs=kw),
+        'active': ours and name.startswith('control.claim'),
+    })
     return [{
         'label': _('Grants'),
         'url': children[0]['url'],

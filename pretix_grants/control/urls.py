@@ -5,7 +5,7 @@ from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
 from ..apps import PluginApp
-from . import bulk, import_views, letters, views
+from . import bulk, claims, import_views, letters, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -50,6 +50,18 @@ urlpatterns += [
     re_path(PREFIX + r'letters/(?P<letter>\d+)/edit/$', letters.LetterEdit.as_view(), name='control.letter.edit'),
     re_path(PREFIX + r'letters/(?P<letter>\d+)/pdf/$', letters.LetterPdf.as_view(), name='control.letter.pdf'),
     re_path(PREFIX + r'letters/(?P<letter>\d+)/action/$', letters.LetterAction.as_view(), name='control.letter.action'),
+]
+
+
+# reimbursement claims (control/claims.py)
+urlpatterns += [
+    re_path(PREFIX + r'claims/$', claims.ClaimList.as_view(), name='control.claims'),
+    re_path(PREFIX + r'claims/paid/$', claims.ClaimsPaid.as_view(), name='control.claims.paid'),
+    re_path(PREFIX + r'claims/export/$', claims.ClaimsExport.as_view(), name='control.claims.export'),
+    re_path(PREFIX + r'claims/settings/$', claims.ClaimSettings.as_view(), name='control.claims.settings'),
+    re_path(PREFIX + r'claims/(?P<claim>\d+)/$', claims.ClaimDetail.as_view(), name='control.claim'),
+    re_path(PREFIX + r'claims/(?P<claim>\d+)/receipt/(?P<receipt>\d+)/$', claims.ClaimReceipt.as_view(),
+            name='control.claim.receipt'),
 ]
 
 

@@ -11,7 +11,7 @@ import pretix_grants.models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pretix_grants', '0004_bulk_mail'),
+        ('pretix_grants', '0006_claims'),
         ('pretixbase', '0297_outgoingmail'),
     ]
 

@@ -2,16 +2,20 @@
 Demo data: an organizer, an event with the plugin on, a ticket with a quota, a 25% co-speaker voucher sent with
 pretix's own voucher mail, and grants in every status, made through the plugin's own workflow.
 """
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
+from PIL import Image, ImageDraw
 from pretix.base.models import Event, Organizer, User
 from pretix.base.services.vouchers import vouchers_send
+from reportlab.pdfgen import canvas
 
-from pretix_grants import letters, workflow
+from pretix_grants import claims, letters, workflow
 from pretix_grants.models import Grant
 
 EMAIL, PASSWORD = 'admin@localhost', 'admin'
@@ -44,16 +48,21 @@ class Command(BaseCommand):
                                           all_organizer_permissions=True)
             team.members.add(user)
         event = organizer.events.filter(slug='2027').first() or self.event(organizer, user)
+        past = organizer.events.filter(slug='2026').first() or self.past_event(organizer, user)
         self.stdout.write(self.style.SUCCESS(
             '\npretix-grants demo\n'
             '  control panel: http://127.0.0.1:8000/control/  (login {email} / {password})\n'
             '  grants:        http://127.0.0.1:8000/control/event/{o}/{e}/grants/\n'
             '  shop:          http://127.0.0.1:8000/{o}/{e}/\n'
             '  a grantee page: {reply}\n'
+            '  claims:        http://127.0.0.1:8000/control/event/{o}/2026/grants/claims/\n'
+            '  a claim:       {claim}\n'
             '  mails sent:    data/mails/\n'.format(
                 email=EMAIL, password=PASSWORD, o=organizer.slug, e=event.slug,
                 reply='http://127.0.0.1:8000/{}/{}/grant/{}/'.format(
                     organizer.slug, event.slug, event.grants.get(email='ada@example.org').secret),
+                claim='http://127.0.0.1:8000/{}/{}/grant/{}/claim/'.format(
+                    organizer.slug, past.slug, past.grants.get(email='grace@example.org').secret),
             )
         ))
 
@@ -140,3 +149,54 @@ class Command(BaseCommand):
             'passport_expiry': expiry, 'date_of_birth': date(1995, 12, 10), 'address': '12 St James Square\nLondon',
             'consulate': 'German Embassy London\n23 Belgrave Square\nLondon SW1X 8PZ',
         }, grant=event.grants.get(email='ada@example.org'))
+
+    # Reimbursement claims (claims.py): a past event whose grantees have claimed, one claim submitted with receipts
+    # and one approved, ready for the payout export.
+    def past_event(self, organizer, user):
+        event = Event.objects.create(
+            organizer=organizer, name='DemoCon 2026', slug='2026', currency='EUR', live=True,
+            date_from=now() - timedelta(days=10), date_to=now() - timedelta(days=8),
+            plugins='pretix.plugins.sendmail,pretix.plugins.statistics,pretix_grants',
+        )
+        event.settings.locales = ['en', 'de']
+        event.settings.locale = 'en'
+        ticket = event.items.create(name='Conference ticket', default_price=Decimal('150.00'), admission=True)
+        event.quotas.create(name='Conference tickets', size=300).items.add(ticket)
+        event.settings.grants_voucher_item = ticket.pk
+        event.settings.grants_payout_account_holder = 'DemoCon e.V.'
+        event.settings.grants_payout_iban = 'DE02120300000000202051'
+        claimants = [
+            ('Grace Hopper', 'grace@example.org', '400.00', '150.00', 'DE89370400440532013000', False),
+            ('Ada Lovelace', 'ada@example.org', '250.00', '180.00', 'AT611904300234573201', True),
+        ]
+        for name, email, travel, accommodation, iban, approve in claimants:
+            grant = workflow.create_grant(event, user=user, name=name, email=email, locale='en',
+                                          travel_amount=Decimal(travel), accommodation_amount=Decimal(accommodation))
+            self.advance(grant, 'confirmed', user)
+            receipts = {'travel': [receipt_image()], 'accommodation': [receipt_pdf(name)]}
+            claim = claims.save(
+                grant, items={'travel': (Decimal(travel) - Decimal('20.00'), 'Train there and back'),
+                              'accommodation': (Decimal(accommodation), 'Hostel, two nights')},
+                payout={'method': 'bank', 'account_holder': name, 'iban': iban},
+                new_receipts={cat: [(f, claims.check_receipt(f)) for f in files] for cat, files in receipts.items()},
+                submit=True,
+            )
+            if approve:
+                claims.approve(claim, user=user)
+        return event
+
+
+def receipt_image():
+    out = io.BytesIO()
+    img = Image.new('RGB', (600, 400), (250, 250, 245))
+    ImageDraw.Draw(img).text((30, 30), 'RAIL TICKET  Berlin - Vienna  EUR 190.00', fill=(20, 20, 20))
+    img.save(out, 'JPEG')
+    return SimpleUploadedFile('train-ticket.jpg', out.getvalue(), content_type='image/jpeg')
+
+
+def receipt_pdf(name):
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    c.drawString(72, 760, f'Invoice - Hostel Vienna - {name} - 2 nights')
+    c.save()
+    return SimpleUploadedFile('hostel-invoice.pdf', out.getvalue(), content_type='application/pdf')
