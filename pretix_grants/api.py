@@ -28,8 +28,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from . import issuance, mails, reviews, workflow
+from .actors import auth_key
 from .models import Grant
 from .permissions import MANAGE, VIEW
+from .tasks import publish_grants
 
 PLUGIN = 'pretix_grants'
 # Which action changes what a client may not write directly.
@@ -302,8 +304,6 @@ class GrantViewSet(viewsets.ModelViewSet):
     # Publishing many decisions sends many mails: it runs as a task, the way pretix's API runs exports.
     @action(detail=False, methods=['POST'], url_path='publish', url_name='publish-all')
     def publish_all(self, request, *args, **kwargs):
-        from .tasks import auth_key, publish_grants
-
         s = BulkPublishSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         ids = s.validated_data.get('ids')

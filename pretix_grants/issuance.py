@@ -26,6 +26,8 @@ from pretix.base.models.vouchers import generate_codes
 from pretix.base.services.locking import lock_objects
 from pretix.helpers import OF_SELF
 
+from . import mails
+from .hooks import grant_mails_owed
 from .models import Grant, GrantMail
 
 logger = logging.getLogger(__name__)
@@ -83,15 +85,6 @@ def voucher_target(event) -> Target:
     valid_until = rel.datetime(event) if rel else (event.date_to or event.date_from)
     return Target(item=item, variation=variation, quota=quota, valid_until=valid_until,
                   tag=s.grants_voucher_tag or '', block_quota=bool(s.grants_voucher_block_quota))
-
-
-def queue_issuance(grant):
-    """After the confirmation commits, issue the voucher in a worker (inline where tasks are eager)."""
-    from .tasks import issue_grant_voucher
-
-    if grant.ticket:
-        event_id, pk = grant.event_id, grant.pk
-        transaction.on_commit(lambda: issue_grant_voucher.apply_async(args=(event_id, pk)))
 
 
 def sent_voucher_ids(event, email):
@@ -171,8 +164,7 @@ def issue_voucher(grant, *, event=None, user=None, auth=None):
             # reuse the caller's event: its settings are loaded already
             g = Grant.objects.select_for_update(of=OF_SELF).get(pk=pk, event=event)
             g.event = event
-        if (g.status != Grant.STATUS_CONFIRMED or not g.ticket
-                or g.voucher_state in Grant.VOUCHER_STATES_DONE):
+        if not g.is_due_for_voucher():
             return g
         try:
             target = voucher_target(g.event)
@@ -185,8 +177,6 @@ def issue_voucher(grant, *, event=None, user=None, auth=None):
 
 def _issue_locked(g, target, voucher, *, user=None, auth=None):
     """Issue for the locked grant ``g``, given the voucher the person already holds (or ``None``)."""
-    from . import mails
-
     try:
         if voucher is None:
             voucher, state = _create_voucher(g, target, user, auth), Grant.VOUCHER_ISSUED
@@ -271,8 +261,7 @@ def _issue_batch(event, ids, user, auth):
         grants = list(Grant.objects.select_for_update(of=OF_SELF).filter(event=event, pk__in=ids).order_by('pk'))
         for g in grants:
             g.event = event
-        due = [g for g in grants if g.status == Grant.STATUS_CONFIRMED and g.ticket
-               and g.voucher_state not in Grant.VOUCHER_STATES_DONE]
+        due = [g for g in grants if g.is_due_for_voucher()]
         if not due:
             return {g.pk: g for g in grants}
         try:
@@ -301,8 +290,6 @@ def _issue_batch(event, ids, user, auth):
 
 
 def _create_vouchers(event, grants, target, user, auth):
-    from . import mails
-
     vouchers = [_new_voucher(g, target, code) for g, code in zip(grants, generate_codes(event.organizer, len(grants)))]
     Voucher.objects.bulk_create(vouchers, batch_size=500)
     event.cache.set('vouchers_exist', True)  # what Voucher.save does
@@ -327,7 +314,7 @@ def _create_vouchers(event, grants, target, user, auth):
     batch.save()
     if any(r.pk is None for r in records):  # a database that cannot return the new rows' ids
         records = list(GrantMail.objects.filter(grant__in=grants, pending=True))
-    queue_owed_mails(event, [r.pk for r in records])
+    announce_owed_mails(event, [r.pk for r in records])
 
 
 def _set_vouchers(grants, stamp):
@@ -351,19 +338,13 @@ def _set_vouchers(grants, stamp):
             )
 
 
-def queue_owed_mails(event, record_ids):
-    """After commit, deliver owed mails in worker tasks of ``mails.MAIL_CHUNK`` mails each."""
-    from . import mails
-    from .tasks import deliver_grant_mails
-
-    event_id = event.pk
-    for start in range(0, len(record_ids), mails.MAIL_CHUNK):
-        ids = record_ids[start:start + mails.MAIL_CHUNK]
-        if 'locmem' in settings.EMAIL_BACKEND:
-            # as pretix's mail() does under test settings, where on_commit never fires: hand them over at once
-            deliver_grant_mails.apply_async(args=(event_id, ids))
-        else:
-            transaction.on_commit(lambda ids=ids: deliver_grant_mails.apply_async(args=(event_id, ids)))
+def announce_owed_mails(event, record_ids):
+    """After commit, tell ``grant_mails_owed`` (``tasks`` delivers them in workers)."""
+    if 'locmem' in settings.EMAIL_BACKEND:
+        # as pretix's mail() does under test settings, where on_commit never fires: hand them over at once
+        grant_mails_owed.send(event, record_ids=record_ids)
+    else:
+        transaction.on_commit(lambda: grant_mails_owed.send(event, record_ids=record_ids))
 
 
 def _flag(grant, reason, *, voucher=None, user=None, auth=None):
@@ -545,17 +526,15 @@ def link_voucher(grant, code, *, user=None, auth=None):
     voucher a person already holds, which issuance then uses (as it is if it is a free ticket, else upgraded in
     place). A confirmed grant gets it at once. Returns the grant as it is afterwards.
     """
-    from .workflow import TRANSITIONS, _copy_into, _status_label, lock
-
     code = (code or '').strip()
     with transaction.atomic():
-        g = lock(grant)
+        g = Grant.objects.lock(grant.pk)
         if g.voucher_state in Grant.VOUCHER_STATES_DONE:
             raise VoucherLinkError(_('This grant already holds voucher {code} ("{state}").').format(
                 code=g.voucher.code if g.voucher else '?', state=g.get_voucher_state_display()))
-        if g.status != Grant.STATUS_CONFIRMED and not any(frm == g.status for frm, to in TRANSITIONS):
+        if not g.may_link_voucher():
             raise VoucherLinkError(_('A grant that is "{status}" cannot get a voucher.').format(
-                status=_status_label(g.status)))
+                status=Grant.status_label(g.status)))
         voucher = Voucher.objects.filter(event=g.event, code__iexact=code).first() if code else None
         if voucher is None:
             raise VoucherLinkError(_('This event has no voucher with the code "{code}".').format(code=code))
@@ -570,5 +549,5 @@ def link_voucher(grant, code, *, user=None, auth=None):
                      user=user, auth=auth)
         if g.status == Grant.STATUS_CONFIRMED:
             g = issue_voucher(g, event=g.event, user=user, auth=auth)
-    _copy_into(grant, g)
+    grant.take_values_of(g)
     return g

@@ -195,7 +195,7 @@ class ReplyView(EventViewMixin, TemplateView):
             ) if value],
         })
         if g.status == Grant.STATUS_CONFIRMED and g.ticket:
-            if g.voucher_id and g.voucher_state in Grant.VOUCHER_STATES_DONE:
+            if g.holds_voucher():
                 ctx['voucher'] = g.voucher
                 ctx['redeem_url'] = redeem_url(self.request.event, g.voucher.code)
             elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
@@ -8,6 +9,7 @@ from pretix.base.reldate import RelativeDateTimeField
 from pretix.base.services.placeholders import FormPlaceholderMixin
 from pretix.control.forms import SplitDateTimeField
 
+from ..applications import parse_questions
 from ..defaults import MAIL_TEMPLATES
 from ..lifecycle import LIFECYCLE_SETTINGS
 from ..models import Grant
@@ -77,8 +79,6 @@ class GrantForm(forms.ModelForm):
     def __init__(self, *args, event, **kwargs):
         self.event = event
         super().__init__(*args, **kwargs)
-        from django.conf import settings
-
         names = dict(settings.LANGUAGES)
         self.fields['locale'] = forms.ChoiceField(
             label=_('Language'), choices=[(lc, names.get(lc, lc)) for lc in event.settings.locales],
@@ -228,8 +228,6 @@ class GrantSettingsForm(FormPlaceholderMixin, SettingsForm):
                 self._set_field_placeholders(fn, list(PLACEHOLDER_CONTEXT))
 
     def clean_grants_application_questions(self):
-        from ..applications import parse_questions
-
         return parse_questions(self.cleaned_data.get('grants_application_questions') or [])
 
     def clean(self):

@@ -1,14 +1,10 @@
 import uuid
-from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
-from django.db.models import (
-    Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -35,9 +31,6 @@ from .forms import (
     GrantFilterForm, GrantForm, GrantSettingsForm,
 )
 
-MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
-GRANTED = (Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
-
 
 def grant_url(event, name, **kwargs):
     return reverse(f'plugins:pretix_grants:control.{name}', kwargs={
@@ -55,13 +48,7 @@ def filtered_grants(event, data, user=None, blind=True):
     form = GrantFilterForm(data=data)
     form.is_valid()
     fd = form.cleaned_data if form.is_bound else {}
-    qs = Grant.objects.filter(event=event).annotate(
-        total=F('travel_amount') + F('accommodation_amount') + F('other_amount'),
-        mail_failed=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
-                                                    outgoing_mail__status=OutgoingMail.STATUS_FAILED)),
-        mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'), outgoing_mail__status__in=MAIL_PENDING)),
-        mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
-    )
+    qs = Grant.objects.filter(event=event).with_total().with_mail_state()
     qs = reviews.annotate(qs, user, blind)
     if fd.get('review') == 'mine_missing':
         qs = qs.filter(own_score__isnull=True)
@@ -133,9 +120,7 @@ class GrantList(GrantViewMixin, PaginationMixin, ListView):
         counts = dict(Grant.objects.filter(event=event).values_list('status').annotate(c=Count('pk')).order_by())
         ctx['status_counts'] = [(key, label, counts.get(key, 0)) for key, label in Grant.STATUS_CHOICES]
         ctx['total_count'] = sum(counts.values())
-        zero = Value(Decimal('0.00'), output_field=DecimalField(max_digits=13, decimal_places=2))
-        ctx['granted_sum'] = Grant.objects.filter(event=event, status__in=GRANTED).aggregate(
-            s=Coalesce(Sum(F('travel_amount') + F('accommodation_amount') + F('other_amount')), zero))['s']
+        ctx['granted_sum'] = Grant.objects.filter(event=event).holding_place().granted_total()
         ctx['budget'] = event.settings.grants_budget
         if ctx['budget'] is not None:
             ctx['over_budget'] = ctx['granted_sum'] > ctx['budget']
