@@ -20,7 +20,7 @@ from django_filters.rest_framework import (
 )
 from django_scopes import scopes_disabled
 from pretix.api.pagination import TotalOrderingFilter
-from pretix.base.models import CachedFile
+from pretix.base.models import CachedFile, SubEvent
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -69,16 +69,23 @@ class GrantSerializer(serializers.ModelSerializer):
     requested = RequestedSerializer(source='*', read_only=True)
     reviews = serializers.SerializerMethodField()
     voucher = serializers.SlugRelatedField(slug_field='code', read_only=True)
+    subevent = serializers.PrimaryKeyRelatedField(queryset=SubEvent.objects.none(), required=False, allow_null=True)
     needs_attention = serializers.SerializerMethodField()
     reply_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Grant
-        fields = ['id', 'name', 'email', 'locale', 'status', 'decision', 'reply_deadline', 'amounts',
+        fields = ['id', 'name', 'email', 'locale', 'subevent', 'status', 'decision', 'reply_deadline', 'amounts',
                   'internal_note', 'voucher', 'voucher_state', 'needs_attention', 'reply_url', 'created',
                   'modified', 'requested', 'justification', 'motivation', 'answers', 'reviews']
         read_only_fields = ['id', 'status', 'decision', 'voucher_state', 'created', 'modified', 'answers']
         extra_kwargs = {'locale': {'required': False}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        event = self.context.get('event')
+        if event is not None:
+            self.fields['subevent'].queryset = event.subevents.all()
 
     def get_needs_attention(self, grant):
         if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
@@ -289,6 +296,16 @@ class GrantViewSet(viewsets.ModelViewSet):
             issuance.link_voucher(grant, s.validated_data['code'], **_actor(request))
         except issuance.VoucherLinkError as e:
             return Response({'detail': str(e)}, status=status.HTTP_400_BAD_REQUEST)
+        return self._answer(grant)
+
+    @action(detail=True, methods=['POST'])
+    def issue_voucher(self, request, *args, **kwargs):
+        """Issue the voucher of a confirmed grant that has none (e.g. after its voucher was deleted in pretix)."""
+        grant = self.get_object()
+        if not grant.is_due_for_voucher():
+            return _illegal(grant, _('This grant is not due for a voucher: it holds one, is not confirmed or has no '
+                                     'ticket.'))
+        issuance.issue_voucher(grant, event=request.event, **_actor(request))
         return self._answer(grant)
 
     @action(detail=True, methods=['POST'])

@@ -226,19 +226,28 @@ def promote_for(freed):
         f = Grant.objects.select_for_update(of=OF_SELF).get(pk=freed.pk)
         if f.place_taken_by_id or f.status not in (Grant.STATUS_EXPIRED, Grant.STATUS_REFUSED):
             return None
-        candidate = waiting_list(event).first()
-        if candidate is None:
+        promoted = None
+        for candidate in waiting_list(event).only('pk'):
+            # the candidate under its own row lock: an organizer may be rejecting it at this moment
+            candidate = workflow.lock(candidate)
+            if candidate.status != Grant.STATUS_WAITING_LIST:
+                f.log_action('pretix_grants.grant.place_candidate_skipped', data={
+                    'next_grant': candidate.pk, 'status': candidate.status,
+                })
+                continue
+            reason = why_not_offer(event, candidate)
+            if reason:
+                f.log_action('pretix_grants.grant.place_not_refilled', data={
+                    'reason': str(reason), 'next_grant': candidate.pk,
+                })
+                return None
+            promoted = workflow.change_status(
+                candidate, Grant.STATUS_APPROVED, actor=workflow.SYSTEM,
+                reason='waiting_list_promotion', extra={'place_of': f.pk},
+            )
+            break
+        if promoted is None:
             return None
-        reason = why_not_offer(event, candidate)
-        if reason:
-            f.log_action('pretix_grants.grant.place_not_refilled', data={
-                'reason': str(reason), 'next_grant': candidate.pk,
-            })
-            return None
-        promoted = workflow.change_status(
-            candidate, Grant.STATUS_APPROVED, actor=workflow.SYSTEM,
-            reason='waiting_list_promotion', extra={'place_of': f.pk},
-        )
         f.place_taken_by = promoted
         f.save(update_fields=['place_taken_by', 'modified'])
         f.log_action('pretix_grants.grant.place_refilled', data={'grant': promoted.pk, 'name': promoted.name})

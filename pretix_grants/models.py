@@ -151,6 +151,9 @@ class Grant(LoggedModel):
     }
 
     event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='grants')
+    # the date of an event series the grant is for: its voucher carries it, its quota check asks for it
+    subevent = models.ForeignKey('pretixbase.SubEvent', null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name='grants', verbose_name=pgettext_lazy('subevent', 'Date'))
     name = models.CharField(max_length=255, verbose_name=_('Name'))
     email = models.EmailField(max_length=254, verbose_name=_('Email'))
     locale = models.CharField(max_length=32, default='en', verbose_name=_('Language'))

@@ -1,8 +1,11 @@
+from django.db import transaction
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
+from pretix.base.models import Voucher
 from pretix.base.signals import (
     checkin_created, event_copy_data, order_approved, order_canceled,
     order_changed, order_denied, order_expired, order_paid, order_placed,
@@ -15,7 +18,7 @@ from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import front_page_top
 
 from . import defaults  # NOQA: registers the settings' defaults
-from . import lifecycle, tasks
+from . import issuance, lifecycle, tasks
 from .applications import front_page_link
 from .control.dashboard import dashboard_widget
 from .control.eventcopy import copy_settings
@@ -116,12 +119,14 @@ def mails_owed(sender, record_ids, **kwargs):
 @receiver([order_placed, order_paid, order_canceled, order_reactivated, order_expired, order_changed,
            order_approved, order_denied], dispatch_uid='pretix_grants_lifecycle_order')
 def lifecycle_order(sender, order, **kwargs):
-    lifecycle.on_order_changed(order)
+    # after pretix's checkout committed: it holds the voucher's locks until then, and the plugin locks grant
+    # rows before voucher locks (issuance's lock order)
+    transaction.on_commit(lambda: lifecycle.on_order_changed(order))
 
 
 @receiver(checkin_created, dispatch_uid='pretix_grants_lifecycle_checkin_created')
 def lifecycle_checkin_created(sender, checkin, **kwargs):
-    lifecycle.on_checkin(checkin)
+    transaction.on_commit(lambda: lifecycle.on_checkin(checkin))
 
 
 @receiver(event_dashboard_widgets, dispatch_uid='pretix_grants_lifecycle_dashboard_widget')
@@ -134,6 +139,8 @@ def lifecycle_dashboard_widget(sender, subevent=None, lazy=False, **kwargs):
                                             '({name}).'),
     'pretix_grants.grant.place_not_refilled': _('The freed place has not been offered to the waiting list: '
                                                 '{reason}.'),
+    'pretix_grants.grant.place_candidate_skipped': _('The next grant on the waiting list changed meanwhile '
+                                                     '({status}); the place goes to the one after it.'),
     'pretix_grants.grant.ticket.none': _('The grant voucher is no longer used by an order.'),
     'pretix_grants.grant.ticket.pending': _('A ticket has been ordered with the grant voucher: order {order}, '
                                             'payment pending.'),
@@ -152,6 +159,11 @@ class GrantLifecycleLogEntryType(EventLogEntryType):
 })
 class GrantReplyPageLogEntryType(EventLogEntryType):
     pass
+
+
+@receiver(pre_delete, sender=Voucher, dispatch_uid='pretix_grants_voucher_deleted')
+def voucher_deleted(sender, instance, **kwargs):
+    issuance.voucher_deleted(instance)
 
 
 # Organizer control panel (control/).

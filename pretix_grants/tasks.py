@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 from pretix.base.models import CachedFile, User
 from pretix.base.services.locking import LockTimeoutException
@@ -147,7 +148,7 @@ def queue_after_status_change(event, grant, old_status, new_status):
         except Exception:
             logger.exception('Queueing the waiting-list promotion for grant %s failed', grant.pk)
             grant.log_action('pretix_grants.grant.place_not_refilled', data={
-                'reason': 'the promotion could not be queued', 'next_grant': None,
+                'reason': str(_('the promotion could not be queued')), 'next_grant': None,
             })
 
 

@@ -24,7 +24,7 @@ from pretix.base.middleware import (
 from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 
-from . import workflow
+from . import issuance, workflow
 from .mails import redeem_url
 from .models import Grant
 
@@ -101,14 +101,7 @@ def find_grant(event, secret):
 
 def voucher_used(grant):
     """Whether the grant's voucher has been used for an order (then withdrawing is a matter for the organizers)."""
-    v = grant.voucher
-    if v is None:
-        return False
-    if grant.voucher_state == Grant.VOUCHER_UPGRADED:
-        return v.redeemed > (grant.voucher_original or {}).get('redeemed', 0)
-    if grant.voucher_state == Grant.VOUCHER_ISSUED:
-        return v.redeemed > 0
-    return v.redeemed >= v.max_usages
+    return issuance.voucher_used(grant)
 
 
 @method_decorator(never_cache, name='dispatch')

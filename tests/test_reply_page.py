@@ -16,6 +16,7 @@ from pretix_grants import issuance, workflow
 from pretix_grants.models import Grant
 
 from .conftest import committed
+from .lifecycle_helpers import order_with_voucher
 from .test_concurrency import run_at_once
 
 CONFIRM = 'confirm'
@@ -69,7 +70,8 @@ def grant_in(make_grant, grant_settings, item):
             with committed():
                 workflow.confirm(g)
             if state == 'confirmed_used':
-                Voucher.objects.filter(pk=Grant.objects.get(pk=g.pk).voucher_id).update(redeemed=1)
+                # a real order through pretix's checkout: "used" is judged by the orders holding the voucher
+                order_with_voucher(g.event, item, Voucher.objects.get(pk=Grant.objects.get(pk=g.pk).voucher_id))
         g.refresh_from_db()
         return g
 

@@ -72,8 +72,8 @@ class GrantFilterForm(forms.Form):
 class GrantForm(forms.ModelForm):
     class Meta:
         model = Grant
-        fields = ('name', 'email', 'locale', 'ticket', 'travel_amount', 'accommodation_amount', 'other_amount',
-                  'internal_note')
+        fields = ('name', 'email', 'locale', 'subevent', 'ticket', 'travel_amount', 'accommodation_amount',
+                  'other_amount', 'internal_note')
         widgets = {'internal_note': forms.Textarea(attrs={'rows': 3})}
 
     def __init__(self, *args, event, **kwargs):
@@ -84,6 +84,10 @@ class GrantForm(forms.ModelForm):
             label=_('Language'), choices=[(lc, names.get(lc, lc)) for lc in event.settings.locales],
             initial=event.settings.locale,
         )
+        if event.has_subevents:
+            self.fields['subevent'].queryset = event.subevents.all()
+        else:
+            del self.fields['subevent']
         for f in ('travel_amount', 'accommodation_amount', 'other_amount'):
             self.fields[f].min_value = 0
             self.fields[f].widget.attrs['min'] = '0'

@@ -287,7 +287,12 @@ class GrantEdit(GrantViewMixin, FormView):
         if form.has_changed():
             try:
                 with transaction.atomic():
-                    grant = form.save()
+                    # only the fields the form shows, under the row lock: status and voucher change through the
+                    # state machine and issuance meanwhile, and an edit must not write back what it read before
+                    grant = workflow.lock(self.grant)
+                    for k in form.changed_data:
+                        setattr(grant, k, form.cleaned_data[k])
+                    grant.save(update_fields=[*form.changed_data, 'modified'])
                     grant.log_action('pretix_grants.grant.changed', user=self.request.user, data={
                         k: str(form.cleaned_data[k]) for k in form.changed_data})
             except IntegrityError:
