@@ -9,6 +9,7 @@ from pretix_grants.control.dashboard import dashboard_numbers
 from pretix_grants.models import Grant
 
 from .conftest import committed
+from .control_fixtures import url
 from .lifecycle_helpers import cancel, check_in, order_with_voucher
 
 
@@ -27,7 +28,7 @@ def checkin_list(event):
 
 
 @pytest.mark.django_db
-def test_an_order_with_the_grant_voucher_shows_on_the_grant(confirmed, event, item):
+def test_an_order_with_the_grant_voucher_shows_on_the_grant(confirmed, event, item, manager_client):
     order = order_with_voucher(event, item, confirmed.voucher, email='ada@example.org')
 
     confirmed.refresh_from_db()
@@ -35,6 +36,8 @@ def test_an_order_with_the_grant_voucher_shows_on_the_grant(confirmed, event, it
     assert (confirmed.order_code, confirmed.order_status) == (order.code, Order.STATUS_PAID)
     assert confirmed.ticket_state() == Grant.TICKET_PAID
     assert confirmed.get_ticket_state_display() == f'ticket ordered ({order.code})'
+    page = manager_client.get(url(event, f'{confirmed.pk}/')).content.decode()
+    assert f'Ticket ordered ({order.code})' in page
     assert LogEntry.objects.filter(action_type='pretix_grants.grant.ticket.paid', object_id=confirmed.pk).count() == 1
 
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
 from pretix.base.forms import SettingsForm
 from pretix.base.forms.widgets import SplitDateTimePickerWidget
+from pretix.base.models import SubEvent
 from pretix.base.reldate import RelativeDateTimeField
 from pretix.base.services.placeholders import FormPlaceholderMixin
 from pretix.control.forms import SplitDateTimeField
@@ -70,6 +71,10 @@ class GrantFilterForm(forms.Form):
 
 
 class GrantForm(forms.ModelForm):
+    # the event's dates, set per form (a model form would query all events' dates at import)
+    subevent = forms.ModelChoiceField(queryset=SubEvent.objects.none(), required=False,
+                                      label=pgettext_lazy('subevent', 'Date'))
+
     class Meta:
         model = Grant
         fields = ('name', 'email', 'locale', 'subevent', 'ticket', 'travel_amount', 'accommodation_amount',
