@@ -20,7 +20,8 @@ Voucher rules (which of the person's own vouchers a grant may use):
 - Any other voucher of the person (several uses, a budget, ...) is left untouched and the grant gets a new voucher
   of its own. A voucher the person already used for the grant product makes the grant "needs attention": they
   hold a ticket already. An organizer linking a voucher that does not qualify is told why, and nothing changes.
-- Ending the grant: a voucher the plugin made is deleted while no order holds it; an upgraded one gets its old
+- Ending the grant: a voucher the plugin made is ended (made unusable, never deleted under a live shop) while no
+  order holds it; an upgraded one gets its old
   values back, but only if no new order holds it, nobody edited it since the upgrade, and (if it blocks quota) the
   quota still has room; otherwise the grant needs attention with the reason. "Used" is judged by the order
   positions that hold the voucher in a pending or paid order, not by ``redeemed`` counters.
@@ -627,23 +628,18 @@ def release_voucher(grant, *, user=None, auth=None):
                 code=code, order=used.order.code), user=user, auth=auth)
         CartPosition.objects.filter(addon_to__voucher=voucher).delete()
         voucher.cartposition_set.all().delete()
+        # Ended, not deleted: a checkout that read the voucher before our lock re-reads it after pretix's locks and
+        # would fail with a server error on a deleted one. pretix re-reads only ``redeemed`` there, so such a
+        # checkout may still complete: the grant remembers the ended voucher (``voucher_original['ended']``) and
+        # an order that comes through anyway makes it need attention (``notice_order_after_end``).
+        voucher.valid_until = now()
+        voucher.max_usages = voucher.redeemed
+        voucher.save(update_fields=['valid_until', 'max_usages'])
+        voucher.log_action('pretix.voucher.changed', data={
+            'valid_until': voucher.valid_until.isoformat(), 'max_usages': voucher.max_usages,
+            'source': 'pretix_grants', 'grant': g.pk}, user=user, auth=auth)
         g.voucher = None
-        # the grant lets go first, so pretix's delete does not look like someone else deleting it
-        g.save(update_fields=['voucher', 'modified'])
-        if voucher.allow_delete():
-            voucher.log_action('pretix.voucher.deleted', data={'source': 'pretix_grants', 'grant': g.pk},
-                               user=user, auth=auth)
-            voucher.delete()
-            action = 'deleted'
-        else:
-            # canceled orders still point at it: pretix keeps it, so it is made unusable instead
-            voucher.valid_until = now()
-            voucher.max_usages = voucher.redeemed
-            voucher.save(update_fields=['valid_until', 'max_usages'])
-            voucher.log_action('pretix.voucher.changed', data={
-                'valid_until': voucher.valid_until.isoformat(), 'max_usages': voucher.max_usages,
-                'source': 'pretix_grants', 'grant': g.pk}, user=user, auth=auth)
-            action = 'deleted'
+        action = 'ended'
     elif state == Grant.VOUCHER_UPGRADED:
         original = g.voucher_original or {}
         reason = _restore_refusal(voucher, original, g.event)
@@ -665,9 +661,10 @@ def release_voucher(grant, *, user=None, auth=None):
         action = 'unlinked'
 
     g.voucher_state, g.voucher_attention = Grant.VOUCHER_NOT_ISSUED, ''
+    g.voucher_original = {'ended': voucher.pk} if action == 'ended' else None
     g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
     g.log_action(f'pretix_grants.grant.voucher.{action}', data={
-        'voucher': voucher.pk if voucher.pk else None,
+        'voucher': voucher.pk,
         'code': code,
     }, user=user, auth=auth)
 
@@ -731,3 +728,24 @@ def voucher_deleted(voucher):
         g.voucher = None
         g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
         g.log_action('pretix_grants.grant.voucher.needs_attention', data={'reason': g.voucher_attention})
+
+
+def notice_order_after_end(grant, voucher_ids):
+    """
+    An order (after its commit) holds the voucher this grant ended: a checkout that had read the voucher before
+    the grant ended. The ticket is bought; the grant gets the voucher back and needs an organizer's attention.
+    """
+    with transaction.atomic():
+        g = Grant.objects.lock(grant.pk)
+        ended = (g.voucher_original or {}).get('ended')
+        if g.voucher_id or ended not in voucher_ids:
+            return g
+        used = valid_positions(ended).select_related('order', 'voucher').first()
+        if used is None:
+            return g
+        g.voucher = used.voucher
+        g.voucher_original = None
+        g.save(update_fields=['voucher', 'voucher_original', 'modified'])
+        _flag(g, _('Order {order} used voucher {code} while the grant was ending; the ticket is bought.').format(
+            order=used.order.code, code=used.voucher.code))
+    return g

@@ -20,7 +20,7 @@ from i18nfield.strings import LazyI18nString
 from pretix.base.models import Checkin, Event, Order, OrderPosition, Voucher
 from pretix.helpers import OF_SELF
 
-from . import mails, workflow
+from . import issuance, mails, workflow
 from .defaults import MAIL_TEMPLATES
 from .models import TICKET_VALID, Grant, GrantMail
 
@@ -310,14 +310,23 @@ def sync_ticket(grant):
     return g
 
 
-def grants_of_order(order):
-    vouchers = OrderPosition.all.filter(order=order, voucher__isnull=False).values('voucher_id')
-    return Grant.objects.filter(event_id=order.event_id, voucher_id__in=vouchers)
+def grants_of_order(order, vouchers):
+    return Grant.objects.filter(event_id=order.event_id).filter(
+        Q(voucher_id__in=vouchers) | Q(voucher_original__ended__in=vouchers))
 
 
 def on_order_changed(order):
-    """Any of pretix's order signals: follow the grant vouchers the order uses."""
-    for grant in grants_of_order(order):
+    """Any of pretix's order signals (after pretix's commit): follow the grant vouchers the order uses."""
+    vouchers = list(OrderPosition.all.filter(order=order, voucher__isnull=False).values_list('voucher_id', flat=True))
+    if not vouchers:
+        return
+    for grant in grants_of_order(order, vouchers):
+        if not grant.voucher_id:
+            try:
+                grant = issuance.notice_order_after_end(grant, vouchers)
+            except Exception:
+                logger.exception('Noticing order %s for the ended grant %s failed', order.code, grant.pk)
+                continue
         try:
             sync_ticket(grant)
         except Exception:

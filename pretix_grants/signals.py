@@ -65,6 +65,7 @@ def requeue_stale_issuance(sender, **kwargs):
     'pretix_grants.grant.voucher.upgraded': _('The grantee\'s voucher {code} has been upgraded to a free ticket.'),
     'pretix_grants.grant.voucher.needs_attention': _('The voucher needs attention: {reason}'),
     'pretix_grants.grant.voucher.deleted': _('Voucher {code} has been deleted.'),
+    'pretix_grants.grant.voucher.ended': _('Voucher {code} can no longer be used.'),
     'pretix_grants.grant.voucher.restored': _('Voucher {code} has been given back its previous values.'),
     'pretix_grants.grant.voucher.unlinked': _('Voucher {code} is no longer used for the grant.'),
     'pretix_grants.grant.mail.sent': _('An email has been sent: {subject}'),
