@@ -20,7 +20,7 @@ from django_filters.rest_framework import (
 )
 from django_scopes import scopes_disabled
 from pretix.api.pagination import TotalOrderingFilter
-from pretix.base.models import CachedFile
+from pretix.base.models import CachedFile, SubEvent
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -28,10 +28,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from . import issuance, mails, reviews, workflow
+from .actors import auth_key
 from .models import Grant
-from .permissions import MANAGE, VIEW
+from .permissions import MANAGE, VIEW, plugin_active
+from .tasks import publish_grants
 
-PLUGIN = 'pretix_grants'
 # Which action changes what a client may not write directly.
 READ_ONLY_HINTS = {
     'status': gettext_lazy('Use the decide/publish/confirm/refuse/cancel actions to change the status.'),
@@ -67,16 +68,23 @@ class GrantSerializer(serializers.ModelSerializer):
     requested = RequestedSerializer(source='*', read_only=True)
     reviews = serializers.SerializerMethodField()
     voucher = serializers.SlugRelatedField(slug_field='code', read_only=True)
+    subevent = serializers.PrimaryKeyRelatedField(queryset=SubEvent.objects.none(), required=False, allow_null=True)
     needs_attention = serializers.SerializerMethodField()
     reply_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Grant
-        fields = ['id', 'name', 'email', 'locale', 'status', 'decision', 'reply_deadline', 'amounts',
+        fields = ['id', 'name', 'email', 'locale', 'subevent', 'status', 'decision', 'reply_deadline', 'amounts',
                   'internal_note', 'voucher', 'voucher_state', 'needs_attention', 'reply_url', 'created',
                   'modified', 'requested', 'justification', 'motivation', 'answers', 'reviews']
         read_only_fields = ['id', 'status', 'decision', 'voucher_state', 'created', 'modified', 'answers']
         extra_kwargs = {'locale': {'required': False}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        event = self.context.get('event')
+        if event is not None:
+            self.fields['subevent'].queryset = event.subevents.all()
 
     def get_needs_attention(self, grant):
         if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
@@ -189,7 +197,7 @@ class GrantViewSet(viewsets.ModelViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         # like a plugin's control pages: the resource exists only where the plugin is enabled
-        if PLUGIN not in request.event.get_plugins():
+        if not plugin_active(request.event):
             raise NotFound(_('The grants plugin is not enabled for this event.'))
 
     @scopes_disabled()  # filtered by the event, which the permission check has established
@@ -290,6 +298,16 @@ class GrantViewSet(viewsets.ModelViewSet):
         return self._answer(grant)
 
     @action(detail=True, methods=['POST'])
+    def issue_voucher(self, request, *args, **kwargs):
+        """Issue the voucher of a confirmed grant that has none (e.g. after its voucher was deleted in pretix)."""
+        grant = self.get_object()
+        if not grant.is_due_for_voucher():
+            return _illegal(grant, _('This grant is not due for a voucher: it holds one, is not confirmed or has no '
+                                     'ticket.'))
+        issuance.issue_voucher(grant, event=request.event, **_actor(request))
+        return self._answer(grant)
+
+    @action(detail=True, methods=['POST'])
     def resend_voucher(self, request, *args, **kwargs):
         grant = self.get_queryset().select_related('event').get(pk=self.get_object().pk)
         try:
@@ -302,8 +320,6 @@ class GrantViewSet(viewsets.ModelViewSet):
     # Publishing many decisions sends many mails: it runs as a task, the way pretix's API runs exports.
     @action(detail=False, methods=['POST'], url_path='publish', url_name='publish-all')
     def publish_all(self, request, *args, **kwargs):
-        from .tasks import auth_key, publish_grants
-
         s = BulkPublishSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         ids = s.validated_data.get('ids')

@@ -19,9 +19,7 @@ from rest_framework.response import Response
 
 from . import claims
 from .models import Claim, ClaimItem, Receipt
-from .permissions import MANAGE, VIEW
-
-PLUGIN = 'pretix_grants'
+from .permissions import MANAGE, VIEW, plugin_active
 
 
 class ReceiptSerializer(serializers.ModelSerializer):
@@ -90,7 +88,7 @@ class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if PLUGIN not in request.event.get_plugins():
+        if not plugin_active(request.event):
             raise NotFound(_('The grants plugin is not enabled for this event.'))
 
     @scopes_disabled()  # filtered by the event, which the permission check has established

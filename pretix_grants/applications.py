@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django.views.generic import FormView, TemplateView
 from i18nfield.strings import LazyI18nString
 from pretix.helpers.http import get_client_ip
-from pretix.helpers.ratelimit import rate_limit
+from pretix.helpers.ratelimit import _get_key, rate_limit
 from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 
@@ -219,7 +219,6 @@ def too_many(key, *parameters, request=None, max_num, expire_time):
     if settings.HAS_REDIS:
         return rate_limit(key, *parameters, include_ip_from_request=request, max_num=max_num, expire_time=expire_time)
     ip = get_client_ip(request) if request is not None else ''
-    from pretix.helpers.ratelimit import _get_key
     cache_key = _get_key(key, (*parameters, ip))
     cache.add(cache_key, 0, timeout=expire_time)
     try:

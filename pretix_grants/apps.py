@@ -25,6 +25,5 @@ class PluginApp(PluginConfig):
         compatibility = 'pretix>=2026.8.0'
 
     def ready(self):
-        from . import lifecycle  # NOQA: registers its Celery task
-        from . import signals  # NOQA
-        from . import tasks  # NOQA
+        from . import signals  # NOQA: wires the receivers
+        from . import tasks  # NOQA: registers the Celery tasks

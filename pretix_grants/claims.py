@@ -38,6 +38,7 @@ from sepaxml import SepaTransfer
 
 from . import mails
 from .models import Claim, ClaimItem, Grant, GrantMail, Receipt
+from .permissions import plugin_active
 
 logger = logging.getLogger(__name__)
 
@@ -545,7 +546,7 @@ def send_reminders(at=None):
         events = Event.objects.filter(plugins__contains='pretix_grants',
                                       grants__status=Grant.STATUS_CONFIRMED).distinct()
         for event in events:
-            if 'pretix_grants' not in event.get_plugins():
+            if not plugin_active(event):
                 continue
             opens, deadline = window(event)
             days = event.settings.get('grants_claims_reminder_days', as_type=int)

@@ -2,9 +2,35 @@
 Voucher issuance: the one place where a grant gets, keeps or gives back a pretix voucher.
 
 Shaped like pretix's ``WaitingListEntry.send_voucher``: one transaction, the grant's row locked, availability
-checked the way pretix checks it, the voucher written and logged, the mail queued in the same transaction. A
-person who already holds a voucher of this event keeps their code: a free one is used as it is, a discount one is
-changed in place to a free ticket (and changed back if they later refuse).
+checked the way pretix checks it, the voucher written and logged, the mail queued in the same transaction.
+
+The invariant: a grant whose voucher state is issued, linked or upgraded buys exactly one ticket of the grant
+product at 0.00 through pretix's checkout; ending the grant gives the person back exactly what they had, or marks
+the grant "needs attention" with the reason and changes nothing.
+
+Voucher rules (which of the person's own vouchers a grant may use):
+
+- Only a voucher that applies to the grant product is a candidate (same quota when the grant vouchers are for a
+  quota; the product, or the product and variation, or all products otherwise; no other date of an event series).
+  Vouchers for other products are never touched.
+- It is used *as it is* (``linked``) if pretix already prices it at 0.00 for the grant product, it is valid, and
+  it has exactly one use left; it is *upgraded in place* (``upgraded``) if it has exactly one use left
+  (``max_usages - redeemed - carts == 1``). In both cases it must have no ``budget`` (pretix caps the discount at
+  the budget), no ``min_usages`` above 1, no seat, and show hidden products if the grant product is hidden.
+- Any other voucher of the person (several uses, a budget, ...) is left untouched and the grant gets a new voucher
+  of its own. A voucher the person already used for the grant product makes the grant "needs attention": they
+  hold a ticket already. An organizer linking a voucher that does not qualify is told why, and nothing changes.
+- Ending the grant: a voucher the plugin made is ended (made unusable, never deleted under a live shop) while no
+  order holds it; an upgraded one gets its old
+  values back, but only if no new order holds it, nobody edited it since the upgrade, and (if it blocks quota) the
+  quota still has room; otherwise the grant needs attention with the reason. "Used" is judged by the order
+  positions that hold the voucher in a pending or paid order, not by ``redeemed`` counters.
+- A voucher deleted in pretix makes its grant "needs attention"; an organizer can issue again (control panel, API).
+
+Lock order, the same as pretix's checkout: pretix's ``lock_objects`` (voucher, quotas; the event shared) first,
+then rows. The plugin takes the grant's row, then ``lock_objects``, then the voucher's row; pretix's checkout
+takes ``lock_objects`` and the voucher row and never the grant's: the plugin follows orders (``lifecycle``) only
+after pretix's transaction committed, so a checkout and a refusal never wait on each other in a circle.
 """
 import json
 import logging
@@ -20,19 +46,22 @@ from django.db.models import Exists, OuterRef
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from pretix.base.models import (
-    CartPosition, Item, ItemVariation, LogEntry, Quota, Voucher,
+    CartPosition, Item, ItemVariation, LogEntry, OrderPosition, Quota,
+    SubEvent, Voucher,
 )
 from pretix.base.models.vouchers import generate_codes
 from pretix.base.services.locking import lock_objects
 from pretix.helpers import OF_SELF
 
-from .models import Grant, GrantMail
+from . import mails
+from .hooks import grant_mails_owed
+from .models import TICKET_VALID, Grant, GrantMail
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal('0.00')
 # The voucher fields an in-place upgrade changes, and so the ones a release restores.
 UPGRADED_FIELDS = ('price_mode', 'value', 'item_id', 'variation_id', 'quota_id', 'max_usages', 'valid_until',
-                   'block_quota')
+                   'block_quota', 'subevent_id')
 
 
 class NeedsAttention(Exception):
@@ -52,6 +81,7 @@ class Target:
     valid_until: object
     tag: str
     block_quota: bool
+    subevent: Optional[SubEvent] = None
 
     def prices(self):
         if self.variation:
@@ -61,10 +91,13 @@ class Target:
         return [i.default_price for i in self.quota.items.all()] + [v.price for v in self.quota.variations.all()]
 
     def quotas(self):
-        return Voucher.get_affected_quotas(self.quota, self.item, self.variation, None)
+        return Voucher.get_affected_quotas(self.quota, self.item, self.variation, self.subevent)
+
+    def hidden(self):
+        return bool(self.item and self.item.hide_without_voucher)
 
 
-def voucher_target(event) -> Target:
+def voucher_target(event, grant=None) -> Target:
     s = event.settings
     item = variation = quota = None
     if s.grants_voucher_quota:
@@ -81,17 +114,13 @@ def voucher_target(event) -> Target:
         raise NeedsAttention(_('The product for grant vouchers has variations: choose one in the grant settings.'))
     rel = s.grants_voucher_valid_until
     valid_until = rel.datetime(event) if rel else (event.date_to or event.date_from)
+    subevent = grant.subevent if grant is not None and grant.subevent_id else None
+    if event.has_subevents and subevent is None and s.grants_voucher_block_quota:
+        raise NeedsAttention(_('The event is an event series: choose the date of this grant to issue its voucher.'))
+    if subevent is not None and quota is not None and quota.subevent_id and quota.subevent_id != subevent.pk:
+        raise NeedsAttention(_('The quota for grant vouchers is for another date than this grant.'))
     return Target(item=item, variation=variation, quota=quota, valid_until=valid_until,
-                  tag=s.grants_voucher_tag or '', block_quota=bool(s.grants_voucher_block_quota))
-
-
-def queue_issuance(grant):
-    """After the confirmation commits, issue the voucher in a worker (inline where tasks are eager)."""
-    from .tasks import issue_grant_voucher
-
-    if grant.ticket:
-        event_id, pk = grant.event_id, grant.pk
-        transaction.on_commit(lambda: issue_grant_voucher.apply_async(args=(event_id, pk)))
+                  tag=s.grants_voucher_tag or '', block_quota=bool(s.grants_voucher_block_quota), subevent=subevent)
 
 
 def sent_voucher_ids(event, email):
@@ -106,16 +135,66 @@ def sent_voucher_ids(event, email):
     return [pk for pk, data in entries if (json.loads(data).get('recipient') or '').strip().lower() == email.lower()]
 
 
-def _gives_free_ticket(voucher, target):
-    if target.quota:
-        applies = voucher.quota_id == target.quota.pk
-    else:
-        applies = voucher.applies_to(target.item, target.variation)
-    return applies and all(voucher.calculate_price(p) == ZERO for p in target.prices())
+def applies_to_grant(voucher, target):
+    """Whether ``voucher`` is for the grant product (or quota), and for the grant's date in an event series."""
+    if voucher.subevent_id and voucher.subevent_id != (target.subevent.pk if target.subevent else None):
+        return False
+    if voucher.quota_id:
+        return bool(target.quota) and voucher.quota_id == target.quota.pk
+    if voucher.item_id:
+        return not target.quota and voucher.applies_to(target.item, target.variation)
+    return True  # all products
+
+
+def valid_positions(voucher):
+    """The order positions that hold ``voucher`` now: not canceled, in a pending or paid order."""
+    return OrderPosition.objects.filter(voucher=voucher, order__status__in=TICKET_VALID)
+
+
+def voucher_used(grant):
+    """Whether an order holds the grant's voucher (beyond the orders that held an upgraded one before)."""
+    if not grant.voucher_id:
+        return False
+    positions = valid_positions(grant.voucher_id)
+    if grant.voucher_state == Grant.VOUCHER_UPGRADED:
+        positions = positions.exclude(pk__in=(grant.voucher_original or {}).get('positions', []))
+    return positions.exists()
+
+
+def _uses_left(voucher):
+    """As pretix's order creation counts them: uses not redeemed and not held in a cart."""
+    carts = CartPosition.objects.filter(voucher=voucher, expires__gte=now()).count()
+    return voucher.max_usages - voucher.redeemed - carts
 
 
 def _is_used_up(voucher):
-    return voucher.redeemed >= voucher.max_usages
+    return _uses_left(voucher) <= 0
+
+
+def _gives_free_ticket(voucher, target):
+    return applies_to_grant(voucher, target) and all(voucher.calculate_price(p) == ZERO for p in target.prices())
+
+
+def why_not_in_place(voucher, target):
+    """
+    None if ``voucher`` may become (or stay) the grant's one free ticket in place, else the reason it may not.
+    See the voucher rules in this module's docstring.
+    """
+    if not applies_to_grant(voucher, target):
+        return _('Voucher {code} is not valid for the grant product.').format(code=voucher.code)
+    left = _uses_left(voucher)
+    if left != 1:
+        return _('Voucher {code} has {n} unused uses left; a grant voucher buys exactly one ticket.').format(
+            code=voucher.code, n=max(left, 0))
+    if voucher.budget is not None:
+        return _('Voucher {code} has a budget, which would cap the free ticket\'s discount.').format(code=voucher.code)
+    if (voucher.min_usages or 1) > 1:
+        return _('Voucher {code} must be used for several tickets at once.').format(code=voucher.code)
+    if voucher.seat_id:
+        return _('Voucher {code} is bound to a seat.').format(code=voucher.code)
+    if target.hidden() and not voucher.show_hidden_items:
+        return _('Voucher {code} does not show the hidden grant product.').format(code=voucher.code)
+    return None
 
 
 def existing_voucher(grant, target):
@@ -124,7 +203,7 @@ def existing_voucher(grant, target):
     the best of those pretix sent to their email (a usable free one, then an unused one, then a redeemed one).
     """
     if grant.voucher_id:
-        return Voucher.objects.get(pk=grant.voucher_id)
+        return Voucher.objects.filter(pk=grant.voucher_id).first()
     candidates = list(
         Voucher.objects.filter(event=grant.event, pk__in=sent_voucher_ids(grant.event, grant.email), grant__isnull=True)
         .order_by('pk')
@@ -133,13 +212,15 @@ def existing_voucher(grant, target):
 
 
 def _best_voucher(candidates, target):
-    for test in (lambda v: v.is_active() and _gives_free_ticket(v, target),
-                 lambda v: not _is_used_up(v),
-                 lambda v: True):
+    """Of the person's vouchers for the grant product: a free one, then one to upgrade, then one they used."""
+    candidates = [v for v in candidates if applies_to_grant(v, target)]
+    for test in (lambda v: v.is_active() and _gives_free_ticket(v, target) and not why_not_in_place(v, target),
+                 lambda v: not why_not_in_place(v, target),
+                 lambda v: _is_used_up(v)):
         for v in candidates:
             if test(v):
                 return v
-    return None
+    return None  # none, or none that qualifies: a new voucher, theirs untouched
 
 
 def _order_code(voucher):
@@ -171,11 +252,10 @@ def issue_voucher(grant, *, event=None, user=None, auth=None):
             # reuse the caller's event: its settings are loaded already
             g = Grant.objects.select_for_update(of=OF_SELF).get(pk=pk, event=event)
             g.event = event
-        if (g.status != Grant.STATUS_CONFIRMED or not g.ticket
-                or g.voucher_state in Grant.VOUCHER_STATES_DONE):
+        if not g.is_due_for_voucher():
             return g
         try:
-            target = voucher_target(g.event)
+            target = voucher_target(g.event, g)
         except NeedsAttention as e:
             _flag(g, str(e), voucher=e.voucher, user=user, auth=auth)
             return g
@@ -185,8 +265,6 @@ def issue_voucher(grant, *, event=None, user=None, auth=None):
 
 def _issue_locked(g, target, voucher, *, user=None, auth=None):
     """Issue for the locked grant ``g``, given the voucher the person already holds (or ``None``)."""
-    from . import mails
-
     try:
         if voucher is None:
             voucher, state = _create_voucher(g, target, user, auth), Grant.VOUCHER_ISSUED
@@ -196,6 +274,9 @@ def _issue_locked(g, target, voucher, *, user=None, auth=None):
                   'was issued.').format(code=voucher.code, order=_order_code(voucher)),
                 voucher=voucher,
             )
+        elif why_not_in_place(voucher, target):
+            # only an organizer-linked voucher gets here (sent ones that do not qualify are passed by)
+            raise NeedsAttention(str(why_not_in_place(voucher, target)), voucher=voucher)
         elif voucher.is_active() and _gives_free_ticket(voucher, target):
             state = Grant.VOUCHER_LINKED
         else:
@@ -271,8 +352,7 @@ def _issue_batch(event, ids, user, auth):
         grants = list(Grant.objects.select_for_update(of=OF_SELF).filter(event=event, pk__in=ids).order_by('pk'))
         for g in grants:
             g.event = event
-        due = [g for g in grants if g.status == Grant.STATUS_CONFIRMED and g.ticket
-               and g.voucher_state not in Grant.VOUCHER_STATES_DONE]
+        due = [g for g in grants if g.is_due_for_voucher()]
         if not due:
             return {g.pk: g for g in grants}
         try:
@@ -281,6 +361,15 @@ def _issue_batch(event, ids, user, auth):
             for g in due:
                 _flag(g, str(e), user=user, auth=auth)
             return {g.pk: g for g in grants}
+        dated = [g for g in due if g.subevent_id]
+        due = [g for g in due if not g.subevent_id]
+        for g in dated:  # a date of an event series: its own target, one by one
+            try:
+                dated_target = voucher_target(event, g)
+            except NeedsAttention as e:
+                _flag(g, str(e), user=user, auth=auth)
+                continue
+            _issue_locked(g, dated_target, existing_voucher(g, dated_target), user=user, auth=auth)
         held = _held_vouchers(event, due, target)
         fresh = []
         for g in due:
@@ -301,8 +390,6 @@ def _issue_batch(event, ids, user, auth):
 
 
 def _create_vouchers(event, grants, target, user, auth):
-    from . import mails
-
     vouchers = [_new_voucher(g, target, code) for g, code in zip(grants, generate_codes(event.organizer, len(grants)))]
     Voucher.objects.bulk_create(vouchers, batch_size=500)
     event.cache.set('vouchers_exist', True)  # what Voucher.save does
@@ -327,7 +414,7 @@ def _create_vouchers(event, grants, target, user, auth):
     batch.save()
     if any(r.pk is None for r in records):  # a database that cannot return the new rows' ids
         records = list(GrantMail.objects.filter(grant__in=grants, pending=True))
-    queue_owed_mails(event, [r.pk for r in records])
+    announce_owed_mails(event, [r.pk for r in records])
 
 
 def _set_vouchers(grants, stamp):
@@ -351,19 +438,13 @@ def _set_vouchers(grants, stamp):
             )
 
 
-def queue_owed_mails(event, record_ids):
-    """After commit, deliver owed mails in worker tasks of ``mails.MAIL_CHUNK`` mails each."""
-    from . import mails
-    from .tasks import deliver_grant_mails
-
-    event_id = event.pk
-    for start in range(0, len(record_ids), mails.MAIL_CHUNK):
-        ids = record_ids[start:start + mails.MAIL_CHUNK]
-        if 'locmem' in settings.EMAIL_BACKEND:
-            # as pretix's mail() does under test settings, where on_commit never fires: hand them over at once
-            deliver_grant_mails.apply_async(args=(event_id, ids))
-        else:
-            transaction.on_commit(lambda ids=ids: deliver_grant_mails.apply_async(args=(event_id, ids)))
+def announce_owed_mails(event, record_ids):
+    """After commit, tell ``grant_mails_owed`` (``tasks`` delivers them in workers)."""
+    if 'locmem' in settings.EMAIL_BACKEND:
+        # as pretix's mail() does under test settings, where on_commit never fires: hand them over at once
+        grant_mails_owed.send(event, record_ids=record_ids)
+    else:
+        transaction.on_commit(lambda: grant_mails_owed.send(event, record_ids=record_ids))
 
 
 def _flag(grant, reason, *, voucher=None, user=None, auth=None):
@@ -387,7 +468,7 @@ def _check_quota(event, data, old_instance, target, count=1):
 
 def _new_voucher_data(target):
     return {'block_quota': target.block_quota, 'valid_until': target.valid_until, 'allow_ignore_quota': False,
-            'subevent': None}
+            'subevent': target.subevent}
 
 
 def _new_voucher(grant, target, code):
@@ -403,6 +484,7 @@ def _new_voucher(grant, target, code):
         valid_until=target.valid_until,
         tag=target.tag,
         block_quota=target.block_quota,
+        subevent=target.subevent,
         comment=_('Grant for {name} <{email}>').format(name=grant.name, email=grant.email),
     )
 
@@ -418,6 +500,7 @@ def _added_log_data(grant, target):
         'block_quota': target.block_quota,
         'valid_until': target.valid_until.isoformat() if target.valid_until else None,
         'max_usages': 1,
+        'subevent': target.subevent.pk if target.subevent else None,
         'source': 'pretix_grants',
         'grant': grant.pk,
     }
@@ -439,6 +522,9 @@ def _upgrade_voucher(grant, voucher, target, user, auth):
     if _is_used_up(voucher):
         raise NeedsAttention(_('This person\'s voucher {code} has just been redeemed (order {order}).').format(
             code=voucher.code, order=_order_code(voucher)), voucher=voucher)
+    reason = why_not_in_place(voucher, target)
+    if reason:
+        raise NeedsAttention(str(reason), voucher=voucher)
     old = Voucher.objects.get(pk=voucher.pk)
 
     if voucher.valid_until and target.valid_until:
@@ -451,18 +537,24 @@ def _upgrade_voucher(grant, voucher, target, user, auth):
         'item_id': target.item.pk if target.item else None,
         'variation_id': target.variation.pk if target.variation else None,
         'quota_id': target.quota.pk if target.quota else None,
-        'max_usages': max(voucher.max_usages, voucher.redeemed + 1),
+        'max_usages': voucher.max_usages,  # exactly one use left (why_not_in_place), and it stays one
         'valid_until': valid_until,
         'block_quota': voucher.block_quota or target.block_quota,
+        'subevent_id': target.subevent.pk if target.subevent else voucher.subevent_id,
     }
-    _check_quota(event, {'block_quota': new['block_quota'], 'valid_until': valid_until, 'subevent': voucher.subevent,
-                         'allow_ignore_quota': voucher.allow_ignore_quota}, old, target)
+    _check_quota(event, {'block_quota': new['block_quota'], 'valid_until': valid_until, 'subevent': target.subevent
+                         or voucher.subevent, 'allow_ignore_quota': voucher.allow_ignore_quota}, old, target)
 
     original = dict(_voucher_values(voucher), redeemed=voucher.redeemed)
     for k, v in new.items():
         setattr(voucher, k, v)
     voucher.save(update_fields=[*new.keys()])
-    grant.voucher_original = _jsonable(original)
+    # what it was, what the plugin set (a release restores only if nobody changed it since), and the orders that
+    # held it already (a release judges "used meanwhile" by new orders only)
+    grant.voucher_original = _jsonable({
+        **original, 'set': _voucher_values(voucher),
+        'positions': list(valid_positions(voucher).values_list('pk', flat=True)),
+    })
     voucher.log_action('pretix.voucher.changed', data=_jsonable({
         **{k.removesuffix('_id'): v for k, v in new.items()},
         'source': 'pretix_grants',
@@ -475,7 +567,40 @@ def _upgrade_voucher(grant, voucher, target, user, auth):
 def _restore_values(voucher, original):
     field = Voucher._meta.get_field
     for k in UPGRADED_FIELDS:
-        setattr(voucher, k, field(k.removesuffix('_id')).to_python(original[k]))
+        if k in original:
+            setattr(voucher, k, field(k.removesuffix('_id')).to_python(original[k]))
+
+
+def _edited_since(voucher, original):
+    """The fields somebody changed after the plugin's upgrade, by comparing with what the plugin set."""
+    was_set = original.get('set')
+    if was_set is None:
+        return []
+    now_values = _jsonable(_voucher_values(voucher))
+    return [k for k in UPGRADED_FIELDS if k in was_set and now_values[k] != was_set[k]]
+
+
+def _restore_refusal(voucher, original, event):
+    """None if the upgraded voucher can get its old values back now, else why not (nothing is changed then)."""
+    new_orders = valid_positions(voucher).exclude(pk__in=original.get('positions', []))
+    if new_orders.exists():
+        return _('The grant ended, but the upgraded voucher {code} was already used in order {order}.').format(
+            code=voucher.code, order=new_orders.select_related('order').first().order.code)
+    edited = _edited_since(voucher, original)
+    if edited:
+        return _('The grant ended, but voucher {code} was edited since the upgrade ({fields}); its old values were '
+                 'not restored.').format(code=voucher.code, fields=', '.join(f.removesuffix('_id') for f in edited))
+    restored = Voucher(event=event)
+    _restore_values(restored, original)
+    data = {'block_quota': restored.block_quota, 'valid_until': restored.valid_until,
+            'subevent': restored.subevent, 'allow_ignore_quota': voucher.allow_ignore_quota}
+    try:
+        if Voucher.clean_quota_needs_checking(data, voucher, item_changed=True, creating=False):
+            Voucher.clean_quota_check(data, 1, voucher, event, restored.quota, restored.item, restored.variation)
+    except ValidationError:
+        return _('The grant ended, but voucher {code} blocked quota before the upgrade and the quota is full now; '
+                 'its old values were not restored.').format(code=voucher.code)
+    return None
 
 
 def release_voucher(grant, *, user=None, auth=None):
@@ -497,21 +622,29 @@ def release_voucher(grant, *, user=None, auth=None):
     code = voucher.code
 
     if state == Grant.VOUCHER_ISSUED:
-        if not voucher.allow_delete():
+        used = valid_positions(voucher).select_related('order').first()
+        if used is not None:
             return _flag(g, _('The grant ended, but its voucher {code} was already used in order {order}.').format(
-                code=code, order=_order_code(voucher)), user=user, auth=auth)
-        voucher.log_action('pretix.voucher.deleted', data={'source': 'pretix_grants', 'grant': g.pk},
-                           user=user, auth=auth)
+                code=code, order=used.order.code), user=user, auth=auth)
         CartPosition.objects.filter(addon_to__voucher=voucher).delete()
         voucher.cartposition_set.all().delete()
+        # Ended, not deleted: a checkout that read the voucher before our lock re-reads it after pretix's locks and
+        # would fail with a server error on a deleted one. pretix re-reads only ``redeemed`` there, so such a
+        # checkout may still complete: the grant remembers the ended voucher (``voucher_original['ended']``) and
+        # an order that comes through anyway makes it need attention (``notice_order_after_end``).
+        voucher.valid_until = now()
+        voucher.max_usages = voucher.redeemed
+        voucher.save(update_fields=['valid_until', 'max_usages'])
+        voucher.log_action('pretix.voucher.changed', data={
+            'valid_until': voucher.valid_until.isoformat(), 'max_usages': voucher.max_usages,
+            'source': 'pretix_grants', 'grant': g.pk}, user=user, auth=auth)
         g.voucher = None
-        voucher.delete()
-        action = 'deleted'
+        action = 'ended'
     elif state == Grant.VOUCHER_UPGRADED:
         original = g.voucher_original or {}
-        if voucher.redeemed > original.get('redeemed', 0):
-            return _flag(g, _('The grant ended, but the upgraded voucher {code} was already used in order '
-                              '{order}.').format(code=code, order=_order_code(voucher)), user=user, auth=auth)
+        reason = _restore_refusal(voucher, original, g.event)
+        if reason:
+            return _flag(g, reason, user=user, auth=auth)
         _restore_values(voucher, original)
         voucher.save(update_fields=list(UPGRADED_FIELDS))
         voucher.log_action('pretix.voucher.changed', data=_jsonable({
@@ -528,9 +661,10 @@ def release_voucher(grant, *, user=None, auth=None):
         action = 'unlinked'
 
     g.voucher_state, g.voucher_attention = Grant.VOUCHER_NOT_ISSUED, ''
+    g.voucher_original = {'ended': voucher.pk} if action == 'ended' else None
     g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
     g.log_action(f'pretix_grants.grant.voucher.{action}', data={
-        'voucher': voucher.pk if action != 'deleted' else None,
+        'voucher': voucher.pk,
         'code': code,
     }, user=user, auth=auth)
 
@@ -545,17 +679,15 @@ def link_voucher(grant, code, *, user=None, auth=None):
     voucher a person already holds, which issuance then uses (as it is if it is a free ticket, else upgraded in
     place). A confirmed grant gets it at once. Returns the grant as it is afterwards.
     """
-    from .workflow import TRANSITIONS, _copy_into, _status_label, lock
-
     code = (code or '').strip()
     with transaction.atomic():
-        g = lock(grant)
+        g = Grant.objects.lock(grant.pk)
         if g.voucher_state in Grant.VOUCHER_STATES_DONE:
             raise VoucherLinkError(_('This grant already holds voucher {code} ("{state}").').format(
                 code=g.voucher.code if g.voucher else '?', state=g.get_voucher_state_display()))
-        if g.status != Grant.STATUS_CONFIRMED and not any(frm == g.status for frm, to in TRANSITIONS):
+        if not g.may_link_voucher():
             raise VoucherLinkError(_('A grant that is "{status}" cannot get a voucher.').format(
-                status=_status_label(g.status)))
+                status=Grant.status_label(g.status)))
         voucher = Voucher.objects.filter(event=g.event, code__iexact=code).first() if code else None
         if voucher is None:
             raise VoucherLinkError(_('This event has no voucher with the code "{code}".').format(code=code))
@@ -563,6 +695,15 @@ def link_voucher(grant, code, *, user=None, auth=None):
         if other is not None:
             raise VoucherLinkError(_('Voucher {code} is already linked to another grant ({grant}).').format(
                 code=voucher.code, grant=other.pk))
+        try:
+            target = voucher_target(g.event, g)
+        except NeedsAttention:
+            target = None  # no grant product yet: issuance judges the voucher once there is one
+        if target is not None:
+            reason = why_not_in_place(voucher, target)
+            if reason and not (_is_used_up(voucher) and applies_to_grant(voucher, target)):
+                raise VoucherLinkError(_('{reason} It cannot become this grant\'s free ticket; nothing was '
+                                         'changed.').format(reason=reason))
         g.voucher = voucher
         g.voucher_state, g.voucher_attention, g.voucher_original = Grant.VOUCHER_NOT_ISSUED, '', None
         g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
@@ -570,26 +711,67 @@ def link_voucher(grant, code, *, user=None, auth=None):
                      user=user, auth=auth)
         if g.status == Grant.STATUS_CONFIRMED:
             g = issue_voucher(g, event=g.event, user=user, auth=auth)
-    _copy_into(grant, g)
+    grant.take_values_of(g)
+    return g
+
+
+def voucher_deleted(voucher):
+    """
+    pretix is deleting ``voucher`` (an organizer, the API): the grants holding it say so and can be issued again.
+    The plugin's own deletions let go of the voucher first, so they do not get here.
+    """
+    for g in Grant.objects.filter(voucher_id=voucher.pk):
+        g.voucher_state = Grant.VOUCHER_NEEDS_ATTENTION
+        g.voucher_attention = _('Voucher {code} was deleted in pretix; issue the voucher again.').format(
+            code=voucher.code)
+        g.voucher_original = None
+        g.voucher = None
+        g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
+        g.log_action('pretix_grants.grant.voucher.needs_attention', data={'reason': g.voucher_attention})
+
+
+def notice_order_after_end(grant, voucher_ids):
+    """
+    An order (after its commit) holds the voucher this grant ended: a checkout that had read the voucher before
+    the grant ended. The ticket is bought; the grant gets the voucher back and needs an organizer's attention.
+    """
+    with transaction.atomic():
+        g = Grant.objects.lock(grant.pk)
+        ended = (g.voucher_original or {}).get('ended')
+        if g.voucher_id or ended not in voucher_ids:
+            return g
+        used = valid_positions(ended).select_related('order', 'voucher').first()
+        if used is None:
+            return g
+        g.voucher = used.voucher
+        g.voucher_original = None
+        g.save(update_fields=['voucher', 'voucher_original', 'modified'])
+        _flag(g, _('Order {order} used voucher {code} while the grant was ending; the ticket is bought.').format(
+            order=used.order.code, code=used.voucher.code))
     return g
 
 
 def planned_voucher(grant):
     """
     What issuing would do with the voucher this person already holds, for the detail page to say before anyone
-    confirms: ``(plan, voucher, target)`` with ``plan`` one of ``'new'`` (no voucher yet), ``'use'`` (theirs already
-    is a free ticket), ``'upgrade'`` (theirs becomes one, in place) and ``'used'`` (theirs is redeemed: an organizer
-    has to look). ``(None, None, None)`` while the grant settings name no product or quota.
+    confirms, decided as ``_issue_locked`` decides: ``(plan, voucher, target, reason)`` with ``plan`` one of
+    ``'new'`` (no voucher of theirs qualifies: a new one, theirs untouched), ``'use'`` (theirs already is a free
+    ticket), ``'upgrade'`` (theirs becomes one, in place), ``'used'`` (theirs is redeemed) and ``'unfit'`` (an
+    organizer linked a voucher that may not become the grant's ticket; ``reason`` says why). The last two need an
+    organizer. ``(None, None, None, None)`` while the grant settings name no product or quota.
     """
     try:
-        target = voucher_target(grant.event)
+        target = voucher_target(grant.event, grant)
     except NeedsAttention:
-        return None, None, None
+        return None, None, None, None
     voucher = existing_voucher(grant, target)
     if voucher is None:
-        return 'new', None, target
+        return 'new', None, target, None
     if _is_used_up(voucher):
-        return 'used', voucher, target
+        return 'used', voucher, target, None
+    reason = why_not_in_place(voucher, target)
+    if reason:
+        return 'unfit', voucher, target, reason
     if voucher.is_active() and _gives_free_ticket(voucher, target):
-        return 'use', voucher, target
-    return 'upgrade', voucher, target
+        return 'use', voucher, target, None
+    return 'upgrade', voucher, target, None

@@ -20,9 +20,7 @@ from rest_framework.response import Response
 from . import letters
 from .letter_forms import LetterForm
 from .models import LetterRequest
-from .permissions import MANAGE, VIEW
-
-PLUGIN = 'pretix_grants'
+from .permissions import MANAGE, VIEW, plugin_active
 
 
 class LetterRequestSerializer(serializers.ModelSerializer):
@@ -74,7 +72,7 @@ class LetterRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if PLUGIN not in request.event.get_plugins():
+        if not plugin_active(request.event):
             raise NotFound(_('The grants plugin is not enabled for this event.'))
 
     @scopes_disabled()  # filtered by the event, which the permission check has established

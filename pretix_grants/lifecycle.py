@@ -3,6 +3,7 @@ The grant programme's life after the decisions: offers that expire, reminders be
 go to the waiting list, and each grant voucher followed to an order and a check-in.
 
 Every status change goes through ``workflow`` and every mail through ``mails``; this module only decides *when*.
+It queues nothing itself: ``tasks`` runs the promotion in a worker.
 The periodic work (``expire_offers``, ``send_reminders``, ``sync_unseen_tickets``) is safe to run any number of
 times and at once: each grant is handled in its own transaction under its row lock and re-checked there.
 """
@@ -11,40 +12,27 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import (
-    Count, DecimalField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Sum,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils.timezone import now
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 from pretix.base.models import Checkin, Event, Order, OrderPosition, Voucher
-from pretix.base.services.tasks import ProfiledEventTask
-from pretix.celery_app import app
 from pretix.helpers import OF_SELF
 
-from . import mails, workflow
-from .models import Grant, GrantMail
+from . import issuance, mails, workflow
+from .models import TICKET_VALID, Grant, GrantMail
+from .permissions import plugin_active
 
 logger = logging.getLogger(__name__)
 
 # A reminder this soon after the offer itself would only repeat the decision mail.
 MIN_OFFER_AGE_FOR_REMINDER = timedelta(days=1)
-# The grants that hold a place: offered and waiting for a reply, or confirmed.
-HOLDING = (Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
 # The changes that give a place back.
 FREEING = {
     (Grant.STATUS_APPROVED, Grant.STATUS_EXPIRED),
     (Grant.STATUS_APPROVED, Grant.STATUS_REFUSED),
     (Grant.STATUS_CONFIRMED, Grant.STATUS_REFUSED),
 }
-# The ticket orders that count as "has a ticket" (not canceled, not expired).
-TICKET_VALID = (Order.STATUS_PAID, Order.STATUS_PENDING)
-ZERO = Decimal('0.00')
-
-
-def plugin_active(event):
-    return 'pretix_grants' in event.get_plugins()
 
 
 def _active_events(event_ids):
@@ -162,20 +150,14 @@ def waiting_list(event):
 
 def budget_used(event):
     """The granted amounts (travel, accommodation, other) of all offered and confirmed grants."""
-    total = ExpressionWrapper(
-        F('travel_amount') + F('accommodation_amount') + F('other_amount'),
-        output_field=DecimalField(max_digits=13, decimal_places=2),
-    )
-    return Grant.objects.filter(event=event, status__in=HOLDING).aggregate(
-        s=Coalesce(Sum(total), ZERO, output_field=DecimalField(max_digits=13, decimal_places=2))
-    )['s']
+    return Grant.objects.filter(event=event).holding_place().granted_total()
 
 
 def why_not_offer(event, grant):
     """None if the budget and the maximum number of offers leave room for ``grant``, else the reason."""
     s = event.settings
     max_offers = s.get('grants_max_offers', as_type=int)
-    if max_offers is not None and Grant.objects.filter(event=event, status__in=HOLDING).count() >= max_offers:
+    if max_offers is not None and Grant.objects.filter(event=event).holding_place().count() >= max_offers:
         return _('the maximum number of offers is reached')
     budget = s.get('grants_budget', as_type=Decimal)
     if budget is not None and budget_used(event) + grant.total_amount > budget:
@@ -206,88 +188,47 @@ def promote_for(freed):
         f = Grant.objects.select_for_update(of=OF_SELF).get(pk=freed.pk)
         if f.place_taken_by_id or f.status not in (Grant.STATUS_EXPIRED, Grant.STATUS_REFUSED):
             return None
-        candidate = waiting_list(event).first()
-        if candidate is None:
+        promoted = None
+        for candidate in waiting_list(event).only('pk'):
+            # the candidate under its own row lock: an organizer may be rejecting it at this moment
+            candidate = workflow.lock(candidate)
+            if candidate.status != Grant.STATUS_WAITING_LIST:
+                f.log_action('pretix_grants.grant.place_candidate_skipped', data={
+                    'next_grant': candidate.pk, 'status': candidate.status,
+                })
+                continue
+            reason = why_not_offer(event, candidate)
+            if reason:
+                f.log_action('pretix_grants.grant.place_not_refilled', data={
+                    'reason': str(reason), 'next_grant': candidate.pk,
+                })
+                return None
+            promoted = workflow.change_status(
+                candidate, Grant.STATUS_APPROVED, actor=workflow.SYSTEM,
+                reason='waiting_list_promotion', extra={'place_of': f.pk},
+            )
+            break
+        if promoted is None:
             return None
-        reason = why_not_offer(event, candidate)
-        if reason:
-            f.log_action('pretix_grants.grant.place_not_refilled', data={
-                'reason': str(reason), 'next_grant': candidate.pk,
-            })
-            return None
-        promoted = workflow.change_status(
-            candidate, Grant.STATUS_APPROVED, actor=workflow.SYSTEM,
-            reason='waiting_list_promotion', extra={'place_of': f.pk},
-        )
         f.place_taken_by = promoted
         f.save(update_fields=['place_taken_by', 'modified'])
         f.log_action('pretix_grants.grant.place_refilled', data={'grant': promoted.pk, 'name': promoted.name})
     return promoted
 
 
-@app.task(base=ProfiledEventTask, bind=True, max_retries=10, acks_late=True)
-def promote_waiting_list(self, event, freed_id):
-    """Refill the place grant ``freed_id`` gave back; a worker's job, so the grantee's reply stays quick."""
-    from .tasks import TRANSIENT_ERRORS, backoff
-
-    freed = Grant.objects.filter(pk=freed_id, event=event).select_related('event').first()
-    if freed is None:
-        return None
-    try:
-        promoted = promote_for(freed)
-    except TRANSIENT_ERRORS as e:
-        logger.warning('Promoting from the waiting list for grant %s failed, will retry: %s', freed_id, e)
-        raise self.retry(args=(event.pk, freed_id), exc=e, countdown=backoff(self.request.retries))
-    return promoted.pk if promoted else None
+def frees_place(event, old_status, new_status):
+    """Whether this change gives a place back that the waiting list should get."""
+    return (old_status, new_status) in FREEING and event.settings.get('grants_promote_waiting_list', as_type=bool)
 
 
-def on_status_changed(event, grant, old_status, new_status):
-    """``grant_status_changed`` (after commit): refill a freed place; a new offer may free its place again later."""
+def on_status_changed(grant, old_status, new_status):
+    """After a status change: a new offer may free its place again later."""
     if new_status == Grant.STATUS_APPROVED and grant.place_taken_by_id:
         Grant.objects.filter(pk=grant.pk, status=Grant.STATUS_APPROVED).update(place_taken_by=None)
-    if (old_status, new_status) in FREEING and event.settings.get('grants_promote_waiting_list', as_type=bool):
-        try:
-            promote_waiting_list.apply_async(args=(event.pk, grant.pk))
-        except Exception:
-            # the grantee's refusal is committed; a failed promotion must not turn it into an error page
-            logger.exception('Promoting from the waiting list for grant %s failed', grant.pk)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Following the voucher: order, cancellation, check-in, no-show
-
-TICKET_NONE = 'none'
-TICKET_PENDING = 'pending'
-TICKET_PAID = 'paid'
-TICKET_CANCELED = 'canceled'
-TICKET_EXPIRED = 'expired'
-TICKET_CHECKED_IN = 'checked_in'
-TICKET_STATE_LABELS = {
-    TICKET_NONE: pgettext_lazy('grant ticket', 'no ticket ordered'),
-    TICKET_PENDING: pgettext_lazy('grant ticket', 'ticket ordered ({code}), payment pending'),
-    TICKET_PAID: pgettext_lazy('grant ticket', 'ticket ordered ({code})'),
-    TICKET_CANCELED: pgettext_lazy('grant ticket', 'order {code} canceled, the voucher can be used again'),
-    TICKET_EXPIRED: pgettext_lazy('grant ticket', 'order {code} expired, the voucher can be used again'),
-    TICKET_CHECKED_IN: pgettext_lazy('grant ticket', 'checked in ({code})'),
-}
-_ORDER_TO_TICKET = {
-    Order.STATUS_PENDING: TICKET_PENDING,
-    Order.STATUS_PAID: TICKET_PAID,
-    Order.STATUS_CANCELED: TICKET_CANCELED,
-    Order.STATUS_EXPIRED: TICKET_EXPIRED,
-}
-
-
-def ticket_state(grant):
-    """What became of the grant's voucher: one of the ``TICKET_*`` keys."""
-    if grant.checked_in_at:
-        return TICKET_CHECKED_IN
-    return _ORDER_TO_TICKET.get(grant.order_status, TICKET_NONE)
-
-
-def ticket_state_display(grant):
-    return str(TICKET_STATE_LABELS[ticket_state(grant)]).format(code=grant.order_code)
-
 
 def _ticket_of(voucher_id):
     """(order code, order status, first check-in) of the order that uses this voucher now, or that used it last."""
@@ -318,27 +259,36 @@ def sync_ticket(grant):
             code, status, checked_in = g.order_code, g.order_status, g.checked_in_at
         if (code, status, checked_in) == (g.order_code, g.order_status, g.checked_in_at):
             return g
-        before = ticket_state(g)
+        before = g.ticket_state()
         g.order_code, g.order_status, g.checked_in_at = code, status, checked_in
         g.save(update_fields=['order_code', 'order_status', 'checked_in_at', 'modified'])
-        after = ticket_state(g)
+        after = g.ticket_state()
         if after != before:
             g.log_action(f'pretix_grants.grant.ticket.{after}', data={
                 'order': code, 'order_status': status,
                 'checked_in': checked_in.isoformat() if checked_in else None,
             })
-    workflow._copy_into(grant, g)
+    grant.take_values_of(g)
     return g
 
 
-def grants_of_order(order):
-    vouchers = OrderPosition.all.filter(order=order, voucher__isnull=False).values('voucher_id')
-    return Grant.objects.filter(event_id=order.event_id, voucher_id__in=vouchers)
+def grants_of_order(order, vouchers):
+    return Grant.objects.filter(event_id=order.event_id).filter(
+        Q(voucher_id__in=vouchers) | Q(voucher_original__ended__in=vouchers))
 
 
 def on_order_changed(order):
-    """Any of pretix's order signals: follow the grant vouchers the order uses."""
-    for grant in grants_of_order(order):
+    """Any of pretix's order signals (after pretix's commit): follow the grant vouchers the order uses."""
+    vouchers = list(OrderPosition.all.filter(order=order, voucher__isnull=False).values_list('voucher_id', flat=True))
+    if not vouchers:
+        return
+    for grant in grants_of_order(order, vouchers):
+        if not grant.voucher_id:
+            try:
+                grant = issuance.notice_order_after_end(grant, vouchers)
+            except Exception:
+                logger.exception('Noticing order %s for the ended grant %s failed', order.code, grant.pk)
+                continue
         try:
             sync_ticket(grant)
         except Exception:
@@ -376,62 +326,6 @@ def event_ended(event, at=None):
     return (event.date_to or event.date_from) < (at or now())
 
 
-def filter_no_show(qs, event, at=None):
-    """
-    Of ``qs``, the no-shows: after the event, confirmed grants with a ticket order (paid or pending, not canceled)
-    that was never checked in. Before the event ends, nobody is a no-show.
-    """
-    if not event_ended(event, at):
-        return qs.none()
-    return qs.filter(
-        event=event, status=Grant.STATUS_CONFIRMED, order_status__in=TICKET_VALID, checked_in_at__isnull=True,
-    )
-
-
 def no_shows(event, at=None):
-    return filter_no_show(Grant.objects.filter(event=event), event, at)
-
-
-def is_no_show(grant, at=None):
-    return (event_ended(grant.event, at) and grant.status == Grant.STATUS_CONFIRMED
-            and grant.order_status in TICKET_VALID and not grant.checked_in_at)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Dashboard
-
-
-def dashboard_numbers(event):
-    by_status = dict(
-        Grant.objects.filter(event=event).order_by().values_list('status').annotate(n=Count('pk'))
-    )
-    vouchers = Grant.objects.filter(event=event, voucher_state__in=Grant.VOUCHER_STATES_DONE, voucher__isnull=False)
-    budget = event.settings.get('grants_budget', as_type=Decimal)
-    return {
-        'statuses': [(key, label, by_status.get(key, 0)) for key, label in Grant.STATUS_CHOICES],
-        'total': sum(by_status.values()),
-        'vouchers_issued': vouchers.count(),
-        'vouchers_redeemed': vouchers.filter(order_status__in=TICKET_VALID).count(),
-        'checked_in': Grant.objects.filter(event=event, checked_in_at__isnull=False).count(),
-        'no_shows': no_shows(event).count(),
-        'event_ended': event_ended(event),
-        'budget_used': budget_used(event),
-        'budget': budget,
-    }
-
-
-def dashboard_widget(event, lazy=False):
-    """The event dashboard's grant widget (pretix loads its content lazily, for users who may see orders)."""
-    from django.template.loader import get_template
-
-    content = None
-    if not lazy:
-        content = get_template('pretix_grants/dashboard_widget.html').render({
-            'event': event, 'n': dashboard_numbers(event),
-        })
-    return {
-        'content': content,
-        'lazy': 'pretix-grants',
-        'display_size': 'big',
-        'priority': 60,
-    }
+    """After the event: confirmed grants with a ticket order (paid or pending) that was never checked in."""
+    return Grant.objects.filter(event=event).no_shows(event, event_ended(event, at))

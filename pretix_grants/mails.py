@@ -22,7 +22,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from i18nfield.strings import LazyI18nString
 from pretix.base.i18n import LazyCurrencyNumber, language
-from pretix.base.models import LogEntry, OutgoingMail
+from pretix.base.models import Event, LogEntry, OutgoingMail
 from pretix.base.services.mail import _is_queue_long, mail, mail_send_task
 from pretix.base.services.placeholders import (
     PlaceholderContext, SimpleFunctionalTextPlaceholder,
@@ -264,8 +264,6 @@ def deliver_owed(record_ids, *, skip_locked=False):
 
 
 def _deliver(ids, skip_locked):
-    from pretix.base.models import Event
-
     with transaction.atomic():
         records = list(GrantMail.objects.select_for_update(of=OF_SELF, skip_locked=skip_locked)
                        .select_related('grant', 'grant__voucher').filter(pk__in=ids, pending=True).order_by('pk'))
@@ -276,8 +274,7 @@ def _deliver(ids, skip_locked):
         for record in records:
             grant = record.grant
             grant.event = events[grant.event_id]
-            if record.kind == GrantMail.KIND_VOUCHER and (
-                    grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id):
+            if record.kind == GrantMail.KIND_VOUCHER and not grant.holds_voucher():
                 gone.append(record.pk)
                 continue
             key = OWED_TEMPLATES[record.kind]
@@ -313,7 +310,7 @@ def send_reminder(grant, *, user=None, auth=None):
 
 def resend_voucher(grant, *, user=None, auth=None):
     """The voucher mail again, same code; only for a grant that holds its voucher."""
-    if grant.voucher_state not in Grant.VOUCHER_STATES_DONE or not grant.voucher_id:
+    if not grant.holds_voucher():
         raise ValueError(str(_('This grant has no voucher to send.')))
     return send_voucher(grant, user=user, auth=auth)
 

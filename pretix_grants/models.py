@@ -3,11 +3,20 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import (
+    DecimalField, Exists, ExpressionWrapper, F, OuterRef, Sum,
+)
+from django.db.models.functions import Coalesce, Lower
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import ScopedManager
-from pretix.base.models import LoggedModel
+from pretix.base.models import LoggedModel, Order, OutgoingMail
+from pretix.helpers import OF_SELF
 from pretix.helpers.countries import FastCountryField
+
+ZERO = Decimal('0.00')
+# The ticket orders that count as "has a ticket" (not canceled, not expired).
+TICKET_VALID = (Order.STATUS_PAID, Order.STATUS_PENDING)
+MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
 
 
 def generate_secret():
@@ -21,6 +30,59 @@ def amount_field(label):
         max_digits=13, decimal_places=2, default=Decimal('0.00'), validators=[MinValueValidator(Decimal('0.00'))],
         verbose_name=label,
     )
+
+
+def _total_expression():
+    return ExpressionWrapper(
+        F('travel_amount') + F('accommodation_amount') + F('other_amount'),
+        output_field=DecimalField(max_digits=13, decimal_places=2),
+    )
+
+
+class GrantQuerySet(models.QuerySet):
+    """The grant rules that select grants, one home each (the ``Grant`` methods of the same names judge one)."""
+
+    def lock(self, pk):
+        """Re-read one grant under a row lock, with its event; must run inside a transaction."""
+        return self.select_for_update(of=OF_SELF).select_related('event', 'event__organizer').get(pk=pk)
+
+    def due_for_voucher(self):
+        """Confirmed grants with a ticket whose voucher is not (or no longer) in their hands."""
+        return self.filter(status=Grant.STATUS_CONFIRMED, ticket=True).exclude(voucher_state__in=Grant.VOUCHER_STATES_DONE)
+
+    def holding_voucher(self):
+        """Grants whose voucher is in the grantee's hands."""
+        return self.filter(voucher_state__in=Grant.VOUCHER_STATES_DONE, voucher__isnull=False)
+
+    def holding_place(self):
+        """Grants that hold a place: offered and waiting for a reply, or confirmed."""
+        return self.filter(status__in=Grant.HOLDING)
+
+    def with_total(self):
+        return self.annotate(total=_total_expression())
+
+    def granted_total(self):
+        """The sum of the granted amounts (travel, accommodation, other) of these grants."""
+        return self.aggregate(
+            s=Coalesce(Sum(_total_expression()), ZERO, output_field=DecimalField(max_digits=13, decimal_places=2))
+        )['s']
+
+    def with_mail_state(self):
+        """Annotate ``mail_failed``, ``mail_pending`` and ``mail_any`` for ``Grant.mail_state``."""
+        return self.annotate(
+            mail_failed=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
+                                                        outgoing_mail__status=OutgoingMail.STATUS_FAILED)),
+            mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
+                                                         outgoing_mail__status__in=MAIL_PENDING)),
+            mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
+        )
+
+    def no_shows(self, event, ended):
+        """Of these, after the event (``ended``): confirmed grants with a ticket order that was never checked in."""
+        if not ended:
+            return self.none()
+        return self.filter(event=event, status=Grant.STATUS_CONFIRMED, order_status__in=TICKET_VALID,
+                           checked_in_at__isnull=True)
 
 
 class Grant(LoggedModel):
@@ -63,8 +125,36 @@ class Grant(LoggedModel):
         (VOUCHER_NEEDS_ATTENTION, _('needs attention')),
     )
     VOUCHER_STATES_DONE = (VOUCHER_ISSUED, VOUCHER_LINKED, VOUCHER_UPGRADED)
+    # The grants that hold a place: offered and waiting for a reply, or confirmed.
+    HOLDING = (STATUS_APPROVED, STATUS_CONFIRMED)
+    # The statuses in which a voucher the person already holds may be linked to the grant.
+    LINKABLE = (STATUS_PENDING, STATUS_APPROVED, STATUS_WAITING_LIST, STATUS_CONFIRMED)
+
+    TICKET_NONE = 'none'
+    TICKET_PENDING = 'pending'
+    TICKET_PAID = 'paid'
+    TICKET_CANCELED = 'canceled'
+    TICKET_EXPIRED = 'expired'
+    TICKET_CHECKED_IN = 'checked_in'
+    TICKET_STATE_LABELS = {
+        TICKET_NONE: pgettext_lazy('grant ticket', 'no ticket ordered'),
+        TICKET_PENDING: pgettext_lazy('grant ticket', 'ticket ordered ({code}), payment pending'),
+        TICKET_PAID: pgettext_lazy('grant ticket', 'ticket ordered ({code})'),
+        TICKET_CANCELED: pgettext_lazy('grant ticket', 'order {code} canceled, the voucher can be used again'),
+        TICKET_EXPIRED: pgettext_lazy('grant ticket', 'order {code} expired, the voucher can be used again'),
+        TICKET_CHECKED_IN: pgettext_lazy('grant ticket', 'checked in ({code})'),
+    }
+    ORDER_TO_TICKET = {
+        Order.STATUS_PENDING: TICKET_PENDING,
+        Order.STATUS_PAID: TICKET_PAID,
+        Order.STATUS_CANCELED: TICKET_CANCELED,
+        Order.STATUS_EXPIRED: TICKET_EXPIRED,
+    }
 
     event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='grants')
+    # the date of an event series the grant is for: its voucher carries it, its quota check asks for it
+    subevent = models.ForeignKey('pretixbase.SubEvent', null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name='grants', verbose_name=pgettext_lazy('subevent', 'Date'))
     name = models.CharField(max_length=255, verbose_name=_('Name'))
     email = models.EmailField(max_length=254, verbose_name=_('Email'))
     locale = models.CharField(max_length=32, default='en', verbose_name=_('Language'))
@@ -116,7 +206,7 @@ class Grant(LoggedModel):
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
-    objects = ScopedManager(organizer='event__organizer')
+    objects = ScopedManager(organizer='event__organizer', _manager_class=models.Manager.from_queryset(GrantQuerySet))
 
     class Meta:
         ordering = ('created', 'id')
@@ -138,6 +228,52 @@ class Grant(LoggedModel):
     @property
     def total_amount(self):
         return sum(self.amounts.values(), Decimal('0.00'))
+
+    def take_values_of(self, other):
+        """Keep this object current with ``other`` (the same grant, re-read under its lock by an action)."""
+        if other is not self:
+            for f in Grant._meta.concrete_fields:
+                setattr(self, f.attname, getattr(other, f.attname))
+
+    @classmethod
+    def status_label(cls, status):
+        return dict(cls.STATUS_CHOICES).get(status, status)
+
+    def is_due_for_voucher(self):
+        """Confirmed, with a ticket, and the voucher not (or no longer) in the grantee's hands."""
+        return (self.status == self.STATUS_CONFIRMED and self.ticket
+                and self.voucher_state not in self.VOUCHER_STATES_DONE)
+
+    def holds_voucher(self):
+        """The grant's voucher is in the grantee's hands."""
+        return bool(self.voucher_id) and self.voucher_state in self.VOUCHER_STATES_DONE
+
+    def holds_place(self):
+        return self.status in self.HOLDING
+
+    def may_link_voucher(self):
+        """Whether an organizer may link a voucher the person already holds: one rule for the API and the panel."""
+        return self.status in self.LINKABLE and self.voucher_state not in self.VOUCHER_STATES_DONE
+
+    @property
+    def mail_state(self):
+        """Delivery of the grant's mails, from ``GrantQuerySet.with_mail_state``: failed, queued, sent or ''."""
+        if self.mail_failed:
+            return 'failed'
+        if self.mail_pending:
+            return 'queued'
+        if self.mail_any:
+            return 'sent'
+        return ''
+
+    def ticket_state(self):
+        """What became of the grant's voucher: one of the ``TICKET_*`` keys."""
+        if self.checked_in_at:
+            return self.TICKET_CHECKED_IN
+        return self.ORDER_TO_TICKET.get(self.order_status, self.TICKET_NONE)
+
+    def get_ticket_state_display(self):
+        return str(self.TICKET_STATE_LABELS[self.ticket_state()]).format(code=self.order_code)
 
     @property
     def requested_amounts(self):

@@ -2,11 +2,18 @@
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from pretix.base.permissions import PermissionGroup, PermissionOption
 
-GROUP = 'pretix_grants'
+# the plugin's module name, as pretix lists it in an event's plugins
+PLUGIN = 'pretix_grants'
+GROUP = PLUGIN
 VIEW = f'{GROUP}:read'
 MANAGE = f'{GROUP}:write'
 # score applications blind (reviews.py): a reviewer sees others' scores only after scoring the grant
 REVIEW = f'{GROUP}:review'
+
+
+def plugin_active(event):
+    """Whether ``event`` has the plugin switched on: nothing of the plugin answers on an event without it."""
+    return PLUGIN in event.get_plugins()
 
 
 def permission_group():

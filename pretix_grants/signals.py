@@ -1,12 +1,15 @@
+from django.db import transaction
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
+from pretix.base.models import Voucher
 from pretix.base.signals import (
-    EventPluginSignal, checkin_created, event_copy_data, order_approved,
-    order_canceled, order_changed, order_denied, order_expired, order_paid,
-    order_placed, order_reactivated, periodic_task, register_data_exporters,
+    checkin_created, event_copy_data, order_approved, order_canceled,
+    order_changed, order_denied, order_expired, order_paid, order_placed,
+    order_reactivated, periodic_task, register_data_exporters,
     register_data_shredders, register_event_permission_groups,
     register_mail_placeholders,
 )
@@ -15,36 +18,41 @@ from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import front_page_top, order_info
 
 from . import defaults  # NOQA: registers the settings' defaults
-from . import mails
+from . import claims, issuance, letters, lifecycle, mails, tasks
+from .applications import front_page_link
+from .control.dashboard import dashboard_widget
+from .control.eventcopy import copy_settings
+from .control.exporters import GrantExporter
+from .control.letters import LetterExporter
+from .control.nav import nav_event as control_nav
+from .hooks import grant_mails_owed, grant_status_changed
+from .letter_views import order_info as letter_order_info_box
+from .mails import placeholders
+from .permissions import permission_group
+from .shredder import ClaimShredder, GrantShredder, LetterShredder
+from .webhooks import (
+    claim_webhook_events as grant_claim_webhook_events,
+    letter_webhook_events as grant_letter_webhook_events,
+    webhook_events as grant_webhook_events,
+)
 
-grant_status_changed = EventPluginSignal()
-"""
-Sent after a grant's status change has been committed, to the plugins active on its event.
-
-Arguments: ``sender`` the event, ``grant`` the grant, ``old_status`` and ``new_status``.
-"""
+__all__ = ['grant_status_changed']  # the plugin's own signal lives in hooks.py; importable from here as before
 
 
 @receiver(register_mail_placeholders, dispatch_uid='pretix_grants_mail_placeholders')
 def mail_placeholders(sender, **kwargs):
-    from .mails import placeholders
-
     return placeholders()
 
 
 @receiver(register_event_permission_groups, dispatch_uid='pretix_grants_permission_groups')
 def permission_groups(sender, **kwargs):
-    from .permissions import permission_group
-
     return [permission_group()]
 
 
 @receiver(periodic_task, dispatch_uid='pretix_grants_requeue_stale_issuance')
 @minimum_interval(minutes_after_success=5)
 def requeue_stale_issuance(sender, **kwargs):
-    from .tasks import requeue_stale_issuance
-
-    requeue_stale_issuance()
+    tasks.requeue_stale_issuance()
 
 
 @log_entry_types.new_from_dict({
@@ -63,6 +71,7 @@ def requeue_stale_issuance(sender, **kwargs):
     'pretix_grants.grant.voucher.upgraded': _('The grantee\'s voucher {code} has been upgraded to a free ticket.'),
     'pretix_grants.grant.voucher.needs_attention': _('The voucher needs attention: {reason}'),
     'pretix_grants.grant.voucher.deleted': _('Voucher {code} has been deleted.'),
+    'pretix_grants.grant.voucher.ended': _('Voucher {code} can no longer be used.'),
     'pretix_grants.grant.voucher.restored': _('Voucher {code} has been given back its previous values.'),
     'pretix_grants.grant.voucher.unlinked': _('Voucher {code} is no longer used for the grant.'),
     'pretix_grants.grant.mail.sent': _('An email has been sent: {subject}'),
@@ -85,62 +94,53 @@ class GrantApiLogEntryType(EventLogEntryType):
 
 @receiver(register_webhook_events, dispatch_uid='pretix_grants_webhook_events')
 def webhook_events(sender, **kwargs):
-    from .webhooks import webhook_events
-
-    return webhook_events()
+    return grant_webhook_events()
 
 
 # Lifecycle automation (lifecycle.py): expiry, reminders, waiting-list promotion, following the voucher.
 @receiver(periodic_task, dispatch_uid='pretix_grants_lifecycle_expire_offers')
 @minimum_interval(minutes_after_success=1)
 def lifecycle_expire_offers(sender, **kwargs):
-    from .lifecycle import expire_offers
-
-    expire_offers()
+    lifecycle.expire_offers()
 
 
 @receiver(periodic_task, dispatch_uid='pretix_grants_lifecycle_send_reminders')
 @minimum_interval(minutes_after_success=10)
 def lifecycle_send_reminders(sender, **kwargs):
-    from .lifecycle import send_reminders
-
-    send_reminders()
+    lifecycle.send_reminders()
 
 
 @receiver(periodic_task, dispatch_uid='pretix_grants_lifecycle_sync_unseen_tickets')
 @minimum_interval(minutes_after_success=30)
 def lifecycle_sync_unseen_tickets(sender, **kwargs):
-    from .lifecycle import sync_unseen_tickets
-
-    sync_unseen_tickets()
+    lifecycle.sync_unseen_tickets()
 
 
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_lifecycle_status_changed')
 def lifecycle_status_changed(sender, grant, old_status, new_status, **kwargs):
-    from .lifecycle import on_status_changed
+    tasks.queue_after_status_change(sender, grant, old_status, new_status)
 
-    on_status_changed(sender, grant, old_status, new_status)
+
+@receiver(grant_mails_owed, dispatch_uid='pretix_grants_mails_owed')
+def mails_owed(sender, record_ids, **kwargs):
+    tasks.queue_owed_mails(sender, record_ids)
 
 
 @receiver([order_placed, order_paid, order_canceled, order_reactivated, order_expired, order_changed,
            order_approved, order_denied], dispatch_uid='pretix_grants_lifecycle_order')
 def lifecycle_order(sender, order, **kwargs):
-    from .lifecycle import on_order_changed
-
-    on_order_changed(order)
+    # after pretix's checkout committed: it holds the voucher's locks until then, and the plugin locks grant
+    # rows before voucher locks (issuance's lock order)
+    transaction.on_commit(lambda: lifecycle.on_order_changed(order))
 
 
 @receiver(checkin_created, dispatch_uid='pretix_grants_lifecycle_checkin_created')
 def lifecycle_checkin_created(sender, checkin, **kwargs):
-    from .lifecycle import on_checkin
-
-    on_checkin(checkin)
+    transaction.on_commit(lambda: lifecycle.on_checkin(checkin))
 
 
 @receiver(event_dashboard_widgets, dispatch_uid='pretix_grants_lifecycle_dashboard_widget')
 def lifecycle_dashboard_widget(sender, subevent=None, lazy=False, **kwargs):
-    from .lifecycle import dashboard_widget
-
     return [dashboard_widget(sender, lazy=lazy)]
 
 
@@ -149,6 +149,8 @@ def lifecycle_dashboard_widget(sender, subevent=None, lazy=False, **kwargs):
                                             '({name}).'),
     'pretix_grants.grant.place_not_refilled': _('The freed place has not been offered to the waiting list: '
                                                 '{reason}.'),
+    'pretix_grants.grant.place_candidate_skipped': _('The next grant on the waiting list changed meanwhile '
+                                                     '({status}); the place goes to the one after it.'),
     'pretix_grants.grant.ticket.none': _('The grant voucher is no longer used by an order.'),
     'pretix_grants.grant.ticket.pending': _('A ticket has been ordered with the grant voucher: order {order}, '
                                             'payment pending.'),
@@ -169,33 +171,30 @@ class GrantReplyPageLogEntryType(EventLogEntryType):
     pass
 
 
+@receiver(pre_delete, sender=Voucher, dispatch_uid='pretix_grants_voucher_deleted')
+def voucher_deleted(sender, instance, **kwargs):
+    issuance.voucher_deleted(instance)
+
+
 # Organizer control panel (control/).
 @receiver(nav_event, dispatch_uid='pretix_grants_nav_event')
 def control_nav_event(sender, request=None, **kwargs):
-    from .control.nav import nav_event
-
-    return nav_event(request)
+    return control_nav(request)
 
 
 @receiver(event_copy_data, dispatch_uid='pretix_grants_event_copy_data')
 def control_event_copy_data(sender, other, item_map=None, variation_map=None, quota_map=None, **kwargs):
-    from .control.eventcopy import copy_settings
-
     copy_settings(sender, other, item_map or {}, variation_map or {}, quota_map or {})
 
 
 @receiver(register_data_exporters, dispatch_uid='pretix_grants_exporter')
 def control_data_exporter(sender, **kwargs):
-    from .control.exporters import GrantExporter
-
     return GrantExporter
 
 
 # Applications in the shop and blind review (applications.py, reviews.py).
 @receiver(front_page_top, dispatch_uid='pretix_grants_front_page_apply')
 def front_page_apply(sender, request=None, **kwargs):
-    from .applications import front_page_link
-
     return front_page_link(sender, request)
 
 
@@ -210,9 +209,7 @@ class GrantReviewLogEntryType(EventLogEntryType):
 @receiver(periodic_task, dispatch_uid='pretix_grants_requeue_owed_mails')
 @minimum_interval(minutes_after_success=5)
 def requeue_owed_mails(sender, **kwargs):
-    from .tasks import requeue_owed_mails
-
-    requeue_owed_mails()
+    tasks.requeue_owed_mails()
 
 
 # Grant mails handed to pretix but stuck (a worker that died while holding or sending them), sent again.
@@ -225,8 +222,6 @@ def resend_stalled_mails(sender, **kwargs):
 # Personal data (shredder.py): pretix's data shredder removes the grantees' names, addresses and notes.
 @receiver(register_data_shredders, dispatch_uid='pretix_grants_data_shredder')
 def data_shredder(sender, **kwargs):
-    from .shredder import GrantShredder
-
     return GrantShredder
 
 
@@ -246,53 +241,39 @@ class LetterLogEntryType(EventLogEntryType):
 
 @receiver(order_info, dispatch_uid='pretix_grants_letters_order_info')
 def letters_order_info(sender, order=None, request=None, **kwargs):
-    from .letter_views import order_info as box
-
-    return box(sender, order, request)
+    return letter_order_info_box(sender, order, request)
 
 
 @receiver(register_data_exporters, dispatch_uid='pretix_grants_letters_exporter')
 def letters_data_exporter(sender, **kwargs):
-    from .control.letters import LetterExporter
-
     return LetterExporter
 
 
 @receiver(register_data_shredders, dispatch_uid='pretix_grants_letters_shredder')
 def letters_data_shredder(sender, **kwargs):
-    from .shredder import LetterShredder
-
     return LetterShredder
 
 
 @receiver(register_webhook_events, dispatch_uid='pretix_grants_letters_webhook_events')
 def letters_webhook_events(sender, **kwargs):
-    from .webhooks import letter_webhook_events
-
-    return letter_webhook_events()
+    return grant_letter_webhook_events()
 
 
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
 def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
-    from .letters import on_grant_status_changed
-
-    on_grant_status_changed(grant, new_status)
+    letters.on_grant_status_changed(grant, new_status)
 
 
 # Reimbursement claims (claims.py): mail placeholders, log texts, the deadline reminder, webhooks, the shredder.
 @receiver(register_mail_placeholders, dispatch_uid='pretix_grants_claim_mail_placeholders')
 def claim_mail_placeholders(sender, **kwargs):
-    from .claims import placeholders
-
-    return placeholders()
+    return claims.placeholders()
 
 
 @receiver(periodic_task, dispatch_uid='pretix_grants_claim_reminders')
 @minimum_interval(minutes_after_success=60)
 def claim_reminders(sender, **kwargs):
-    from .claims import send_reminders
-
-    send_reminders()
+    claims.send_reminders()
 
 
 @log_entry_types.new_from_dict({
@@ -309,13 +290,9 @@ class ClaimLogEntryType(EventLogEntryType):
 
 @receiver(register_webhook_events, dispatch_uid='pretix_grants_claim_webhook_events')
 def claim_webhook_events(sender, **kwargs):
-    from .webhooks import claim_webhook_events
-
-    return claim_webhook_events()
+    return grant_claim_webhook_events()
 
 
 @receiver(register_data_shredders, dispatch_uid='pretix_grants_claim_data_shredder')
 def claim_data_shredder(sender, **kwargs):
-    from .shredder import ClaimShredder
-
     return ClaimShredder

@@ -24,7 +24,7 @@ from pretix.base.middleware import (
 from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 
-from . import workflow
+from . import issuance, workflow
 from .mails import redeem_url
 from .models import Grant
 
@@ -101,14 +101,7 @@ def find_grant(event, secret):
 
 def voucher_used(grant):
     """Whether the grant's voucher has been used for an order (then withdrawing is a matter for the organizers)."""
-    v = grant.voucher
-    if v is None:
-        return False
-    if grant.voucher_state == Grant.VOUCHER_UPGRADED:
-        return v.redeemed > (grant.voucher_original or {}).get('redeemed', 0)
-    if grant.voucher_state == Grant.VOUCHER_ISSUED:
-        return v.redeemed > 0
-    return v.redeemed >= v.max_usages
+    return issuance.voucher_used(grant)
 
 
 @method_decorator(never_cache, name='dispatch')
@@ -195,7 +188,7 @@ class ReplyView(EventViewMixin, TemplateView):
             ) if value],
         })
         if g.status == Grant.STATUS_CONFIRMED and g.ticket:
-            if g.voucher_id and g.voucher_state in Grant.VOUCHER_STATES_DONE:
+            if g.holds_voucher():
                 ctx['voucher'] = g.voucher
                 ctx['redeem_url'] = redeem_url(self.request.event, g.voucher.code, get_language_without_region())
             elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:

@@ -10,8 +10,9 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
-from pretix.helpers import OF_SELF
 
+from . import issuance, mails
+from .hooks import grant_status_changed
 from .models import Grant
 
 ORGANIZER = 'organizer'
@@ -72,15 +73,11 @@ def allowed_decisions(grant):
     return [d for d in Grant.DECISION_CHOICES if allowed(grant, d[0], ORGANIZER)]
 
 
-def _status_label(status):
-    return dict(Grant.STATUS_CHOICES).get(status, status)
-
-
 def check_transition(grant, new_status, actor, at=None):
     if not allowed(grant, new_status, actor):
         raise GrantTransitionError(
             _('A grant that is "{current}" cannot become "{new}" ({actor}).').format(
-                current=_status_label(grant.status), new=_status_label(new_status), actor=actor,
+                current=Grant.status_label(grant.status), new=Grant.status_label(new_status), actor=actor,
             ),
             grant,
         )
@@ -93,7 +90,7 @@ def check_transition(grant, new_status, actor, at=None):
 
 def lock(grant):
     """Re-read the grant under a row lock; must run inside a transaction."""
-    return Grant.objects.select_for_update(of=OF_SELF).select_related('event', 'event__organizer').get(pk=grant.pk)
+    return Grant.objects.lock(grant.pk)
 
 
 def change_status(grant, new_status, *, actor, user=None, auth=None, reason=None, extra=None):
@@ -103,9 +100,6 @@ def change_status(grant, new_status, *, actor, user=None, auth=None, reason=None
     Returns the locked, updated grant. Raises ``GrantTransitionError`` and changes nothing if the table does
     not allow it.
     """
-    from . import issuance, mails
-    from .signals import grant_status_changed
-
     with transaction.atomic():
         g = lock(grant)
         check_transition(g, new_status, actor)
@@ -132,21 +126,12 @@ def change_status(grant, new_status, *, actor, user=None, auth=None, reason=None
             issuance.release_voucher(g, user=user, auth=auth)
         if new_status in (Grant.STATUS_APPROVED, Grant.STATUS_WAITING_LIST, Grant.STATUS_REJECTED):
             mails.send_decision(g, user=user, auth=auth)
-        if new_status == Grant.STATUS_CONFIRMED:
-            issuance.queue_issuance(g)
-
+        # after commit, the receivers in signals.py queue what follows: the voucher, a waiting-list promotion
         transaction.on_commit(lambda: grant_status_changed.send(
             g.event, grant=g, old_status=old_status, new_status=new_status,
         ))
-    _copy_into(grant, g)
+    grant.take_values_of(g)
     return g
-
-
-def _copy_into(target, source):
-    """Keep the caller's object current, so it can go on using it after an action."""
-    if target is not source:
-        for f in Grant._meta.concrete_fields:
-            setattr(target, f.attname, getattr(source, f.attname))
 
 
 def create_grant(event, *, user=None, auth=None, notify=True, **fields):
@@ -154,8 +139,6 @@ def create_grant(event, *, user=None, auth=None, notify=True, **fields):
     A new application, ``pending``. With ``notify`` the applicant gets the application-received mail with the
     link to their page. One grant per email and event: a second one raises ``DuplicateGrant``.
     """
-    from . import mails
-
     existing = Grant.objects.filter(event=event, email__iexact=fields.get('email', '')).first()
     if existing:
         raise DuplicateGrant(existing)
@@ -186,7 +169,7 @@ def stage_decision(grant, decision, *, user=None, auth=None):
             g.decision = decision
             g.save(update_fields=['decision', 'modified'])
             g.log_action('pretix_grants.grant.decision', data={'decision': decision}, user=user, auth=auth)
-    _copy_into(grant, g)
+    grant.take_values_of(g)
     return g
 
 
@@ -197,7 +180,7 @@ def publish(grant, *, user=None, auth=None):
         if not g.decision:
             raise GrantTransitionError(_('There is no staged decision to publish.'), g)
         g = change_status(g, g.decision, actor=ORGANIZER, user=user, auth=auth)
-    _copy_into(grant, g)
+    grant.take_values_of(g)
     return g
 
 
@@ -210,7 +193,7 @@ def confirm(grant, *, actor=GRANTEE, user=None, auth=None, reason=None):
         return change_status(grant, Grant.STATUS_CONFIRMED, actor=actor, user=user, auth=auth, reason=reason)
     except GrantTransitionError as e:
         if e.grant is not None and e.grant.status == Grant.STATUS_CONFIRMED:
-            _copy_into(grant, e.grant)
+            grant.take_values_of(e.grant)
             return e.grant
         raise
 

@@ -1,5 +1,9 @@
-"""Real pretix orders and check-ins for the lifecycle tests: through pretix's cart, order and check-in services."""
+"""
+Real pretix orders and check-ins for the lifecycle tests: through pretix's cart, order and check-in services.
+Each runs what is queued for after its commit (the plugin follows orders after pretix's transaction committed).
+"""
 from django.db import transaction
+from django.test import TestCase
 from django_scopes import scopes_disabled
 from pretix.base.models import CartPosition, Order
 from pretix.base.services.cart import add_items_to_cart
@@ -17,20 +21,21 @@ def order_with_voucher(event, item, voucher, email='buyer@example.org', cart_id=
     add_items_to_cart.apply(args=(event.pk, [{
         'item': item.pk, 'variation': None, 'count': 1, 'voucher': voucher.code,
     }], cart_id, 'en')).get()
-    with scopes_disabled():
+    with scopes_disabled(), TestCase.captureOnCommitCallbacks(execute=True):
         ids = list(CartPosition.objects.filter(event=event, cart_id=cart_id).values_list('id', flat=True))
         result = _perform_order(event, [dict(FREE_PAYMENT)], ids, email, 'en', None, {}, 'web')
     return Order.objects.get(pk=result['order_id'])
 
 
 def cancel(order):
-    _cancel_order(order.pk, send_mail=False)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        _cancel_order(order.pk, send_mail=False)
     order.refresh_from_db()
     return order
 
 
 def check_in(order, checkin_list):
-    with transaction.atomic():
+    with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
         position = order.positions.first()
         perform_checkin(position, checkin_list, {})
     return position

@@ -14,6 +14,7 @@ from pretix_grants import workflow
 from pretix_grants.models import Grant, GrantMail
 from pretix_grants.permissions import MANAGE, VIEW
 
+from .checkout import Shop
 from .conftest import api_client_for as client_for, committed, mails_to
 
 
@@ -46,7 +47,8 @@ def test_list_is_paginated_in_pretix_style(api, url, make_grant):
     assert r.data['count'] == 1 and r.data['next'] is None and r.data['previous'] is None
     res = r.data['results'][0]
     assert res['id'] == g.pk
-    assert set(res) == {'id', 'name', 'email', 'locale', 'status', 'decision', 'reply_deadline', 'amounts',
+    assert res['subevent'] is None
+    assert set(res) == {'id', 'name', 'email', 'locale', 'subevent', 'status', 'decision', 'reply_deadline', 'amounts',
                         'internal_note', 'voucher', 'voucher_state', 'needs_attention', 'reply_url', 'created',
                         'modified', 'requested', 'justification', 'motivation', 'answers', 'reviews'}
     assert res['amounts'] == {'ticket': True, 'travel': '300.00', 'accommodation': '0.00', 'other': '0.00'}
@@ -333,14 +335,14 @@ def test_confirm_of_a_pending_grant_is_refused(api, url, make_grant):
 
 
 @pytest.mark.django_db
-def test_refuse_releases_the_voucher(api, url, approved_grant):
+def test_refuse_releases_the_voucher(api, url, approved_grant, item):
     with committed():
         post(api, f'{url}{approved_grant.pk}/confirm/')
     approved_grant.refresh_from_db()
     code = approved_grant.voucher.code
     r = post(api, f'{url}{approved_grant.pk}/refuse/', {'reason': 'cannot travel'})
     assert r.status_code == 200 and r.data['status'] == 'refused' and r.data['voucher'] is None
-    assert not Voucher.objects.filter(code=code).exists()
+    assert Shop(approved_grant.event).free_tickets(code, item) == 0  # ended: pretix's checkout refuses it
     r = post(api, f'{url}{approved_grant.pk}/refuse/')
     assert r.status_code == 400 and '"refused"' in r.data['detail']
 
@@ -586,10 +588,12 @@ def test_full_programme_over_the_api(api, url, event, item, grant_settings, user
     assert holding == ids[1:8]
     assert grants[ids[6]]['voucher'] == 'COSPEAKER25' and grants[ids[6]]['voucher_state'] == 'upgraded'
     assert {grants[gid]['voucher_state'] for gid in holding if gid != ids[6]} == {'issued'}
-    # pretix holds exactly these vouchers: six new free ones and the upgraded speaker code
+    # pretix holds exactly these usable vouchers: six new free ones and the upgraded speaker code (the withdrawn
+    # grant's voucher is ended: no use left)
     codes = {grants[gid]['voucher'] for gid in holding}
-    assert set(Voucher.objects.filter(event=event).values_list('code', flat=True)) == codes
-    for v in Voucher.objects.filter(event=event):
+    assert set(Voucher.objects.filter(event=event, max_usages__gt=0).values_list('code', flat=True)) == codes
+    assert Voucher.objects.filter(event=event, max_usages=0).count() == 1
+    for v in Voucher.objects.filter(event=event, max_usages__gt=0):
         assert v.item == item and v.calculate_price(item.default_price) == Decimal('0.00')
         assert v.redeemed == 0 and v.max_usages == 1
     speaker_voucher.refresh_from_db()

@@ -80,4 +80,4 @@ def test_simultaneous_refusals_never_exceed_the_maximum_number_of_offers(event, 
 
     assert errors == []
     assert promoted(waiting) == [w.pk for w in waiting[:4]]
-    assert Grant.objects.filter(event=event, status__in=lifecycle.HOLDING).count() == 4
+    assert Grant.objects.filter(event=event, status__in=Grant.HOLDING).count() == 4

@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 from freezegun import freeze_time
 
-from pretix_grants import lifecycle, workflow
+from pretix_grants import workflow
+from pretix_grants.control.dashboard import dashboard_numbers
 from pretix_grants.models import Grant
 
 from .conftest import committed
@@ -52,7 +53,7 @@ def test_dashboard_widget_counts_statuses_vouchers_check_ins_and_budget(
     with freeze_time(event.date_from):
         check_in(order, checkin_list)
 
-    numbers = lifecycle.dashboard_numbers(event)
+    numbers = dashboard_numbers(event)
     assert dict((k, n) for k, label, n in numbers['statuses'])['confirmed'] == 3
     assert (numbers['total'], numbers['vouchers_issued'], numbers['vouchers_redeemed'], numbers['checked_in']) == (
         6, 3, 2, 1)

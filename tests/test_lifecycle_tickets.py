@@ -5,9 +5,11 @@ from freezegun import freeze_time
 from pretix.base.models import LogEntry, Order, Voucher
 
 from pretix_grants import lifecycle, workflow
+from pretix_grants.control.dashboard import dashboard_numbers
 from pretix_grants.models import Grant
 
 from .conftest import committed
+from .control_fixtures import url
 from .lifecycle_helpers import cancel, check_in, order_with_voucher
 
 
@@ -26,14 +28,16 @@ def checkin_list(event):
 
 
 @pytest.mark.django_db
-def test_an_order_with_the_grant_voucher_shows_on_the_grant(confirmed, event, item):
+def test_an_order_with_the_grant_voucher_shows_on_the_grant(confirmed, event, item, manager_client):
     order = order_with_voucher(event, item, confirmed.voucher, email='ada@example.org')
 
     confirmed.refresh_from_db()
     assert order.status == Order.STATUS_PAID and order.total == 0
     assert (confirmed.order_code, confirmed.order_status) == (order.code, Order.STATUS_PAID)
-    assert lifecycle.ticket_state(confirmed) == lifecycle.TICKET_PAID
-    assert lifecycle.ticket_state_display(confirmed) == f'ticket ordered ({order.code})'
+    assert confirmed.ticket_state() == Grant.TICKET_PAID
+    assert confirmed.get_ticket_state_display() == f'ticket ordered ({order.code})'
+    page = manager_client.get(url(event, f'{confirmed.pk}/')).content.decode()
+    assert f'Ticket ordered ({order.code})' in page
     assert LogEntry.objects.filter(action_type='pretix_grants.grant.ticket.paid', object_id=confirmed.pk).count() == 1
 
 
@@ -47,7 +51,7 @@ def test_canceling_the_order_frees_the_voucher_and_the_grant_says_so(confirmed, 
     confirmed.refresh_from_db()
     assert confirmed.order_status == Order.STATUS_CANCELED
     assert Voucher.objects.get(pk=confirmed.voucher_id).redeemed == 0
-    assert lifecycle.ticket_state_display(confirmed) == f'order {order.code} canceled, the voucher can be used again'
+    assert confirmed.get_ticket_state_display() == f'order {order.code} canceled, the voucher can be used again'
 
     again = order_with_voucher(event, item, confirmed.voucher, cart_id='second-cart')
     confirmed.refresh_from_db()
@@ -62,7 +66,7 @@ def test_a_check_in_marks_attendance(confirmed, event, item, checkin_list):
 
     confirmed.refresh_from_db()
     assert confirmed.checked_in_at == event.date_from + timedelta(hours=1)
-    assert lifecycle.ticket_state(confirmed) == lifecycle.TICKET_CHECKED_IN
+    assert confirmed.ticket_state() == Grant.TICKET_CHECKED_IN
     assert LogEntry.objects.filter(action_type='pretix_grants.grant.ticket.checked_in').count() == 1
 
 
@@ -72,7 +76,7 @@ def test_orders_without_a_grant_voucher_leave_grants_alone(confirmed, event, ite
     order_with_voucher(event, item, other)
     confirmed.refresh_from_db()
     assert confirmed.order_code == ''
-    assert lifecycle.ticket_state(confirmed) == lifecycle.TICKET_NONE
+    assert confirmed.ticket_state() == Grant.TICKET_NONE
 
 
 @pytest.mark.django_db
@@ -100,12 +104,9 @@ def test_after_the_event_the_no_shows_are_the_confirmed_grants_with_a_ticket_and
     after = event.date_to + timedelta(seconds=1)
     with freeze_time(after):
         assert list(lifecycle.no_shows(event)) == [stayed_home]
-        assert list(lifecycle.filter_no_show(Grant.objects.filter(pk__in=[came.pk, stayed_home.pk]), event)) == [
-            Grant.objects.get(pk=stayed_home.pk)
-        ]
-        assert lifecycle.is_no_show(Grant.objects.get(pk=stayed_home.pk))
-        assert not lifecycle.is_no_show(Grant.objects.get(pk=never_ordered.pk))
-        assert lifecycle.dashboard_numbers(event)['no_shows'] == 1
+        assert list(Grant.objects.filter(pk__in=[came.pk, stayed_home.pk, never_ordered.pk]).no_shows(
+            event, lifecycle.event_ended(event))) == [Grant.objects.get(pk=stayed_home.pk)]
+        assert dashboard_numbers(event)['no_shows'] == 1
 
 
 @pytest.mark.django_db

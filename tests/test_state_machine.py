@@ -8,8 +8,8 @@ from freezegun import freeze_time
 from pretix.base.models import LogEntry
 
 from pretix_grants import workflow
+from pretix_grants.hooks import grant_status_changed
 from pretix_grants.models import Grant
-from pretix_grants.signals import grant_status_changed
 from pretix_grants.workflow import (
     GRANTEE, ORGANIZER, SYSTEM, TRANSITIONS, GrantTransitionError,
     ReplyDeadlinePassed,

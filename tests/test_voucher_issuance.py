@@ -11,6 +11,7 @@ from pretix.base.services.vouchers import vouchers_send
 from pretix_grants import issuance, workflow
 from pretix_grants.models import Grant
 
+from .checkout import Shop
 from .conftest import committed, mails_to
 
 
@@ -259,19 +260,21 @@ def test_organizer_linked_voucher_is_upgraded(approved_grant, event, item):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize('end', ['refuse', 'cancel'])
-def test_ending_a_confirmed_grant_deletes_its_unused_voucher(end, approved_grant, event):
+def test_ending_a_confirmed_grant_ends_its_unused_voucher(end, approved_grant, event, item):
     with committed():
         workflow.confirm(approved_grant)
     code = event.vouchers.get().code
+    assert Shop(event).free_tickets(code, item) == 1
     if end == 'refuse':
         workflow.refuse(approved_grant, actor=workflow.GRANTEE)
     else:
         workflow.cancel(approved_grant, reason='Duplicate application')
-    assert not event.vouchers.exists()
+    # made unusable rather than deleted under a live shop: pretix's checkout refuses it
+    assert Shop(event).free_tickets(code, item) == 0
     approved_grant.refresh_from_db()
     assert (approved_grant.voucher, approved_grant.voucher_state) == (None, Grant.VOUCHER_NOT_ISSUED)
-    assert LogEntry.objects.filter(action_type='pretix.voucher.deleted').count() == 1
-    entry = LogEntry.objects.get(action_type='pretix_grants.grant.voucher.deleted', object_id=approved_grant.pk)
+    assert LogEntry.objects.filter(action_type='pretix.voucher.changed', object_id=event.vouchers.get().pk).count() == 1
+    entry = LogEntry.objects.get(action_type='pretix_grants.grant.voucher.ended', object_id=approved_grant.pk)
     assert entry.parsed_data['code'] == code
 
 

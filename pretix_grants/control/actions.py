@@ -5,6 +5,7 @@ The detail page shows a button only for what ``available`` returns, the action v
 ``run``: so the state machine (``workflow``), the issuance service and the mail module stay the only places that
 change a grant; this module only asks them what is allowed and calls them.
 """
+from django.db import transaction
 from django.utils.translation import gettext as _, gettext_lazy
 
 from .. import issuance, mails, workflow
@@ -32,15 +33,6 @@ class Skipped(Exception):
     """Nothing to do for this grant; the message says why."""
 
 
-def can_issue(grant):
-    return (grant.status == Grant.STATUS_CONFIRMED and grant.ticket
-            and grant.voucher_state not in Grant.VOUCHER_STATES_DONE)
-
-
-def can_resend(grant):
-    return bool(grant.voucher_id) and grant.voucher_state in Grant.VOUCHER_STATES_DONE
-
-
 def issue_skip_reason(grant):
     """Why issuing has nothing to do for ``grant``, or ``None`` if it is due."""
     if grant.voucher_state in Grant.VOUCHER_STATES_DONE:
@@ -65,14 +57,12 @@ def available(grant):
         acts.add(REFUSE)
     if workflow.allowed(grant, Grant.STATUS_CANCELLED, workflow.ORGANIZER):
         acts.add(CANCEL)
-    if can_issue(grant):
+    if grant.is_due_for_voucher():
         acts.add(ISSUE)
+    if grant.may_link_voucher():
+        # also before they confirm: an organizer may note a voucher the person already holds
         acts.add(LINK)
-    elif grant.voucher_state not in Grant.VOUCHER_STATES_DONE and grant.status in (
-            Grant.STATUS_PENDING, Grant.STATUS_APPROVED, Grant.STATUS_WAITING_LIST):
-        # an organizer may note a voucher the person already holds before they confirm
-        acts.add(LINK)
-    if can_resend(grant):
+    if grant.holds_voucher():
         acts.add(RESEND)
     if grant.status == Grant.STATUS_APPROVED:
         acts.add(REMIND)
@@ -112,10 +102,10 @@ def run(grant, action, *, user=None, auth=None, decision=None, reason=None, code
             raise Skipped(reason)
         # a voucher that cannot be issued leaves the grant flagged as needing attention, with the reason
         g = issuance.issue_voucher(grant, event=grant.event, **kw)
-        workflow._copy_into(grant, g)
+        grant.take_values_of(g)
         return grant
     if action == RESEND:
-        if not can_resend(grant):
+        if not grant.holds_voucher():
             raise Skipped(_('This grant has no voucher to send.'))
         mails.resend_voucher(grant, **kw)
         return grant
@@ -139,8 +129,6 @@ def run(grant, action, *, user=None, auth=None, decision=None, reason=None, code
 
 def approve_requested(grant, *, user=None, auth=None):
     """Stage "approve" with the granted amounts and ticket set to what the applicant asked for."""
-    from django.db import transaction
-
     with transaction.atomic():
         g = workflow.lock(grant)
         workflow.check_transition(g, Grant.STATUS_APPROVED, workflow.ORGANIZER)
@@ -162,5 +150,5 @@ def approve_requested(grant, *, user=None, auth=None):
             g.log_action('pretix_grants.grant.changed', data={k: str(v) for k, v in changed.items()},
                          user=user, auth=auth)
         g = workflow.stage_decision(g, Grant.STATUS_APPROVED, user=user, auth=auth)
-    workflow._copy_into(grant, g)
+    grant.take_values_of(g)
     return grant

@@ -20,9 +20,7 @@ from pretix.control.permissions import EventPermissionRequiredMixin
 
 from .. import claims
 from ..models import Claim, ClaimItem, Receipt
-from ..permissions import MANAGE, VIEW
-
-PLUGIN = 'pretix_grants'
+from ..permissions import MANAGE, VIEW, plugin_active
 
 
 def claims_url(event, name='control.claims', **kwargs):
@@ -42,7 +40,7 @@ class ClaimViewMixin(EventPermissionRequiredMixin):
 
     def dispatch(self, request, *args, **kwargs):
         # like the plugin's API and shop pages: nothing of the plugin where the event has it switched off
-        if PLUGIN not in request.event.get_plugins():
+        if not plugin_active(request.event):
             raise Http404(_('The grants plugin is not enabled for this event.'))
         return super().dispatch(request, *args, **kwargs)
 

@@ -1,15 +1,14 @@
-from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.strings import LazyI18nString
 from pretix.base.exporter import ListExporter
-from pretix.base.models import OutgoingMail, User
+from pretix.base.models import OrderPosition, User
 
 from .. import reviews
 from ..applications import questions
-from ..models import Grant, GrantMail
+from ..models import Grant
 from ..permissions import REVIEW, VIEW
 
-MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
+MAIL_STATES = {'failed': _('failed'), 'queued': _('queued'), 'sent': _('sent'), '': ''}
 
 
 class GrantExporter(ListExporter):
@@ -23,14 +22,8 @@ class GrantExporter(ListExporter):
         return VIEW
 
     def iterate_list(self, form_data):
-        grants = Grant.objects.filter(event=self.event).select_related('voucher').annotate(
-            mail_failed=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
-                                                        outgoing_mail__status=OutgoingMail.STATUS_FAILED)),
-            mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
-                                                         outgoing_mail__status__in=MAIL_PENDING)),
-            mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
-            total=F('travel_amount') + F('accommodation_amount') + F('other_amount'),
-        ).order_by('created', 'pk')
+        grants = (Grant.objects.filter(event=self.event).select_related('voucher').with_mail_state().with_total()
+                  .order_by('created', 'pk'))
         # review figures as the exporting person may see them (reviews.py): blind for a reviewer who has not scored
         holder = self.permission_holder
         blind = holder is not None and holder.has_event_permission(self.event.organizer, self.event, REVIEW)
@@ -49,14 +42,7 @@ class GrantExporter(ListExporter):
         tz = self.event.timezone
         fmt = '%Y-%m-%d %H:%M:%S'
         for g in grants:
-            if g.mail_failed:
-                mail_state = _('failed')
-            elif g.mail_pending:
-                mail_state = _('queued')
-            elif g.mail_any:
-                mail_state = _('sent')
-            else:
-                mail_state = ''
+            mail_state = MAIL_STATES[g.mail_state]
             yield [
                 g.name, g.email, g.locale, g.get_status_display(), g.get_decision_display() or '',
                 g.reply_deadline.astimezone(tz).strftime(fmt) if g.reply_deadline else '',
@@ -74,8 +60,6 @@ class GrantExporter(ListExporter):
 
     def _order_codes(self, grants):
         """Codes of the orders each grant voucher was used in, in one query."""
-        from pretix.base.models import OrderPosition
-
         codes = {}
         rows = OrderPosition.all.filter(
             voucher__in=[g.voucher_id for g in grants if g.voucher_id], order__event=self.event,

@@ -1,10 +1,12 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
 from pretix.base.forms import SettingsForm
 from pretix.base.forms.widgets import SplitDateTimePickerWidget
+from pretix.base.models import SubEvent
 from pretix.base.reldate import RelativeDateTimeField
 from pretix.base.services.placeholders import (
     PlaceholderValidator, format_placeholders_help_text,
@@ -109,22 +111,28 @@ class GrantFilterForm(forms.Form):
 
 
 class GrantForm(forms.ModelForm):
+    # the event's dates, set per form (a model form would query all events' dates at import)
+    subevent = forms.ModelChoiceField(queryset=SubEvent.objects.none(), required=False,
+                                      label=pgettext_lazy('subevent', 'Date'))
+
     class Meta:
         model = Grant
-        fields = ('name', 'email', 'locale', 'ticket', 'travel_amount', 'accommodation_amount', 'other_amount',
-                  'internal_note')
+        fields = ('name', 'email', 'locale', 'subevent', 'ticket', 'travel_amount', 'accommodation_amount',
+                  'other_amount', 'internal_note')
         widgets = {'internal_note': forms.Textarea(attrs={'rows': 3})}
 
     def __init__(self, *args, event, **kwargs):
         self.event = event
         super().__init__(*args, **kwargs)
-        from django.conf import settings
-
         names = dict(settings.LANGUAGES)
         self.fields['locale'] = forms.ChoiceField(
             label=_('Language'), choices=[(lc, names.get(lc, lc)) for lc in event.settings.locales],
             initial=event.settings.locale,
         )
+        if event.has_subevents:
+            self.fields['subevent'].queryset = event.subevents.all()
+        else:
+            del self.fields['subevent']
         for f in ('travel_amount', 'accommodation_amount', 'other_amount'):
             self.fields[f].min_value = 0
             self.fields[f].widget.attrs['min'] = '0'

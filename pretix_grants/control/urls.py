@@ -4,7 +4,7 @@ from django.http import Http404
 from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
-from ..apps import PluginApp
+from ..permissions import plugin_active
 from . import bulk, claims, import_views, letters, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
@@ -34,7 +34,7 @@ def plugin_active_required(view):
     """
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if PluginApp.name not in request.event.get_plugins():
+        if not plugin_active(request.event):
             raise Http404(_('The grants plugin is not enabled for this event.'))
         return view(request, *args, **kwargs)
 

@@ -1,15 +1,11 @@
 import uuid
-from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
-from django.db.models import (
-    Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -36,11 +32,6 @@ from .forms import (
     GrantSettingsForm, question_formset, template_placeholders,
 )
 
-MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
-GRANTED = (Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
-# the statuses from which a grant can still come to a voucher
-VOUCHER_AHEAD = (Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST, Grant.STATUS_APPROVED, Grant.STATUS_CONFIRMED)
-
 
 def grant_url(event, name, **kwargs):
     return reverse(f'plugins:pretix_grants:control.{name}', kwargs={
@@ -58,13 +49,7 @@ def filtered_grants(event, data, user=None, blind=True):
     form = GrantFilterForm(data=data)
     form.is_valid()
     fd = form.cleaned_data if form.is_bound else {}
-    qs = Grant.objects.filter(event=event).annotate(
-        total=F('travel_amount') + F('accommodation_amount') + F('other_amount'),
-        mail_failed=Exists(GrantMail.objects.filter(grant=OuterRef('pk'),
-                                                    outgoing_mail__status=OutgoingMail.STATUS_FAILED)),
-        mail_pending=Exists(GrantMail.objects.filter(grant=OuterRef('pk'), outgoing_mail__status__in=MAIL_PENDING)),
-        mail_any=Exists(GrantMail.objects.filter(grant=OuterRef('pk'))),
-    )
+    qs = Grant.objects.filter(event=event).with_total().with_mail_state()
     qs = reviews.annotate(qs, user, blind)
     if fd.get('review') == 'mine_missing':
         qs = qs.filter(own_score__isnull=True)
@@ -136,9 +121,7 @@ class GrantList(GrantViewMixin, PaginationMixin, ListView):
         counts = dict(Grant.objects.filter(event=event).values_list('status').annotate(c=Count('pk')).order_by())
         ctx['status_counts'] = [(key, label, counts.get(key, 0)) for key, label in Grant.STATUS_CHOICES]
         ctx['total_count'] = sum(counts.values())
-        zero = Value(Decimal('0.00'), output_field=DecimalField(max_digits=13, decimal_places=2))
-        ctx['granted_sum'] = Grant.objects.filter(event=event, status__in=GRANTED).aggregate(
-            s=Coalesce(Sum(F('travel_amount') + F('accommodation_amount') + F('other_amount')), zero))['s']
+        ctx['granted_sum'] = Grant.objects.filter(event=event).holding_place().granted_total()
         ctx['budget'] = event.settings.grants_budget
         if ctx['budget'] is not None:
             ctx['over_budget'] = ctx['granted_sum'] > ctx['budget']
@@ -214,9 +197,10 @@ class GrantDetail(GrantViewMixin, DetailView):
         if g.voucher:
             ctx['voucher_orders'] = list(g.voucher.distinct_orders()[:10]) if g.voucher.redeemed else []
         ctx['locale_name'] = dict(settings.LANGUAGES).get(g.locale, g.locale)
-        if g.ticket and g.voucher_state not in Grant.VOUCHER_STATES_DONE and g.status in VOUCHER_AHEAD:
+        if g.ticket and g.may_link_voucher():  # a grant that can still come to a voucher
             # say before anyone confirms what issuing will do with a voucher this person already holds
-            ctx['voucher_plan'], ctx['planned_voucher'], ctx['voucher_target'] = issuance.planned_voucher(g)
+            (ctx['voucher_plan'], ctx['planned_voucher'], ctx['voucher_target'],
+             ctx['voucher_unfit']) = issuance.planned_voucher(g)
         return ctx
 
 
@@ -314,7 +298,12 @@ class GrantEdit(GrantViewMixin, FormView):
         if form.has_changed():
             try:
                 with transaction.atomic():
-                    grant = form.save()
+                    # only the fields the form shows, under the row lock: status and voucher change through the
+                    # state machine and issuance meanwhile, and an edit must not write back what it read before
+                    grant = workflow.lock(self.grant)
+                    for k in form.changed_data:
+                        setattr(grant, k, form.cleaned_data[k])
+                    grant.save(update_fields=[*form.changed_data, 'modified'])
                     grant.log_action('pretix_grants.grant.changed', user=self.request.user, data={
                         k: str(form.cleaned_data[k]) for k in form.changed_data})
             except IntegrityError:

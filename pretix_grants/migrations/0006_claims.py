@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pretix_grants', '0004_bulk_mail'),
+        ('pretix_grants', '0005_voucher_core'),
     ]
 
     operations = [
