@@ -554,13 +554,13 @@ def send_reminders(at=None):
                 continue
             due = (claimable_grants(event)
                    .exclude(claim__state__in=[s for s, label in Claim.STATE_CHOICES if s not in EDITABLE])
-                   .exclude(mails__kind=mails.KIND_CLAIM_REMINDER))
+                   .exclude(mails__kind=GrantMail.KIND_CLAIM_REMINDER))
             for grant in due:
                 with transaction.atomic():
                     g = lock_grant(grant)
-                    if GrantMail.objects.filter(grant=g, kind=mails.KIND_CLAIM_REMINDER).exists():
+                    if GrantMail.objects.filter(grant=g, kind=GrantMail.KIND_CLAIM_REMINDER).exists():
                         continue
-                    mails.send(g, mails.KIND_CLAIM_REMINDER, 'claim_reminder')
+                    mails.send(g, GrantMail.KIND_CLAIM_REMINDER, 'claim_reminder')
                     sent += 1
     return sent
 

@@ -493,11 +493,6 @@ def send_letter(letter, key, values, *, attach=None, user=None, auth=None):
     return outgoing
 
 
-# Reimbursement claims (claims.py): their mails are recorded on the grant like the others, under kinds of their own.
-KIND_CLAIM = 'claim'
-KIND_CLAIM_REMINDER = 'claim_reminder'
-
-
 def send_claim(grant, template_key, *, user=None, auth=None):
     """A claim's mail (``claim_submitted``, ``claim_approved``, ...); it never holds receipts or payout details."""
-    return send(grant, KIND_CLAIM, template_key, user=user, auth=auth)
+    return send(grant, GrantMail.KIND_CLAIM, template_key, user=user, auth=auth)

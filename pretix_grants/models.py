@@ -296,12 +296,17 @@ class GrantMail(models.Model):
     KIND_VOUCHER = 'voucher'
     KIND_REMINDER = 'reminder'
     KIND_EXPIRED = 'expired'
+    # reimbursement claims (claims.py)
+    KIND_CLAIM = 'claim'
+    KIND_CLAIM_REMINDER = 'claim_reminder'
     KIND_CHOICES = (
         (KIND_RECEIVED, _('Application received')),
         (KIND_DECISION, _('Decision')),
         (KIND_VOUCHER, _('Voucher')),
         (KIND_REMINDER, _('Reminder')),
         (KIND_EXPIRED, _('Offer expired')),
+        (KIND_CLAIM, _('Reimbursement claim')),
+        (KIND_CLAIM_REMINDER, _('Reminder to claim')),
     )
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name='mails')
