@@ -8,12 +8,12 @@ PYTEST_ARGS ?=
 PG_CONFIG ?= tests/postgres.cfg
 STACK_ARGS ?=
 
-.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench
+.PHONY: venv lint test test-stack test-postgres demo demo-data clean bench bench-burst
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel setuptools
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -42,6 +42,12 @@ test-postgres: venv
 BENCH_ARGS ?=
 bench: venv
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# decision day and application opening under locust against pretix under gunicorn (the same stack); writes its
+# section of bench/results.md and bench/burst-latency.png. BURST_ARGS e.g. --grants 200 --applications 400.
+BURST_ARGS ?=
+bench-burst: venv
+	$(PY) -m bench.burst $(BURST_ARGS)
 
 demo-data: venv
 	mkdir -p data

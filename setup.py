@@ -41,6 +41,9 @@ setup(
             'hypothesis>=6.100',
             'gunicorn>=22',  # make bench serves pretix with it for the per-grant REST API scenario
         ],
+        'bench': [
+            'locust>=2.30,<3',  # make bench-burst: the simulated grantees and applicants
+        ],
     },
     packages=find_packages(exclude=['tests', 'tests.*']),
     include_package_data=True,

@@ -10,6 +10,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import statistics
@@ -32,6 +33,7 @@ def free_port():
 
 
 SINK_KEY = 'pretix-grants-bench:sink'
+SINK_LAST = 'pretix-grants-bench:sink-last'
 
 
 class SinkHandler:
@@ -42,7 +44,9 @@ class SinkHandler:
 
     async def handle_DATA(self, server, session, envelope):
         for rcpt in envelope.rcpt_tos:
-            self.redis.hincrby(SINK_KEY, rcpt.rsplit('@', 1)[-1], 1)
+            domain = rcpt.rsplit('@', 1)[-1]
+            self.redis.hincrby(SINK_KEY, domain, 1)
+            self.redis.hset(SINK_LAST, domain, repr(time.time()))
         return '250 Message accepted for delivery'
 
 
@@ -67,7 +71,7 @@ class Sink:
 
         self.port = free_port()
         self.redis = redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0])
-        self.redis.delete(SINK_KEY)
+        self.redis.delete(SINK_KEY, SINK_LAST)
         self.proc = multiprocessing.get_context('spawn').Process(target=serve_smtp, args=(self.port,), daemon=True)
 
     def start(self):
@@ -94,6 +98,11 @@ class Sink:
 
     def count(self, event):
         return int(self.redis.hget(SINK_KEY, f'{event.slug}.example.org') or 0)
+
+    def last_arrival(self, event):
+        """When the last mail to ``event``'s grantees arrived (a ``time.time()`` value), or None."""
+        value = self.redis.hget(SINK_LAST, f'{event.slug}.example.org')
+        return float(value) if value else None
 
 
 def database(name, action):
@@ -145,11 +154,14 @@ def request(port, method, path, body=None, headers=None, conn=None):
     return r.status, r.getheader('Content-Type') or '', r.read().decode()
 
 
-def start_server(env, log, workers=2):
-    """pretix under gunicorn on a loopback port, as a separate grants app would talk to it; returns (proc, port)."""
+def start_server(env, log, workers=2, command=()):
+    """
+    pretix under gunicorn on a loopback port, as a separate grants app would talk to it; returns (proc, port).
+    ``command`` goes in front of the server's command line (e.g. a profiler).
+    """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'gunicorn', 'pretix.wsgi:application', '--bind', f'127.0.0.1:{port}',
+        [*command, sys.executable, '-m', 'gunicorn', 'pretix.wsgi:application', '--bind', f'127.0.0.1:{port}',
          '--workers', str(workers), '--timeout', '120'],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -252,6 +264,21 @@ def merge(rounds):
         each = f' (rounds: {", ".join(f"{v:.2f}" for v in values)})' if len(values) > 1 else ''
         row['note'] = '; '.join(filter(None, [row['note'], f'{statistics.median(values):.2f}{key[1]}{each}']))
     return merged
+
+
+def write_results(path, text, section=None):
+    """
+    Write ``text`` to results.md: without ``section`` as its first part (the tables of this script), else as the
+    part that starts with the heading ``section``; every other part of the file stays as it was.
+    """
+    old = path.read_text() if path.exists() else ''
+    parts = re.split(r'(?m)^(?=## )', old)
+    head, rest = parts[0], [p for p in parts[1:] if not (section and p.startswith(section))]
+    if section:
+        rest.append(text.rstrip('\n') + '\n\n')
+    else:
+        head = text.rstrip('\n') + '\n\n'
+    path.write_text((head + ''.join(rest)).rstrip('\n') + '\n')
 
 
 def main():
@@ -361,7 +388,7 @@ def main():
     header = (f'# pretix-grants benchmarks\n\n{stamp}, {os.cpu_count()} cores, PostgreSQL, Redis, '
               f'{args.concurrency} Celery worker processes, SMTP sink on loopback (it used {sink_cpu:.1f} CPU s in '
               f'all); `bench/run.py {" ".join(sys.argv[1:])}`.\n\n')
-    Path(args.out).write_text(header + out + '\n')
+    write_results(Path(args.out), header + out + '\n')
     print(out)
     print(f'\nwritten to {args.out}; worker log {log.name}')
 
