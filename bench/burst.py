@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,6 +114,9 @@ def warm_up(port, paths, workers, times):
             request(port, 'GET', p)
 
 
+PY_SPY = shutil.which('py-spy') or str(Path(sys.executable).parent / 'py-spy')
+
+
 class Profiler:
     """py-spy on each gunicorn worker while locust runs (``--profile DIR``): one folded-stack file per worker."""
 
@@ -123,7 +127,7 @@ class Profiler:
         children = Path(f'/proc/{server.pid}/task/{server.pid}/children').read_text().split()
         for pid in children:
             self.procs.append(subprocess.Popen(
-                ['py-spy', 'record', '--pid', pid, '--rate', '100', '--format', 'raw', '--nonblocking',
+                [PY_SPY, 'record', '--pid', pid, '--rate', '50', '--format', 'raw', '--nonblocking',
                  '--output', str(self.outdir / f'worker-{pid}.txt')],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             ))
