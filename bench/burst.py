@@ -395,8 +395,10 @@ def main():
     if args.database:
         os.environ['PRETIX_DATABASE_NAME'] = args.database
     lock = redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0])
-    if lock.exists(LOCK):
-        print('another burst benchmark is running (its lock is in Redis database 10)', file=sys.stderr)
+    holder = int(lock.get(LOCK) or 0)
+    if holder and Path(f'/proc/{holder}').exists():
+        print(f'another burst benchmark (process {holder}) is running; its lock is in Redis database 10',
+              file=sys.stderr)
         sys.exit(BUSY)
     for db in REDIS_DBS:
         redis.Redis(host='127.0.0.1', port=6379, db=db).flushdb()
