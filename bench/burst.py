@@ -358,8 +358,13 @@ def chart(d, a, out):
             colour = tuple(int(255 - (255 - c) * shade) for c in base)
             draw.rectangle([label_w, y + 4, label_w + max(1, int(bar_w * value / top_ms)), y + row_h - 6], fill=colour)
         draw.text((label_w + int(bar_w * r['p99'] / top_ms) + 5, y + 8), f"{r['p99']:.0f}", fill='black', font=font)
-    draw.text((10, top + row_h * len(rows) + 15), 'dark: p50, middle: p95, light: p99; grey: pretix\'s own pages',
-              fill='black', font=font)
+    anchor_p99 = next((r['p99'] for r in rows if r['name'] == ANCHOR), None)
+    if anchor_p99:  # pretix's own redeem page p99, the comparison's yardstick, as a line across the chart
+        x = label_w + int(bar_w * anchor_p99 / top_ms)
+        for y in range(top, top + row_h * len(rows), 8):
+            draw.line([x, y, x, y + 4], fill='red', width=1)
+    draw.text((10, top + row_h * len(rows) + 15), 'dark: p50, middle: p95, light: p99; grey: pretix\'s own pages; '
+              'red dashes: p99 of pretix\'s redeem page', fill='black', font=font)
     img.save(out)
 
 
