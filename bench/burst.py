@@ -199,6 +199,7 @@ def decision_day(args, port, sink, workdir, workers, profile=None):
     ).order_by('datetime').values_list('datetime', flat=True)
     first, last_confirmed = (confirmations[0], confirmations[len(confirmations) - 1]) if confirmations else (None, None)
     last_mail = sink.last_arrival(event)
+    delays = mail_delays(event, grants)
     result.update({
         'rows': stat_rows(stats), 'locust_seconds': seconds, 'outcome': outcome,
         'confirmed_grants': confirmed,
@@ -213,11 +214,27 @@ def decision_day(args, port, sink, workdir, workers, profile=None):
         'confirmation_span': (last_confirmed - first).total_seconds() if first else None,
         'last_confirmation_to_last_mail': (last_mail - last_confirmed.timestamp()) if first and last_mail else None,
         'checked_at': now().isoformat(),
+        'mail_delay_p50': delays[len(delays) // 2] if delays else None,
+        'mail_delay_max': delays[-1] if delays else None,
     })
     by = {r['name']: r for r in result['rows']}
     if ANCHOR in by and by[ANCHOR]['p99']:
         result['ratios'] = {name: by[name]['p99'] / by[ANCHOR]['p99'] for name in COMPARED if name in by}
     return result
+
+
+def mail_delays(event, grants):
+    """Seconds from each grant's confirmation to pretix's sending of its voucher mail, sorted."""
+    from pretix.base.models import LogEntry
+
+    from pretix_grants.models import GrantMail
+
+    confirmed = dict(LogEntry.objects.filter(
+        action_type='pretix_grants.grant.confirmed', object_id__in=[g.pk for g in grants],
+    ).values_list('object_id', 'datetime'))
+    sent = GrantMail.objects.filter(grant__event=event, kind=GrantMail.KIND_VOUCHER,
+                                    outgoing_mail__sent__isnull=False).values_list('grant_id', 'outgoing_mail__sent')
+    return sorted((at - confirmed[pk]).total_seconds() for pk, at in sent if pk in confirmed)
 
 
 # --- application opening ---
@@ -282,6 +299,10 @@ def checks(d, a):
             (f"failed requests {sum(r['failures'] for r in d['rows'])}, 5xx {d['server_errors']}",
              not sum(r['failures'] for r in d['rows']) and not d['server_errors']),
         ]
+        if d.get('bulk_seconds') and d.get('mail_delay_max') is not None:
+            out.append((f"every voucher mail sent within {d['mail_delay_max']:.1f} s of its confirmation, "
+                        f"at most 1.25x the bulk issue's {d['bulk_seconds']:.1f} s",
+                        d['mail_delay_max'] <= 1.25 * d['bulk_seconds']))
     if a:
         out += [
             (f"applications accepted {a['accepted']} (expected {a['expected_accepted']}) = grants {a['grants']} "
@@ -327,6 +348,12 @@ def report(d, a, args, header):
                 text += (f"; the organizer's bulk issue of the same N, all mails delivered, took {d['bulk_seconds']:.1f} s "
                          f"in this run ({d['first_confirmation_to_last_mail'] / d['bulk_seconds']:.2f}x)")
             parts.append(text + '.')
+        if d.get('mail_delay_max') is not None:
+            text = (f"Each grantee's voucher mail was sent {d['mail_delay_p50']:.1f} s (median) and at most "
+                    f"{d['mail_delay_max']:.1f} s after their confirmation")
+            if d.get('bulk_seconds'):
+                text += f" ({d['mail_delay_max'] / d['bulk_seconds']:.2f}x the bulk issue's time for the same N)"
+            parts.append(text + '.')
         parts.append(f"Publishing the {d['n']:,} decisions took {d['publish_seconds']:.1f} s before the burst; "
                      f"locust ran {d['locust_seconds']:.0f} s.")
         parts.append('')
@@ -366,6 +393,17 @@ def chart(d, a, out):
     draw.text((10, top + row_h * len(rows) + 15), 'dark: p50, middle: p95, light: p99; grey: pretix\'s own pages; '
               'red dashes: p99 of pretix\'s redeem page', fill='black', font=font)
     img.save(out)
+
+
+def shown_args(argv):
+    """The command line for the report, without the note (the report gives it as a sentence of its own)."""
+    out, skip = [], False
+    for a in argv:
+        if skip or a == '--note':
+            skip = not skip and a == '--note'
+            continue
+        out.append(a)
+    return [a for a in out if not a.startswith('--note=')]
 
 
 def main():
@@ -452,7 +490,7 @@ def main():
     header = (f'{stamp}, {os.cpu_count()} cores; pretix under gunicorn ({args.web_workers} sync workers), '
               f'PostgreSQL, Redis, {args.concurrency} Celery worker processes, SMTP sink, locust '
               f'({args.users} users spawned at {args.spawn_rate:g}/s, {args.think_min:g}-{args.think_max:g} s between '
-              f'clicks), all on loopback; `bench/burst.py {" ".join(sys.argv[1:])}`.'
+              f'clicks), all on loopback; `bench/burst.py {" ".join(shown_args(sys.argv[1:]))}`.'
               + (f' {args.note}' if args.note else ''))
     text = report(d, a, args, header)
     print(text)
