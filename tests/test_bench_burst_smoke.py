@@ -68,3 +68,18 @@ def test_both_bursts_tiny(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert '## Burst: decision day and application opening' in (tmp_path / 'results.md').read_text()
     assert (tmp_path / 'chart.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_each_benchmark_rewrites_only_its_own_part_of_the_results(tmp_path):
+    from bench.run import write_results
+
+    out = tmp_path / 'results.md'
+    write_results(out, '# benchmarks\n\n| bulk table v1 |\n')
+    write_results(out, '## Burst: decision day\n\n| burst v1 |\n', section='## Burst: decision day')
+    write_results(out, '# benchmarks\n\n| bulk table v2 |\n')
+    write_results(out, '## Burst: decision day\n\n| burst v2 |\n', section='## Burst: decision day')
+
+    text = out.read_text()
+    assert 'bulk table v2' in text and 'burst v2' in text
+    assert 'v1' not in text
+    assert text.index('bulk table') < text.index('## Burst')
