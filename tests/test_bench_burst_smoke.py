@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.run import write_results
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,8 +73,6 @@ def test_both_bursts_tiny(tmp_path):
 
 
 def test_each_benchmark_rewrites_only_its_own_part_of_the_results(tmp_path):
-    from bench.run import write_results
-
     out = tmp_path / 'results.md'
     write_results(out, '# benchmarks\n\n| bulk table v1 |\n')
     write_results(out, '## Burst: decision day\n\n| burst v1 |\n', section='## Burst: decision day')
