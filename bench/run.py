@@ -275,10 +275,10 @@ def write_results(path, text, section=None):
     parts = re.split(r'(?m)^(?=## )', old)
     head, rest = parts[0], [p for p in parts[1:] if not (section and p.startswith(section))]
     if section:
-        rest.append(text.rstrip('\n') + '\n\n')
+        rest.append(text)
     else:
-        head = text.rstrip('\n') + '\n\n'
-    path.write_text((head + ''.join(rest)).rstrip('\n') + '\n')
+        head = text
+    path.write_text('\n\n'.join(p.strip('\n') for p in [head, *rest] if p.strip()) + '\n')
 
 
 def main():
