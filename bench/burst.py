@@ -34,13 +34,11 @@ import redis
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.run import (
-    HOST, REDIS_DBS, ROOT, Sink, database, request, start_server,
-    start_workers, stop, write_results,
+    HOST, REDIS_DBS, ROOT, Sink, database, release_lock, request, start_server,
+    start_workers, stop, take_lock, write_results,
 )
 
 SECTION = '## Burst: decision day and application opening'
-LOCK = 'pretix-grants-bench:burst-lock'
-BUSY = 3  # exit status when another benchmark holds the bench's Redis databases
 ANCHOR = 'pretix: redeem page (plain voucher)'
 COMPARED = ('grant: reply page', 'grant: confirm (POST)')
 
@@ -437,15 +435,7 @@ def main():
     os.environ['PRETIX_CONFIG_FILE'] = str(ROOT / 'bench' / 'pretix.cfg')
     if args.database:
         os.environ['PRETIX_DATABASE_NAME'] = args.database
-    lock = redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0])
-    holder = int(lock.get(LOCK) or 0)
-    if holder and Path(f'/proc/{holder}').exists():
-        print(f'another burst benchmark (process {holder}) is running; its lock is in Redis database 10',
-              file=sys.stderr)
-        sys.exit(BUSY)
-    for db in REDIS_DBS:
-        redis.Redis(host='127.0.0.1', port=6379, db=db).flushdb()
-    lock.set(LOCK, os.getpid(), ex=4 * 3600)
+    take_lock()
     sink = Sink()
     sink.start()
     os.environ['BENCH_SMTP_PORT'] = str(sink.port)
@@ -485,7 +475,7 @@ def main():
         sink.stop()
         connections.close_all()
         database(name, 'drop')
-        lock.delete(LOCK)
+        release_lock()
     stamp = datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     header = (f'{stamp}, {os.cpu_count()} cores; pretix under gunicorn ({args.web_workers} sync workers), '
               f'PostgreSQL, Redis, {args.concurrency} Celery worker processes, SMTP sink, locust '

@@ -26,6 +26,34 @@ QUEUES = 'default,checkout,mail,background,notifications'
 REDIS_DBS = (10, 11, 12)
 
 
+LOCK = 'pretix-grants-bench:lock'
+BUSY = 3  # exit status when another benchmark holds the bench's Redis databases
+
+
+def take_lock():
+    """
+    Refuse to run (exit status ``BUSY``) while another benchmark of this project runs, then empty the bench's Redis
+    databases and hold them: make bench, make bench-burst and the burst smoke test share them.
+    """
+    import redis
+
+    lock = redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0])
+    holder = int(lock.get(LOCK) or 0)
+    if holder and Path(f'/proc/{holder}').exists():
+        print(f'another benchmark (process {holder}) is running; its lock is in Redis database {REDIS_DBS[0]}',
+              file=sys.stderr)
+        sys.exit(BUSY)
+    for db in REDIS_DBS:
+        redis.Redis(host='127.0.0.1', port=6379, db=db).flushdb()
+    lock.set(LOCK, os.getpid(), ex=24 * 3600)
+
+
+def release_lock():
+    import redis
+
+    redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0]).delete(LOCK)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -306,6 +334,7 @@ def main():
 
     os.environ['DJANGO_SETTINGS_MODULE'] = 'bench.settings'
     sys.path.insert(0, str(ROOT))
+    take_lock()
     handler = smtp = Sink()
     smtp.start()
     os.environ['BENCH_SMTP_PORT'] = str(smtp.port)
@@ -323,8 +352,6 @@ def main():
     name = settings.DATABASES['default']['NAME']
     if not name.startswith('pretix_grants_bench'):
         raise SystemExit(f'refusing to create and drop the database {name!r}: not a pretix_grants_bench* name')
-    for db in REDIS_DBS:
-        redis.Redis(host='127.0.0.1', port=6379, db=db).flushdb()
     database(name, 'create')
     workers = server = None
     log = tempfile.NamedTemporaryFile('w', prefix='bench-workers-', suffix='.log', delete=False)
@@ -383,6 +410,7 @@ def main():
         smtp.stop()
         connections.close_all()
         database(name, 'drop')
+        release_lock()
     out = table(rows)
     stamp = datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     header = (f'# pretix-grants benchmarks\n\n{stamp}, {os.cpu_count()} cores, PostgreSQL, Redis, '

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import write_results
+from bench.run import BUSY, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def test_both_bursts_tiny(tmp_path):
          '--chart', str(tmp_path / 'chart.png'), '--json', str(summary)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
-    if proc.returncode == 3:
+    if proc.returncode == BUSY:
         pytest.skip(proc.stderr.strip())
     assert summary.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(summary.read_text())
