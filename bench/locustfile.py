@@ -47,6 +47,17 @@ queues = {
     'flooders': iter(range(PLAN.get('flood_clients', 0))),
 }
 active = Counter()
+# the run ends once every item of every queue has been taken and no visitor is busy with one
+TOTALS = {'grants': len(PLAN.get('grants', [])), 'applicants': PLAN.get('applications', 0),
+          'flooders': PLAN.get('flood_clients', 0)}
+taken = Counter()
+
+
+def take(queue):
+    item = next(queues[queue], None)
+    if item is not None:
+        taken[queue] += 1
+    return item
 
 
 def path(url):
@@ -77,7 +88,7 @@ def _write_outcome(environment, **kw):
 def done_if_all_finished(user, kind):
     """The run stops by itself once every visitor of the plan is through."""
     active[kind] -= 1
-    if active[kind] <= 0 and not any(active[k] for k in ('Grantee', 'Applicant', 'Flooder')):
+    if all(taken[q] >= n for q, n in TOTALS.items()) and not any(active[k] for k in ('Grantee', 'Applicant', 'Flooder')):
         gevent.spawn(user.environment.runner.quit)  # not from this user's own greenlet, which quitting stops
     raise StopUser()
 
@@ -141,7 +152,7 @@ class Grantee(Visitor):
         active['Grantee'] += 1
 
     def task_one_grant(self):
-        secret_path = next(queues['grants'], None)
+        secret_path = take('grants')
         if secret_path is None:
             done_if_all_finished(self, 'Grantee')
         self.client.cookiejar.clear()  # each grantee on their own phone
@@ -202,7 +213,7 @@ class Applicant(Visitor):
         active['Applicant'] += 1
 
     def apply_once(self):
-        i = next(queues['applicants'], None)
+        i = take('applicants')
         if i is None:
             done_if_all_finished(self, 'Applicant')
         self.client.cookiejar.clear()
@@ -249,7 +260,7 @@ class Flooder(Applicant):
         active['Flooder'] += 1
 
     def apply_once(self):
-        k = next(queues['flooders'], None)
+        k = take('flooders')
         if k is None:
             done_if_all_finished(self, 'Flooder')
         headers = {'X-Forwarded-For': f'100.127.255.{k + 1}'}
