@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_CONFIG ?= tests/postgres.cfg
 STACK_ARGS ?=
 
-.PHONY: venv lint test test-stack test-postgres demo demo-data demo-reset clean bench chaos messages compilemessages catalogues
+.PHONY: venv lint test test-stack test-postgres demo demo-data demo-reset clean bench bench-burst chaos messages compilemessages catalogues
 
 # Translations: the .po files are committed, the .mo files are compiled from them (by the package build too).
 # `make messages` (needs GNU gettext) updates the .po files from the code and keeps existing translations;
@@ -30,7 +30,7 @@ catalogues: venv
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel setuptools
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -71,6 +71,12 @@ package: venv
 BENCH_ARGS ?=
 bench: venv
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# decision day and application opening under locust against pretix under gunicorn (the same stack); writes its
+# section of bench/results.md and bench/burst-latency.png. BURST_ARGS e.g. --grants 200 --applications 400.
+BURST_ARGS ?=
+bench-burst: venv
+	$(PY) -m bench.burst $(BURST_ARGS)
 
 # The demo keeps its data in data/ between runs: `make demo` again reuses it, `make demo-reset` starts afresh.
 # Quiet steps, so the login and the links printed by grants_demo are the last lines before the server starts.

@@ -100,6 +100,9 @@ setup(
             'hypothesis>=6.100',
             'gunicorn>=22',  # make bench serves pretix with it for the per-grant REST API scenario
         ],
+        'bench': [
+            'locust>=2.30,<3',  # make bench-burst: the simulated grantees and applicants
+        ],
     },
     # The plugin only: bench/, demo/ and tests/ travel in the sdist (MANIFEST.in), never into site-packages. Namespace
     # packages, so that the folders of templates and translations are package data setuptools expects.

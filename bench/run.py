@@ -10,6 +10,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import statistics
@@ -25,6 +26,34 @@ QUEUES = 'default,checkout,mail,background,notifications'
 REDIS_DBS = (10, 11, 12)
 
 
+LOCK = 'pretix-grants-bench:lock'
+BUSY = 3  # exit status when another benchmark holds the bench's Redis databases
+
+
+def take_lock():
+    """
+    Refuse to run (exit status ``BUSY``) while another benchmark of this project runs, then empty the bench's Redis
+    databases and hold them: make bench, make bench-burst and the burst smoke test share them.
+    """
+    import redis
+
+    lock = redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0])
+    holder = int(lock.get(LOCK) or 0)
+    if holder and Path(f'/proc/{holder}').exists():
+        print(f'another benchmark (process {holder}) is running; its lock is in Redis database {REDIS_DBS[0]}',
+              file=sys.stderr)
+        sys.exit(BUSY)
+    for db in REDIS_DBS:
+        redis.Redis(host='127.0.0.1', port=6379, db=db).flushdb()
+    lock.set(LOCK, os.getpid(), ex=24 * 3600)
+
+
+def release_lock():
+    import redis
+
+    redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0]).delete(LOCK)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -32,6 +61,7 @@ def free_port():
 
 
 SINK_KEY = 'pretix-grants-bench:sink'
+SINK_LAST = 'pretix-grants-bench:sink-last'
 
 
 class SinkHandler:
@@ -42,7 +72,9 @@ class SinkHandler:
 
     async def handle_DATA(self, server, session, envelope):
         for rcpt in envelope.rcpt_tos:
-            self.redis.hincrby(SINK_KEY, rcpt.rsplit('@', 1)[-1], 1)
+            domain = rcpt.rsplit('@', 1)[-1]
+            self.redis.hincrby(SINK_KEY, domain, 1)
+            self.redis.hset(SINK_LAST, domain, repr(time.time()))
         return '250 Message accepted for delivery'
 
 
@@ -67,7 +99,7 @@ class Sink:
 
         self.port = free_port()
         self.redis = redis.Redis(host='127.0.0.1', port=6379, db=REDIS_DBS[0])
-        self.redis.delete(SINK_KEY)
+        self.redis.delete(SINK_KEY, SINK_LAST)
         self.proc = multiprocessing.get_context('spawn').Process(target=serve_smtp, args=(self.port,), daemon=True)
 
     def start(self):
@@ -94,6 +126,11 @@ class Sink:
 
     def count(self, event):
         return int(self.redis.hget(SINK_KEY, f'{event.slug}.example.org') or 0)
+
+    def last_arrival(self, event):
+        """When the last mail to ``event``'s grantees arrived (a ``time.time()`` value), or None."""
+        value = self.redis.hget(SINK_LAST, f'{event.slug}.example.org')
+        return float(value) if value else None
 
 
 def database(name, action):
@@ -145,11 +182,14 @@ def request(port, method, path, body=None, headers=None, conn=None):
     return r.status, r.getheader('Content-Type') or '', r.read().decode()
 
 
-def start_server(env, log, workers=2):
-    """pretix under gunicorn on a loopback port, as a separate grants app would talk to it; returns (proc, port)."""
+def start_server(env, log, workers=2, command=()):
+    """
+    pretix under gunicorn on a loopback port, as a separate grants app would talk to it; returns (proc, port).
+    ``command`` goes in front of the server's command line (e.g. a profiler).
+    """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'gunicorn', 'pretix.wsgi:application', '--bind', f'127.0.0.1:{port}',
+        [*command, sys.executable, '-m', 'gunicorn', 'pretix.wsgi:application', '--bind', f'127.0.0.1:{port}',
          '--workers', str(workers), '--timeout', '120'],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -254,6 +294,21 @@ def merge(rounds):
     return merged
 
 
+def write_results(path, text, section=None):
+    """
+    Write ``text`` to results.md: without ``section`` as its first part (the tables of this script), else as the
+    part that starts with the heading ``section``; every other part of the file stays as it was.
+    """
+    old = path.read_text() if path.exists() else ''
+    parts = re.split(r'(?m)^(?=## )', old)
+    head, rest = parts[0], [p for p in parts[1:] if not (section and p.startswith(section))]
+    if section:
+        rest.append(text)
+    else:
+        head = text
+    path.write_text('\n\n'.join(p.strip('\n') for p in [head, *rest] if p.strip()) + '\n')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--sizes', default='1000,10000')
@@ -279,6 +334,7 @@ def main():
 
     os.environ['DJANGO_SETTINGS_MODULE'] = 'bench.settings'
     sys.path.insert(0, str(ROOT))
+    take_lock()
     handler = smtp = Sink()
     smtp.start()
     os.environ['BENCH_SMTP_PORT'] = str(smtp.port)
@@ -296,8 +352,6 @@ def main():
     name = settings.DATABASES['default']['NAME']
     if not name.startswith('pretix_grants_bench'):
         raise SystemExit(f'refusing to create and drop the database {name!r}: not a pretix_grants_bench* name')
-    for db in REDIS_DBS:
-        redis.Redis(host='127.0.0.1', port=6379, db=db).flushdb()
     database(name, 'create')
     workers = server = None
     log = tempfile.NamedTemporaryFile('w', prefix='bench-workers-', suffix='.log', delete=False)
@@ -356,12 +410,13 @@ def main():
         smtp.stop()
         connections.close_all()
         database(name, 'drop')
+        release_lock()
     out = table(rows)
     stamp = datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     header = (f'# pretix-grants benchmarks\n\n{stamp}, {os.cpu_count()} cores, PostgreSQL, Redis, '
               f'{args.concurrency} Celery worker processes, SMTP sink on loopback (it used {sink_cpu:.1f} CPU s in '
               f'all); `bench/run.py {" ".join(sys.argv[1:])}`.\n\n')
-    Path(args.out).write_text(header + out + '\n')
+    write_results(Path(args.out), header + out + '\n')
     print(out)
     print(f'\nwritten to {args.out}; worker log {log.name}')
 

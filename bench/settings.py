@@ -8,7 +8,9 @@ import os
 os.environ.setdefault('PRETIX_CONFIG_FILE', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pretix.cfg'))
 
 from pretix.testutils.settings import *  # NOQA
-from pretix.testutils.settings import DATABASES, ORIGINAL_CACHES, config
+from pretix.testutils.settings import (
+    DATABASES, MIDDLEWARE, ORIGINAL_CACHES, config,
+)
 
 # no query log kept for every statement, as in production
 DEBUG = False
@@ -18,6 +20,9 @@ CELERY_BROKER_URL = config.get('celery', 'broker')
 CELERY_RESULT_BACKEND = config.get('celery', 'backend')
 HAS_REDIS = True
 CACHES = ORIGINAL_CACHES
+# what pretix's own settings choose with Redis as the cache (the test settings keep sessions in the database only)
+SESSION_ENGINE = 'django.contrib.sessions.backends.cached_db'
+MIDDLEWARE.remove('pretix.testutils.middleware.DebugFlagMiddleware')
 
 EMAIL_BACKEND = EMAIL_CUSTOM_SMTP_BACKEND = 'django.core.mail.backends.smtp.EmailBackend'
 EMAIL_HOST = '127.0.0.1'

@@ -8,6 +8,7 @@ confirm or decline an offer before its deadline, and shows their voucher once it
 import hmac
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
@@ -24,13 +25,15 @@ from pretix.base.middleware import (
 from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 
-from . import issuance, workflow
+from . import issuance, logentries, workflow
 from .mails import redeem_url
 from .models import Grant
 
 # The part of the secret the database looks up; the rest is compared in constant time (see ``find_grant``).
 SELECTOR_LENGTH = 16
 OPENED = 'pretix_grants.grant.reply_page.opened'
+# Once the first visit is recorded, later visits (the page's own reloads among them) do not ask the database again.
+OPENED_CACHE_SECONDS = 30 * 24 * 3600
 # While a confirmed grant waits for its voucher the page reloads itself this often, this many times.
 REFRESH_SECONDS = 5
 REFRESH_TIMES = 24
@@ -163,12 +166,16 @@ class ReplyView(EventViewMixin, TemplateView):
         """
         if request_by_team_member(self.request):
             return
-        if self.grant.all_logentries().filter(action_type=OPENED).exists():
+        key = f'pretix_grants:reply_page_opened:{self.grant.pk}'
+        if cache.get(key):
             return
-        with transaction.atomic():
-            g = workflow.lock(self.grant)
-            if not g.all_logentries().filter(action_type=OPENED).exists():
-                g.log_action(OPENED, data={})
+        if not self.grant.all_logentries().filter(action_type=OPENED).exists():
+            with transaction.atomic():
+                g = workflow.lock(self.grant)
+                if not g.all_logentries().filter(action_type=OPENED).exists():
+                    # through logentries.save: no webhook task for it where the organizer has no webhook
+                    logentries.save([g.log_action(OPENED, data={}, save=False)])
+        cache.set(key, True, OPENED_CACHE_SECONDS)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail as djmail
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from freezegun import freeze_time
 from pretix.base.models import Event, LogEntry, Voucher
@@ -469,6 +470,36 @@ def test_the_timeline_records_the_first_visit_once_without_personal_data(client,
     assert entry.parsed_data == {}
     assert entry.user is None
     assert entry.display() == 'The grantee opened their reply page for the first time.'
+
+
+@pytest.mark.django_db
+def test_after_the_first_visit_reloads_ask_the_database_nothing_about_it(client, grant_in, settings):
+    settings.CACHES = {'default': {'BACKEND': 'django.core.cache.backends.locmem.LocMemCache',
+                                   'LOCATION': 'reply-page-opened'}}
+    grant = grant_in('approved')
+
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(page(grant)).status_code == 200
+    with CaptureQueriesContext(connection) as reload:
+        assert Client().get(page(grant)).status_code == 200
+
+    def log_queries(ctx):
+        return [q['sql'] for q in ctx.captured_queries if 'pretixbase_logentry' in q['sql']]
+    assert log_queries(first) and not log_queries(reload)
+    assert len(reload.captured_queries) < len(first.captured_queries)
+    assert LogEntry.objects.filter(object_id=grant.pk, action_type=OPENED).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_first_visit_queues_no_webhook_task_where_the_organizer_has_no_webhook(
+        client, grant_in, django_capture_on_commit_callbacks):
+    grant = grant_in('approved')
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.get(page(grant)).status_code == 200
+
+    assert LogEntry.objects.filter(object_id=grant.pk, action_type=OPENED).count() == 1
+    assert callbacks == []
 
 
 @pytest.mark.django_db
