@@ -30,6 +30,7 @@ from localflavor.generic.countries.sepa import IBAN_SEPA_COUNTRIES
 from localflavor.generic.validators import BICValidator, IBANValidator
 from openpyxl import Workbook
 from pretix.base.i18n import LazyCurrencyNumber
+from pretix.base.middleware import add_to_response_csp
 from pretix.base.models import Event
 from pretix.base.services.placeholders import SimpleFunctionalTextPlaceholder
 from pretix.helpers import OF_SELF
@@ -349,6 +350,9 @@ def receipt_response(receipt):
                         filename=f'receipt-{receipt.pk}.{ext}')
     resp['Cache-Control'] = 'private, no-store'
     resp['X-Content-Type-Options'] = 'nosniff'
+    # the browser shows an image (or a PDF) in a document of its own that it styles inline; pretix's policy forbids
+    # inline styles, which would only fill the console with errors (a file holds no markup of ours to protect)
+    add_to_response_csp(resp, {'style-src': ["'unsafe-inline'"]})
     return resp
 
 

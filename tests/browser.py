@@ -14,7 +14,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.servers.basehttp import WSGIServer
 from django.db import connections
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = next(
@@ -25,6 +28,20 @@ LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking
                '--disable-sync', '--no-first-run']
 PHONE = {'width': 360, 'height': 740}
 DESKTOP = {'width': 1280, 'height': 900}
+
+
+class SerialWSGIServer(WSGIServer):
+    """The live server answering one request after the other (and closing each connection, as Django does then)."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+if 'sqlite' in django_settings.DATABASES['default']['ENGINE']:
+    # SQLite's test database is one in-memory connection shared by every thread of the live server: pretix's pages
+    # load parts of themselves in parallel (the dashboard's widgets and warnings), and two requests at once on that
+    # one connection fail ("cannot start a transaction within a transaction"). PostgreSQL keeps the threaded server.
+    LiveServerThread.server_class = SerialWSGIServer
 
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',

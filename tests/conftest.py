@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail as djmail
 from django.test import TestCase
+from django.utils import translation
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
 from pretix.base.models import Event, Organizer, User
@@ -35,6 +36,13 @@ def _no_scopes():
 @pytest.fixture(autouse=True)
 def _clean_outbox():
     djmail.outbox = []
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page rendered in the test's thread leaves its own active."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -181,9 +181,9 @@ def test_the_reply_page_speaks_the_grants_language_in_every_state(client, grant_
     if state == 'approved':
         # the decline step asks once more, in the grantee's language too
         Grant.objects.filter(pk=grant.pk).update(locale='en')
-        english = page_texts(client.post(page(grant), {'action': 'decline'}))
+        english = page_texts(client.post(page(grant), {'answer': 'decline'}))
         Grant.objects.filter(pk=grant.pk).update(locale=lang)
-        asked = client.post(page(grant), {'action': 'decline'})
+        asked = client.post(page(grant), {'answer': 'decline'})
         assert asked.status_code == 200
         assert english_left(page_texts(asked), english) == []
 

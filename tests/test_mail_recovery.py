@@ -114,13 +114,14 @@ def test_awaiting_retry_long_overdue_is_sent_again(voucher_mail, approved_grant)
 @pytest.mark.parametrize('status,age,fields', [
     (OutgoingMail.STATUS_QUEUED, timedelta(seconds=30), {}),
     (OutgoingMail.STATUS_INFLIGHT, timedelta(seconds=30), {}),
-    (OutgoingMail.STATUS_AWAITING_RETRY, LONG_AGO, {'retry_after': now() + timedelta(minutes=5)}),
-    (OutgoingMail.STATUS_AWAITING_RETRY, LONG_AGO, {'retry_after': now() - timedelta(seconds=30)}),
+    # retry_after relative to the test's own now: evaluated at collection, it would age with the suite
+    (OutgoingMail.STATUS_AWAITING_RETRY, LONG_AGO, {'retry_after': timedelta(minutes=5)}),
+    (OutgoingMail.STATUS_AWAITING_RETRY, LONG_AGO, {'retry_after': -timedelta(seconds=30)}),
     (OutgoingMail.STATUS_SENT, LONG_AGO, {}),
     (OutgoingMail.STATUS_FAILED, LONG_AGO, {}),
 ])
 def test_young_waiting_or_finished_mails_are_left_alone(voucher_mail, approved_grant, status, age, fields):
-    stall(voucher_mail, status, age=age, **fields)
+    stall(voucher_mail, status, age=age, **{k: now() + v for k, v in fields.items()})
     assert sweep() == (0, 0)
     assert mails_to('ada@example.org') == []
     assert resent_logs(approved_grant) == []

@@ -157,7 +157,7 @@ def test_4_a_voucher_deleted_in_pretix_is_noticed_and_issued_again(
 def test_4_the_control_panel_issues_again_after_a_deletion(approved_grant, event, item, manager_client, shop):
     g = confirm(approved_grant)
     Voucher.objects.get(pk=g.voucher_id).delete()
-    r = manager_client.post(url(event, f'{g.pk}/action/'), {'action': 'issue'}, follow=True)
+    r = manager_client.post(url(event, f'{g.pk}/action/'), {'operation': 'issue'}, follow=True)
     assert r.status_code == 200
     g.refresh_from_db()
     assert g.voucher_state == Grant.VOUCHER_ISSUED and shop.free_tickets(g.voucher.code, item) == 1
