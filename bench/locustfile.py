@@ -158,7 +158,7 @@ class Grantee(Visitor):
         self.client.cookiejar.clear()  # each grantee on their own phone
         page = self.get(secret_path, 'grant: reply page')
         self.wait()
-        r = self.post(secret_path, {'csrfmiddlewaretoken': csrf(page.text), 'action': 'confirm'},
+        r = self.post(secret_path, {'csrfmiddlewaretoken': csrf(page.text), 'answer': 'confirm'},
                       'grant: confirm (POST)')
         if r.status_code != 302:
             return
@@ -180,7 +180,9 @@ class Grantee(Visitor):
             outcome['unexpected'].append(f'{secret_path}: no "Get your ticket" link')
             return
         self.wait()
-        redeem = self.get(link.group(1), 'grant: Get your ticket (pretix redeem page)')
+        # the button keeps the grantee's language: pretix's language switch, then its redeem page with the code
+        switch = self.get(link.group(1), 'grant: Get your ticket (language)', expect=(302,))
+        redeem = self.get(switch.headers.get('Location', ''), 'grant: Get your ticket (pretix redeem page)')
         self.wait()
         if self.add_to_cart(redeem, 'grant'):
             outcome['carts'] += 1

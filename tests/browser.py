@@ -11,11 +11,12 @@ import contextlib
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.servers.basehttp import WSGIServer
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connections
 from django.test.testcases import LiveServerThread
 from playwright.sync_api import sync_playwright
@@ -30,18 +31,27 @@ PHONE = {'width': 360, 'height': 740}
 DESKTOP = {'width': 1280, 'height': 900}
 
 
-class SerialWSGIServer(WSGIServer):
-    """The live server answering one request after the other (and closing each connection, as Django does then)."""
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """
+    The live server with a thread per connection, as Django's, but running the application for one request at a
+    time. A connection the browser keeps open without a request never blocks the others.
+    """
 
-    def __init__(self, *args, connections_override=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def set_app(self, application):
+        lock = threading.Lock()
+
+        def one_at_a_time(environ, start_response):
+            with lock:
+                return application(environ, start_response)
+
+        super().set_app(one_at_a_time)
 
 
 if 'sqlite' in django_settings.DATABASES['default']['ENGINE']:
     # SQLite's test database is one in-memory connection shared by every thread of the live server: pretix's pages
     # load parts of themselves in parallel (the dashboard's widgets and warnings), and two requests at once on that
-    # one connection fail ("cannot start a transaction within a transaction"). PostgreSQL keeps the threaded server.
-    LiveServerThread.server_class = SerialWSGIServer
+    # one connection fail ("cannot start a transaction within a transaction"). PostgreSQL keeps Django's server.
+    LiveServerThread.server_class = OneRequestAtATimeServer
 
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
