@@ -15,22 +15,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext as _, gettext_lazy
-from django_filters.rest_framework import (
-    CharFilter, DjangoFilterBackend, FilterSet,
-)
+from django_filters.rest_framework import CharFilter, FilterSet
 from django_scopes import scopes_disabled
-from pretix.api.pagination import TotalOrderingFilter
 from pretix.base.models import CachedFile, SubEvent
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from . import issuance, mails, reviews, workflow
 from .actors import auth_key
+from .api_base import PluginResourceMixin
 from .models import Grant
-from .permissions import MANAGE, VIEW, plugin_active
 from .tasks import publish_grants
 
 # Which action changes what a client may not write directly.
@@ -183,22 +180,11 @@ def _illegal(grant, message):
     return Response({'detail': detail, 'status': grant.status}, status=status.HTTP_400_BAD_REQUEST)
 
 
-class GrantViewSet(viewsets.ModelViewSet):
+class GrantViewSet(PluginResourceMixin, viewsets.ModelViewSet):
     serializer_class = GrantSerializer
     queryset = Grant.objects.none()
-    filter_backends = (DjangoFilterBackend, TotalOrderingFilter)
     filterset_class = GrantFilter
-    ordering = ('id',)
     ordering_fields = ('id', 'created', 'modified', 'name', 'status')
-    lookup_value_regex = '[0-9]+'
-    permission = VIEW
-    write_permission = MANAGE
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # like a plugin's control pages: the resource exists only where the plugin is enabled
-        if not plugin_active(request.event):
-            raise NotFound(_('The grants plugin is not enabled for this event.'))
 
     @scopes_disabled()  # filtered by the event, which the permission check has established
     def get_queryset(self):

@@ -8,18 +8,15 @@ write claims only on their own page.
 from decimal import Decimal
 
 from django.http import Http404
-from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from django_filters.rest_framework import FilterSet
 from django_scopes import scopes_disabled
-from pretix.api.pagination import TotalOrderingFilter
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from . import claims
+from .api_base import PluginResourceMixin
 from .models import Claim, ClaimItem, Receipt
-from .permissions import MANAGE, VIEW, plugin_active
 
 
 class ReceiptSerializer(serializers.ModelSerializer):
@@ -75,21 +72,11 @@ with scopes_disabled():
             fields = ['state', 'grant']
 
 
-class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
+class ClaimViewSet(PluginResourceMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ClaimSerializer
     queryset = Claim.objects.none()
-    filter_backends = (DjangoFilterBackend, TotalOrderingFilter)
     filterset_class = ClaimFilter
-    ordering = ('id',)
     ordering_fields = ('id', 'submitted_at', 'modified', 'state')
-    lookup_value_regex = '[0-9]+'
-    permission = VIEW
-    write_permission = MANAGE
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if not plugin_active(request.event):
-            raise NotFound(_('The grants plugin is not enabled for this event.'))
 
     @scopes_disabled()  # filtered by the event, which the permission check has established
     def get_queryset(self):

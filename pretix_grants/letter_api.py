@@ -7,20 +7,17 @@ issued PDF is at ``…/letter_requests/{id}/pdf/``.
 """
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import (
-    CharFilter, DjangoFilterBackend, FilterSet,
-)
+from django_filters.rest_framework import CharFilter, FilterSet
 from django_scopes import scopes_disabled
-from pretix.api.pagination import TotalOrderingFilter
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from . import letters
+from .api_base import PluginResourceMixin
 from .letter_forms import LetterForm
 from .models import LetterRequest
-from .permissions import MANAGE, VIEW, plugin_active
 
 
 class LetterRequestSerializer(serializers.ModelSerializer):
@@ -58,22 +55,12 @@ class LetterFilter(FilterSet):
         fields = ['status', 'reference']
 
 
-class LetterRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+class LetterRequestViewSet(PluginResourceMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                            viewsets.GenericViewSet):
     serializer_class = LetterRequestSerializer
     queryset = LetterRequest.objects.none()
-    filter_backends = (DjangoFilterBackend, TotalOrderingFilter)
     filterset_class = LetterFilter
-    ordering = ('id',)
     ordering_fields = ('id', 'created', 'modified', 'status')
-    lookup_value_regex = '[0-9]+'
-    permission = VIEW
-    write_permission = MANAGE
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if not plugin_active(request.event):
-            raise NotFound(_('The grants plugin is not enabled for this event.'))
 
     @scopes_disabled()  # filtered by the event, which the permission check has established
     def get_queryset(self):

@@ -11,7 +11,7 @@ the panel's own modules.
 3  workflow
 4  lifecycle, applications (the shop's application form: creates grants through workflow), shredder (personal
    data, with the letters' files)
-5  tasks (the one module that queues work)
+5  tasks (the one module that queues work), api_base (what the REST resources share)
 6  api, api_claims, letter_api, views (< claim_views, letter_views < templatetags), control (actions < forms,
    importer, nav, eventcopy, dashboard, exporters < views, claims, letters < bulk, import_views < urls)
 7  signals, urls (wiring only)
@@ -30,6 +30,7 @@ FLOORS = {
     'workflow': 3,
     'lifecycle': 4, 'applications': 4, 'shredder': 4,
     'tasks': 5,
+    'api_base': 5.5,
     'api': 6, 'api_claims': 6, 'letter_api': 6, 'views': 6,
     'claim_views': 6.1, 'letter_views': 6.1, 'templatetags.grant_claims': 6.2,
     'control.actions': 6.1,
