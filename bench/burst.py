@@ -16,7 +16,6 @@ more than the rate limit allows.
 Writes its section of bench/results.md (the tables of bench/run.py stay) and bench/burst-latency.png.
 """
 import argparse
-import csv
 import json
 import os
 import random
@@ -61,40 +60,30 @@ def gunicorn_workers():
 
 
 def run_locust(plan, args, port, workdir, name):
-    """Run locust headless on ``plan``; returns (stats rows by name, outcome of the visitors, seconds)."""
-    plan = dict(plan, outcome=str(workdir / f'{name}-outcome.json'), think_min=args.think_min,
-                think_max=args.think_max)
+    """Run locust headless on ``plan``; returns (locust's figures per request name, what the visitors saw, seconds)."""
+    plan = dict(plan, outcome=str(workdir / f'{name}-outcome.json'), stats=str(workdir / f'{name}-stats.json'),
+                think_min=args.think_min, think_max=args.think_max)
     plan_file = workdir / f'{name}-plan.json'
     plan_file.write_text(json.dumps(plan))
-    prefix = workdir / name
     env = dict(os.environ, BENCH_BURST_PLAN=str(plan_file))
     started = time.monotonic()
     with open(workdir / f'{name}-locust.log', 'w') as log:
         subprocess.run(
             [sys.executable, '-m', 'locust', '-f', str(ROOT / 'bench' / 'locustfile.py'), '--headless',
              '--users', str(args.users), '--spawn-rate', str(args.spawn_rate), '--run-time', args.run_time,
-             '--stop-timeout', '10', '--host', f'http://127.0.0.1:{port}', '--csv', str(prefix), '--only-summary',
+             '--stop-timeout', '10', '--host', f'http://127.0.0.1:{port}', '--only-summary',
              '--loglevel', 'INFO', '--exit-code-on-error', '0'],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
         )
     seconds = time.monotonic() - started
-    with open(f'{prefix}_stats.csv') as f:
-        stats = {r['Name']: r for r in csv.DictReader(f)}
+    stats = json.loads(Path(plan['stats']).read_text())
     outcome = json.loads(Path(plan['outcome']).read_text())
     return stats, outcome, seconds
 
 
 def stat_rows(stats):
-    rows = []
-    for name, r in stats.items():
-        if name == 'Aggregated':
-            continue
-        rows.append({
-            'name': name, 'requests': int(r['Request Count']), 'failures': int(r['Failure Count']),
-            'p50': float(r['50%']), 'p95': float(r['95%']), 'p99': float(r['99%']),
-            'rps': float(r['Requests/s']),
-        })
-    return sorted(rows, key=lambda r: (not r['name'].startswith('grant'), r['name']))
+    """locust's figures per request name, grantees' requests first."""
+    return sorted(stats, key=lambda r: (not r['name'].startswith('grant'), r['name']))
 
 
 def wait_for(predicate, timeout, what):

@@ -78,11 +78,32 @@ def _count_server_errors(request_type, name, response_time, response_length, res
         outcome['server_errors'][name] += 1
 
 
-@events.quitting.add_listener
-def _write_outcome(environment, **kw):
-    if PLAN.get('outcome'):
-        with open(PLAN['outcome'], 'w') as f:
-            json.dump(dict(outcome, server_errors=dict(outcome['server_errors'])), f)
+ENVIRONMENT = []
+
+
+@events.init.add_listener
+def _keep_environment(environment, **kw):
+    ENVIRONMENT.append(environment)
+
+
+@events.quit.add_listener
+def _write_outcome(**kw):
+    """
+    Once locust has stopped every visitor: what they saw, and the request statistics in full (locust's CSV files are
+    written once a second while it runs, so they can miss the last second).
+    """
+    if not PLAN.get('outcome'):
+        return
+    with open(PLAN['outcome'], 'w') as f:
+        json.dump(dict(outcome, server_errors=dict(outcome['server_errors'])), f)
+    rows = [
+        {'name': s.name, 'requests': s.num_requests, 'failures': s.num_failures,
+         'p50': s.get_response_time_percentile(0.5), 'p95': s.get_response_time_percentile(0.95),
+         'p99': s.get_response_time_percentile(0.99), 'rps': s.total_rps}
+        for s in ENVIRONMENT[0].runner.stats.entries.values()
+    ]
+    with open(PLAN['stats'], 'w') as f:
+        json.dump(rows, f)
 
 
 def done_if_all_finished(user, kind):
@@ -207,22 +228,12 @@ class Shopper(Visitor):
     tasks = [visit]
 
 
-class Applicant(Visitor):
-    abstract = SCENARIO != 'application'
-    weight = PLAN.get('applicant_weight', 20)
-
-    def on_start(self):
-        active['Applicant'] += 1
-
-    def apply_once(self):
-        i = take('applicants')
-        if i is None:
-            done_if_all_finished(self, 'Applicant')
-        self.client.cookiejar.clear()
-        # one address per applicant, from 100.64.0.0/10, which pretix's rate limit counts as a public address
-        headers = {'X-Forwarded-For': f'100.{64 + i // 65536 % 64}.{i // 256 % 256}.{i % 256}'}
-        if self.send(f'applicant{i}@{PLAN["domain"]}', headers, 'apply') == 'accepted':
-            outcome['accepted'].append(f'applicant{i}@{PLAN["domain"]}')
+class ApplicationFormVisitor(Visitor):
+    """
+    Fills in the application form. Applicant and Flooder derive from this class, not from each other: locust adds
+    a base class's tasks to its subclass's, so a Flooder deriving from Applicant would run the applicant's task too.
+    """
+    abstract = True
 
     def send(self, email, headers, label):
         form = PLAN['apply_path']
@@ -250,10 +261,28 @@ class Applicant(Visitor):
             self.get(r.headers['Location'], f'{label}: thank-you page')
         return outcome_kind
 
+
+class Applicant(ApplicationFormVisitor):
+    abstract = SCENARIO != 'application'
+    weight = PLAN.get('applicant_weight', 20)
+
+    def on_start(self):
+        active['Applicant'] += 1
+
+    def apply_once(self):
+        i = take('applicants')
+        if i is None:
+            done_if_all_finished(self, 'Applicant')
+        self.client.cookiejar.clear()
+        # one address per applicant, from 100.64.0.0/10, which pretix's rate limit counts as a public address
+        headers = {'X-Forwarded-For': f'100.{64 + i // 65536 % 64}.{i // 256 % 256}.{i % 256}'}
+        if self.send(f'applicant{i}@{PLAN["domain"]}', headers, 'apply') == 'accepted':
+            outcome['accepted'].append(f'applicant{i}@{PLAN["domain"]}')
+
     tasks = [apply_once]
 
 
-class Flooder(Applicant):
+class Flooder(ApplicationFormVisitor):
     """One address sending ``per_flooder`` applications: beyond pretix's rate limit they are refused."""
     abstract = SCENARIO != 'application'
     fixed_count = PLAN.get('flood_clients', 0)

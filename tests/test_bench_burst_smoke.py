@@ -47,6 +47,7 @@ def test_both_bursts_tiny(tmp_path):
     assert summary.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(summary.read_text())
     d, a = result['decision'], result['application']
+    printed = proc.stdout[-4000:]
 
     # decision day: each of the 2 grantees confirmed once, got one voucher and one mail, and put the ticket in the cart
     assert d['confirmed_grants'] == d['vouchers'] == d['vouchers_issued'] == 2
@@ -60,7 +61,11 @@ def test_both_bursts_tiny(tmp_path):
     assert set(d['ratios']) == {'grant: reply page', 'grant: confirm (POST)'}
 
     # application opening: 3 applicants and one client sending 11, the last of which pretix's rate limit refuses
-    assert a['accepted'] == a['grants'] == a['distinct_emails'] == a['accepted_with_grant'] == 3 + 10
+    assert a['accepted'] == a['grants'] == a['distinct_emails'] == a['accepted_with_grant'] == 3 + 10, printed
+    # the table counts every request the visitors sent, to the last one
+    requests = {r['name']: r['requests'] for r in a['rows']}
+    assert requests['apply: submit (POST)'] == 3 and requests['over the limit: submit (POST)'] == 11, requests
+    assert requests['apply: thank-you page'] == 3 and requests['over the limit: thank-you page'] == 10, requests
     assert a['received_mails_at_sink'] == a['received_mail_records'] == 13
     assert a['refused'] == a['refused_with_rate_limit_page'] == 1
     assert a['rate_limit_buckets'] == 4
