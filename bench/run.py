@@ -297,15 +297,18 @@ def merge(rounds):
 def write_results(path, text, section=None):
     """
     Write ``text`` to results.md: without ``section`` as its first part (the tables of this script), else as the
-    part that starts with the heading ``section``; every other part of the file stays as it was.
+    part that starts with the heading ``section``, where that part was (else at the end); every other part of the
+    file stays as it was.
     """
     old = path.read_text() if path.exists() else ''
     parts = re.split(r'(?m)^(?=## )', old)
-    head, rest = parts[0], [p for p in parts[1:] if not (section and p.startswith(section))]
-    if section:
-        rest.append(text)
-    else:
+    head, rest = parts[0], parts[1:]
+    if not section:
         head = text
+    elif any(p.startswith(section) for p in rest):  # in its place
+        rest = [text if p.startswith(section) else p for p in rest]
+    else:
+        rest.append(text)
     path.write_text('\n\n'.join(p.strip('\n') for p in [head, *rest] if p.strip()) + '\n')
 
 

@@ -81,10 +81,12 @@ def test_each_benchmark_rewrites_only_its_own_part_of_the_results(tmp_path):
     out = tmp_path / 'results.md'
     write_results(out, '# benchmarks\n\n| bulk table v1 |\n')
     write_results(out, '## Burst: decision day\n\n| burst v1 |\n', section='## Burst: decision day')
+    # a part written by hand after the measured one stays after it
+    out.write_text(out.read_text() + '\n## Burst: the runs compared\n\nby hand\n')
     write_results(out, '# benchmarks\n\n| bulk table v2 |\n')
     write_results(out, '## Burst: decision day\n\n| burst v2 |\n', section='## Burst: decision day')
 
     text = out.read_text()
-    assert 'bulk table v2' in text and 'burst v2' in text
+    assert 'bulk table v2' in text and 'burst v2' in text and 'by hand' in text
     assert 'v1' not in text
-    assert text.index('bulk table') < text.index('## Burst')
+    assert text.index('bulk table') < text.index('## Burst: decision day') < text.index('## Burst: the runs compared')
