@@ -98,6 +98,9 @@ setup(
             'responses>=0.23',
             'playwright>=1.40',
             'hypothesis>=6.100',
+            # the letters' QR code read back from the rendered PDF, as a phone's camera reads the printed page
+            'pypdfium2>=4.30,<6',
+            'zxing-cpp>=2.2,<4',
             'gunicorn>=22',  # make bench serves pretix with it for the per-grant REST API scenario
         ],
         'bench': [

@@ -3,8 +3,11 @@ Visa invitation letters (letters.py, letter_pdf.py): the states of a request, th
 mails and log entries, the verification page, and the shredder.
 """
 import io
+from urllib.parse import urlsplit
 
+import pypdfium2
 import pytest
+import zxingcpp
 from django.core import mail as djmail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -127,6 +130,18 @@ def test_the_pdf_of_a_grantee(requested_letter, letter_event):
     assert 'Grace Hopper' in flat and 'Chair of the grants committee' in flat
     assert f'http://example.com{verify_path(letter)}' in flat
     assert 'April 17, 1990' in flat
+
+
+@pytest.mark.django_db
+def test_the_qr_code_opens_this_letters_verification_page(client, requested_letter):
+    """What a consulate's phone reads from the letter's QR code, rendered as printed and scanned at 150 dpi."""
+    letter = letters.approve(requested_letter)
+    image = pypdfium2.PdfDocument(letters.pdf_content(letter))[0].render(scale=150 / 72).to_pil()
+    codes = zxingcpp.read_barcodes(image)
+    assert [c.format for c in codes] == [zxingcpp.BarcodeFormat.QRCode]
+    assert codes[0].text == f'http://example.com{verify_path(letter)}'
+    html = client.get(urlsplit(codes[0].text).path).content.decode()
+    assert 'This letter is valid.' in html and 'Łukasz Żółć' in html
 
 
 @pytest.mark.django_db
