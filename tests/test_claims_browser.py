@@ -17,7 +17,7 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from pretix_grants import claims
-from pretix_grants.models import Claim, Receipt
+from pretix_grants.models import Claim, Grant, Receipt
 
 from .browser import CHROMIUM, fits_the_screen
 from .claim_fixtures import IBAN, jpeg_bytes, submitted_claim, upload
@@ -131,19 +131,35 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
     expect(page.locator('#claim-approved')).to_have_text('€230.00')
     shoot('approved')
 
+    # a second grantee is paid to an account outside the SEPA area: not in the SEPA file
+    with scopes_disabled():
+        other = claims.approve(submitted_claim(
+            Grant.objects.create(event=past_event, name='Cahit Arf', email='cahit@example.org',
+                                 status=Grant.STATUS_CONFIRMED, travel_amount=Decimal('300.00')),
+            '100.00', iban='TR330006100519786457841326', bic='TGBATRISXXX'))
     page.goto(f'{live.url}/control/event/pyconf/2027/grants/claims/export/')
     with page.expect_download() as download:
         page.get_by_role('button', name='SEPA transfer (XML)').click()
     xml = open(download.value.path(), 'rb').read()
     xmlschema.XMLSchema(XSD).validate(xml.decode())
-    assert re.search(rb'<InstdAmt Ccy="EUR">230.00</InstdAmt>', xml)
+    assert re.search(rb'<InstdAmt Ccy="EUR">230.00</InstdAmt>', xml) and b'Cahit' not in xml
     shoot('export')
 
-    page.get_by_role('button', name='Mark the exported claims as paid').click()
+    page.get_by_role('button', name='Mark the claims in the SEPA file as paid').click()
     expect(page.get_by_text('1 claim has been marked as paid.')).to_be_visible()
     with scopes_disabled():
         claim.refresh_from_db()
         assert claim.state == Claim.STATE_PAID
+        assert list(claims.payable(past_event)) == [other]
+    shoot('paid-sepa')
+
+    # the other one, once paid by hand from the CSV file
+    with page.expect_download():
+        page.get_by_role('button', name='CSV').click()
+    page.get_by_role('button', name='Mark the exported claims as paid').click()
+    expect(page.get_by_text('1 claim has been marked as paid.')).to_be_visible()
+    expect(page.get_by_text('There are no approved, unpaid claims.')).to_be_visible()
+    with scopes_disabled():
         assert claims.payable(past_event).count() == 0
     shoot('paid')
     assert errors == []

@@ -5,6 +5,7 @@ pain.001 paying exactly the approved amounts, CSV and Excel, exporting then mark
 import csv
 import io
 import os
+import re
 from decimal import Decimal
 
 import pytest
@@ -124,7 +125,7 @@ def export(client, event, fmt, ids):
 def test_the_sepa_file_is_valid_pain_001_and_pays_the_approved_amounts(approved_claims, admin_client, past_event):
     page = admin_client.get('/control/event/pyconf/2027/grants/claims/export/')
     assert page.status_code == 200
-    assert 'Mark the exported claims as paid' in page.content.decode()
+    assert 'Mark the claims in the SEPA file as paid' in page.content.decode()
     r = export(admin_client, past_event, 'sepa', [c.pk for c in approved_claims])
     assert r.status_code == 200
     assert r['Content-Type'] == 'application/xml'
@@ -178,6 +179,37 @@ def test_marking_the_exported_claims_paid_mails_each_grantee(approved_claims, ad
     djmail.outbox = []
     admin_client.post('/control/event/pyconf/2027/grants/claims/paid/', {'claim': ids})
     assert djmail.outbox == []
+
+
+def mark_paid_forms(html):
+    """The claim ids each "mark as paid" form of the export page posts, by its button's id."""
+    forms = {}
+    for body in re.findall(r'<form method="post" action="[^"]*/claims/paid/">(.*?)</form>', html, re.S):
+        button = re.search(r'id="(export-mark-paid[a-z-]*)"', body).group(1)
+        forms[button] = sorted(int(i) for i in re.findall(r'name="claim" value="(\d+)"', body))
+    return forms
+
+
+@pytest.mark.django_db
+def test_marking_the_sepa_files_claims_paid_leaves_the_others_open(approved_claims, admin_client, past_event):
+    ada, grace, cahit = approved_claims
+    html = admin_client.get('/control/event/pyconf/2027/grants/claims/export/').content.decode()
+    forms = mark_paid_forms(html)
+    xml = export(admin_client, past_event, 'sepa', [c.pk for c in approved_claims]).content
+    in_file = sorted(int(i) for i in re.findall(rb'<EndToEndId>GRANT\d+CLAIM(\d+)</EndToEndId>', xml))
+    assert forms == {'export-mark-paid-sepa': in_file, 'export-mark-paid': sorted(c.pk for c in approved_claims)}
+    assert in_file == sorted([ada.pk, grace.pk])
+
+    r = admin_client.post('/control/event/pyconf/2027/grants/claims/paid/',
+                          {'claim': forms['export-mark-paid-sepa'], 'next': 'export'})
+    assert r.status_code == 302
+    assert set(Claim.objects.filter(state=Claim.STATE_PAID).values_list('pk', flat=True)) == {ada.pk, grace.pk}
+    assert {m.to[0] for m in djmail.outbox} == {'ada@example.org', 'grace@example.org'}
+    # the claim paid outside the SEPA file stays open, on a page that now offers only it
+    page = admin_client.get(r['Location']).content.decode()
+    assert '2 claims have been marked as paid.' in page
+    assert mark_paid_forms(page) == {'export-mark-paid': [cahit.pk]}
+    assert Claim.objects.get(pk=cahit.pk).state == Claim.STATE_APPROVED
 
 
 @pytest.mark.django_db
