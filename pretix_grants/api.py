@@ -209,17 +209,10 @@ class GrantViewSet(PluginResourceMixin, viewsets.ModelViewSet):
             raise ValidationError({'email': [str(e)]})
 
     def perform_update(self, serializer):
-        data = serializer.validated_data
         try:
-            with transaction.atomic():
-                g = workflow.lock(serializer.instance)
-                changed = {k: v for k, v in data.items() if getattr(g, k) != v}
-                for k, v in changed.items():
-                    setattr(g, k, v)
-                if changed:
-                    g.save(update_fields=[*changed, 'modified'])
-                    g.log_action('pretix_grants.grant.changed', data=json.loads(json.dumps(changed, default=str)),
-                                 **_actor(self.request))
+            g = workflow.change_fields(serializer.instance, serializer.validated_data, **_actor(self.request))
+        except workflow.DateFixed as e:
+            raise ValidationError({'subevent': [str(e)]})
         except IntegrityError:
             # a concurrent request took the email address between validation and save
             raise ValidationError({'email': [str(workflow.DuplicateGrant())]})

@@ -353,14 +353,6 @@ def _issue_batch(event, ids, user, auth):
         for g in grants:
             g.event = event
         due = [g for g in grants if g.is_due_for_voucher()]
-        if not due:
-            return {g.pk: g for g in grants}
-        try:
-            target = voucher_target(event)
-        except NeedsAttention as e:
-            for g in due:
-                _flag(g, str(e), user=user, auth=auth)
-            return {g.pk: g for g in grants}
         dated = [g for g in due if g.subevent_id]
         due = [g for g in due if not g.subevent_id]
         for g in dated:  # a date of an event series: its own target, one by one
@@ -370,6 +362,15 @@ def _issue_batch(event, ids, user, auth):
                 _flag(g, str(e), user=user, auth=auth)
                 continue
             _issue_locked(g, dated_target, existing_voucher(g, dated_target), user=user, auth=auth)
+        if not due:
+            return {g.pk: g for g in grants}
+        # the grants without a date share one target (and its reason, where there is none, flags only them)
+        try:
+            target = voucher_target(event)
+        except NeedsAttention as e:
+            for g in due:
+                _flag(g, str(e), user=user, auth=auth)
+            return {g.pk: g for g in grants}
         held = _held_vouchers(event, due, target)
         fresh = []
         for g in due:

@@ -251,6 +251,10 @@ class Grant(LoggedModel):
     def holds_place(self):
         return self.status in self.HOLDING
 
+    def may_change_date(self):
+        """The date of an event series may change until the grant's voucher is issued: the voucher carries it."""
+        return not self.holds_voucher()
+
     def may_link_voucher(self):
         """Whether an organizer may link a voucher the person already holds: one rule for the API and the panel."""
         return self.status in self.LINKABLE and self.voucher_state not in self.VOUCHER_STATES_DONE

@@ -5,6 +5,7 @@ Every change of a grant's status goes through ``change_status``: it locks the gr
 applies the change, writes pretix's log and, after commit, sends ``grant_status_changed``. The actions below
 (publish, confirm, refuse, cancel, expire) add what each transition brings with it: a mail, a voucher, a release.
 """
+import json
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -62,6 +63,14 @@ class DuplicateGrant(ValueError):
     def __init__(self, existing=None):
         super().__init__(str(_('There already is a grant for this email address in this event.')))
         self.existing = existing
+
+
+class DateFixed(ValueError):
+    """The grant's voucher is issued for its date, so the date can no longer change."""
+
+    def __init__(self):
+        super().__init__(str(_('The date cannot be changed: the grant\'s voucher has already been issued for the '
+                               'current date.')))
 
 
 def allowed(grant, new_status, actor):
@@ -130,6 +139,28 @@ def change_status(grant, new_status, *, actor, user=None, auth=None, reason=None
         transaction.on_commit(lambda: grant_status_changed.send(
             g.event, grant=g, old_status=old_status, new_status=new_status,
         ))
+    grant.take_values_of(g)
+    return g
+
+
+def change_fields(grant, changes, *, user=None, auth=None):
+    """
+    An organizer's edit of the grant's own fields (name, email, language, date, amounts, note; status, decision and
+    voucher change only through the transitions and issuance), under the row lock, so an edit never writes back
+    what it read before a transition; logged with the changed values. Raises ``DateFixed`` for a new date once the
+    voucher is issued, and lets an ``IntegrityError`` (an email address taken meanwhile) through.
+    """
+    with transaction.atomic():
+        g = lock(grant)
+        changed = {k: v for k, v in changes.items() if getattr(g, k) != v}
+        if 'subevent' in changed and not g.may_change_date():
+            raise DateFixed()
+        if changed:
+            for k, v in changed.items():
+                setattr(g, k, v)
+            g.save(update_fields=[*changed, 'modified'])
+            g.log_action('pretix_grants.grant.changed', data=json.loads(json.dumps(changed, default=str)),
+                         user=user, auth=auth)
     grant.take_values_of(g)
     return g
 

@@ -300,9 +300,8 @@ def test_8_a_failed_queueing_after_a_status_change_is_logged(approved_grant, eve
     assert 'Queueing the voucher of grant' in caplog.text
 
 
-@pytest.mark.django_db
-def test_9_a_grant_in_an_event_series_names_its_date_and_its_voucher_carries_it(
-        make_grant, event, item, shop, manager_client):
+def event_series(event, item):
+    """Two dates with a quota each; grant vouchers for ``item``, blocking quota."""
     event.has_subevents = True
     event.save()
     day1 = event.subevents.create(name='Day 1', date_from=now() + timedelta(days=60), active=True)
@@ -312,11 +311,20 @@ def test_9_a_grant_in_an_event_series_names_its_date_and_its_voucher_carries_it(
         q.items.add(item)
     event.settings.grants_voucher_item = item.pk
     event.settings.grants_voucher_block_quota = True
+    return day1, day2
+
+
+EDIT_FORM = {'locale': 'en', 'ticket': 'on', 'travel_amount': '300.00', 'accommodation_amount': '0.00',
+             'other_amount': '0.00', 'internal_note': ''}
+
+
+@pytest.mark.django_db
+def test_9_a_grant_in_an_event_series_names_its_date_and_its_voucher_carries_it(
+        make_grant, event, item, shop, manager_client):
+    day1, day2 = event_series(event, item)
     g = make_grant(Grant.STATUS_APPROVED, email='ada@example.org')
-    r = manager_client.post(url(event, f'{g.pk}/edit/'), {
-        'name': g.name, 'email': g.email, 'locale': 'en', 'subevent': day2.pk, 'ticket': 'on',
-        'travel_amount': '300.00', 'accommodation_amount': '0.00', 'other_amount': '0.00', 'internal_note': '',
-    })
+    form = {**EDIT_FORM, 'name': g.name, 'email': g.email, 'subevent': day2.pk}
+    r = manager_client.post(url(event, f'{g.pk}/edit/'), form)
     assert r.status_code == 302
     g.refresh_from_db()
     assert g.subevent == day2
@@ -327,6 +335,46 @@ def test_9_a_grant_in_an_event_series_names_its_date_and_its_voucher_carries_it(
     assert (g.voucher.subevent, g.voucher.block_quota) == (day2, True)
     assert shop.free_tickets(g.voucher.code, item, subevent=day2) == 1
     assert shop.free_tickets(g.voucher.code, item, subevent=day1) == 0
+
+
+@pytest.mark.django_db
+def test_9_the_bulk_issue_gives_dated_grants_their_vouchers_and_flags_only_those_without_a_date(
+        make_grant, event, item, shop):
+    day1, day2 = event_series(event, item)
+    dated = make_grant(Grant.STATUS_CONFIRMED, email='ada@example.org', subevent=day2)
+    undated = make_grant(Grant.STATUS_CONFIRMED, email='grace@example.org')
+    with committed():
+        issuance.issue_vouchers(event, [dated.pk, undated.pk])
+    dated.refresh_from_db()
+    undated.refresh_from_db()
+    assert dated.voucher_state == Grant.VOUCHER_ISSUED, dated.voucher_attention
+    assert shop.free_tickets(dated.voucher.code, item, subevent=day2) == 1
+    assert shop.free_tickets(dated.voucher.code, item, subevent=day1) == 0
+    assert len(mails_to('ada@example.org')) == 1
+    assert undated.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION and undated.voucher is None
+    assert 'choose the date of this grant' in undated.voucher_attention
+    assert mails_to('grace@example.org') == []
+
+
+@pytest.mark.django_db
+def test_9_a_grants_date_stays_once_its_voucher_is_issued(make_grant, event, item, shop, manager_client, api):
+    day1, day2 = event_series(event, item)
+    g = confirm(make_grant(Grant.STATUS_APPROVED, email='ada@example.org', subevent=day1))
+    assert g.voucher_state == Grant.VOUCHER_ISSUED, g.voucher_attention
+    # the control panel's form says why and changes nothing
+    form = {**EDIT_FORM, 'name': g.name, 'email': g.email, 'subevent': day2.pk, 'internal_note': 'moved'}
+    r = manager_client.post(url(event, f'{g.pk}/edit/'), form)
+    assert r.status_code == 200
+    assert 'voucher has already been issued for the current date.' in r.content.decode()
+    # and so does the API
+    base = f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/grants/{g.pk}/'
+    r = api.patch(base, {'subevent': day2.pk, 'internal_note': 'moved'}, format='json')
+    assert r.status_code == 400 and 'already been issued' in str(r.data['subevent'])
+    g.refresh_from_db()
+    assert (g.subevent, g.internal_note) == (day1, '')
+    assert shop.free_tickets(g.voucher.code, item, subevent=day1) == 1
+    # the same date, sent again with other changes, is no change of date
+    assert api.patch(base, {'subevent': day1.pk, 'internal_note': 'ok'}, format='json').status_code == 200
 
 
 @pytest.mark.django_db

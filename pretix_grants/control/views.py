@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Count, F, Q
 from django.http import Http404
 from django.shortcuts import redirect
@@ -297,15 +297,12 @@ class GrantEdit(GrantViewMixin, FormView):
     def form_valid(self, form):
         if form.has_changed():
             try:
-                with transaction.atomic():
-                    # only the fields the form shows, under the row lock: status and voucher change through the
-                    # state machine and issuance meanwhile, and an edit must not write back what it read before
-                    grant = workflow.lock(self.grant)
-                    for k in form.changed_data:
-                        setattr(grant, k, form.cleaned_data[k])
-                    grant.save(update_fields=[*form.changed_data, 'modified'])
-                    grant.log_action('pretix_grants.grant.changed', user=self.request.user, data={
-                        k: str(form.cleaned_data[k]) for k in form.changed_data})
+                # only the fields the form shows and the person changed
+                workflow.change_fields(self.grant, {k: form.cleaned_data[k] for k in form.changed_data},
+                                       user=self.request.user)
+            except workflow.DateFixed as e:
+                form.add_error('subevent', str(e))
+                return self.form_invalid(form)
             except IntegrityError:
                 form.add_error('email', _('There already is a grant for this email address in this event.'))
                 return self.form_invalid(form)
