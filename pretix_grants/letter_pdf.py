@@ -56,11 +56,25 @@ def _money(event, value):
     return str(LazyCurrencyNumber(value, event.currency))
 
 
+def awarded(letter):
+    """
+    The grant of the letter's grantee, if the organizers have awarded it (offered or accepted): a letter states a
+    grant only then, never one that is still undecided, on the waiting list, declined or expired.
+    """
+    grant = letter.grant
+    return grant if grant is not None and grant.holds_place() else None
+
+
 def coverage(letter):
-    """What the grant pays, in one sentence; for a ticket holder, that they hold a ticket."""
-    event, grant = letter.event, letter.grant
-    if grant is None:
+    """
+    What the grant pays, in one sentence; for a ticket holder, that they hold a ticket; nothing for a grant that
+    has not been awarded.
+    """
+    event, grant = letter.event, awarded(letter)
+    if letter.grant is None:
         return _('{name} holds a ticket for the event.').format(name=letter.full_name)
+    if grant is None:
+        return ''
     parts = []
     if grant.ticket:
         parts.append(_('a free ticket'))
@@ -78,7 +92,7 @@ def coverage(letter):
 
 def values(letter):
     """The placeholders of the letter's text; call in the letter's language."""
-    event, grant = letter.event, letter.grant
+    event, grant = letter.event, awarded(letter)
     settings = event.settings
     venue = ', '.join(line.strip() for line in str(event.location or '').splitlines() if line.strip())
     tz = event.timezone

@@ -3,6 +3,7 @@ Visa invitation letters (letters.py, letter_pdf.py): the states of a request, th
 mails and log entries, the verification page, and the shredder.
 """
 import io
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pypdfium2
@@ -157,6 +158,22 @@ def test_the_pdf_of_a_ticket_holder_names_no_grant(letter_event, ticket_order):
     assert 'Viet' in flat  # the nationality
     assert 'awarded a grant' not in flat and 'up to' not in flat
     assert '€' not in flat
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize('status', [Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST, Grant.STATUS_REFUSED,
+                                    Grant.STATUS_EXPIRED])
+def test_a_letter_states_no_grant_that_has_not_been_awarded(letter_event, make_grant, status):
+    grant = make_grant(status, name='Ines Araújo', email='ines@example.org', travel_amount=Decimal('450.00'))
+    letter = letters.approve(letters.request_letter(letter_event, letter_data(full_name='Ines Araújo'), grant=grant))
+    flat = ' '.join(pdf_text(letters.pdf_content(letter))[1].split())
+    assert 'Ines Araújo' in flat and 'PyConf 2027' in flat
+    assert 'awarded' not in flat and 'free ticket' not in flat and '€' not in flat
+    # once the organizers have offered it, a letter rendered from then on states it
+    Grant.objects.filter(pk=grant.pk).update(status=Grant.STATUS_APPROVED)
+    flat = ' '.join(pdf_text(letters.render(LetterRequest.objects.get(pk=letter.pk)))[1].split())
+    assert 'Ines Araújo has been awarded a grant by the organizers, which covers a free ticket; travel costs of ' \
+           'up to €450.00.' in flat
 
 
 @pytest.mark.django_db
