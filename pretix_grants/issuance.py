@@ -25,7 +25,8 @@ Voucher rules (which of the person's own vouchers a grant may use):
   values back, but only if no new order holds it, nobody edited it since the upgrade, and (if it blocks quota) the
   quota still has room; otherwise the grant needs attention with the reason. "Used" is judged by the order
   positions that hold the voucher in a pending or paid order, not by ``redeemed`` counters.
-- A voucher deleted in pretix makes its grant "needs attention"; an organizer can issue again (control panel, API).
+- A voucher deleted in pretix, or edited there so that it no longer gives the grant's free ticket before the grant
+  used it, makes its grant "needs attention"; an organizer can issue again (control panel, API).
 
 Lock order, the same as pretix's checkout: pretix's ``lock_objects`` (voucher, quotas; the event shared) first,
 then rows. The plugin takes the grant's row, then ``lock_objects``, then the voucher's row; pretix's checkout
@@ -729,6 +730,32 @@ def voucher_deleted(voucher):
         g.voucher = None
         g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
         g.log_action('pretix_grants.grant.voucher.needs_attention', data={'reason': g.voucher_attention})
+
+
+def voucher_changed(voucher_id):
+    """
+    pretix saved a voucher (an organizer's edit, the API), after its commit: a grant holding it whose ticket it no
+    longer gives for 0.00 (validity ended, uses taken away, another product, a price) says so, lets it go as the
+    organizer left it, and can be issued again. A voucher the grant has used is left alone, and the plugin's own
+    changes keep its vouchers free tickets or end the grant's hold on them, so they do not get here.
+    """
+    with transaction.atomic():
+        grants = list(Grant.objects.select_for_update(of=OF_SELF).select_related('event')
+                      .filter(voucher_id=voucher_id, voucher_state__in=Grant.VOUCHER_STATES_DONE))
+        voucher = Voucher.objects.filter(pk=voucher_id).first()
+        for g in grants:
+            if voucher is None or voucher_used(g):
+                continue
+            try:
+                target = voucher_target(g.event, g)
+            except NeedsAttention:
+                continue  # no grant product to judge by
+            if voucher.is_active() and _gives_free_ticket(voucher, target):
+                continue
+            g.voucher, g.voucher_original = None, None
+            g.save(update_fields=['voucher', 'voucher_original', 'modified'])
+            _flag(g, _('Voucher {code} was changed in pretix and no longer gives a free ticket; issue the voucher '
+                       'again.').format(code=voucher.code))
 
 
 def notice_order_after_end(grant, voucher_ids):

@@ -1,7 +1,8 @@
 from django.db import transaction
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
 from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
@@ -174,6 +175,18 @@ class GrantReplyPageLogEntryType(EventLogEntryType):
 @receiver(pre_delete, sender=Voucher, dispatch_uid='pretix_grants_voucher_deleted')
 def voucher_deleted(sender, instance, **kwargs):
     issuance.voucher_deleted(instance)
+
+
+@receiver(post_save, sender=Voucher, dispatch_uid='pretix_grants_voucher_changed')
+def voucher_changed(sender, instance, created=False, **kwargs):
+    if not created:
+        pk = instance.pk
+
+        def judge():
+            with scopes_disabled():  # the grants of this one voucher, wherever the save ran (shell, task, request)
+                issuance.voucher_changed(pk)
+
+        transaction.on_commit(judge)
 
 
 # Organizer control panel (control/).

@@ -164,6 +164,61 @@ def test_4_the_control_panel_issues_again_after_a_deletion(approved_grant, event
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize('edit', ['expired', 'half-price', 'another product'])
+def test_4_a_voucher_made_unusable_in_pretix_is_noticed_and_issued_again(
+        approved_grant, event, item, quota, api, client, manager_client, shop, edit):
+    g = confirm(approved_grant)
+    old = g.voucher
+    assert shop.free_tickets(old.code, item) == 1
+    # an organizer edits the grant's voucher through pretix's own API
+    if edit == 'expired':
+        edit = {'valid_until': '2020-01-01T00:00:00Z'}
+    elif edit == 'half-price':
+        edit = {'price_mode': 'percent', 'value': '50.00'}
+    else:
+        workshop = event.items.create(name='Workshop', default_price=Decimal('80.00'))
+        quota.items.add(workshop)
+        edit = {'item': workshop.pk}
+    with committed():
+        r = api.patch(f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/vouchers/{old.pk}/', edit,
+                      format='json')
+    assert r.status_code == 200, r.data
+    assert shop.free_tickets(old.code, item) == 0
+
+    g.refresh_from_db()
+    assert g.voucher is None and g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION
+    assert g.voucher_attention == (f'Voucher {old.code} was changed in pretix and no longer gives a free ticket; '
+                                   'issue the voucher again.')
+    page = client.get(mails.reply_url(g).removeprefix('http://example.com')).content.decode()
+    assert 'on its way' not in page and old.code not in page
+
+    manager_client.post(url(event, f'{g.pk}/action/'), {'operation': 'issue'}, follow=True)
+    g.refresh_from_db()
+    assert g.voucher_state == Grant.VOUCHER_ISSUED and g.voucher_id != old.pk
+    assert shop.free_tickets(g.voucher.code, item) == 1
+    assert shop.free_tickets(old.code, item) == 0, 'the edited voucher stays as the organizer left it'
+
+
+@pytest.mark.django_db
+def test_4_an_edit_that_keeps_the_free_ticket_or_follows_its_use_changes_nothing(
+        approved_grant, event, item, api, shop):
+    g = confirm(approved_grant)
+    base = f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/vouchers/{g.voucher_id}/'
+    with committed():
+        assert api.patch(base, {'comment': 'Grant of Ada', 'valid_until': (now() + timedelta(days=90)).isoformat()},
+                         format='json').status_code == 200
+    g.refresh_from_db()
+    assert g.voucher_state == Grant.VOUCHER_ISSUED and shop.free_tickets(g.voucher.code, item) == 1
+    # used for the ticket, then ended by the organizer: the grant's ticket is bought, nothing to notice
+    order = order_with_voucher(event, item, g.voucher)
+    assert order.total == ZERO
+    with committed():
+        assert api.patch(base, {'valid_until': '2020-01-01T00:00:00Z'}, format='json').status_code == 200
+    g.refresh_from_db()
+    assert g.voucher_state == Grant.VOUCHER_ISSUED and g.voucher_attention == ''
+
+
+@pytest.mark.django_db
 def test_5_an_upgraded_voucher_edited_meanwhile_is_not_reverted(approved_grant, event, item, user, shop):
     own = sent_by_pretix(event, user, 'ada@example.org', code='OWN25', price_mode='percent',
                          value=Decimal('25.00'), item=item)
