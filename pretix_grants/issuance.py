@@ -187,6 +187,11 @@ def why_not_in_place(voucher, target):
     if left != 1:
         return _('Voucher {code} has {n} unused uses left; a grant voucher buys exactly one ticket.').format(
             code=voucher.code, n=max(left, 0))
+    return _terms_problem(voucher, target)
+
+
+def _terms_problem(voucher, target):
+    """What, besides its uses and its product, keeps ``voucher`` from being one whole free ticket; else None."""
     if voucher.budget is not None:
         return _('Voucher {code} has a budget, which would cap the free ticket\'s discount.').format(code=voucher.code)
     if (voucher.min_usages or 1) > 1:
@@ -207,9 +212,14 @@ def existing_voucher(grant, target):
         return Voucher.objects.filter(pk=grant.voucher_id).first()
     candidates = list(
         Voucher.objects.filter(event=grant.event, pk__in=sent_voucher_ids(grant.event, grant.email), grant__isnull=True)
-        .order_by('pk')
+        .exclude(pk=_let_go(grant)).order_by('pk')
     )
     return _best_voucher(candidates, target)
+
+
+def _let_go(grant):
+    """The voucher this grant ended or let go as an organizer left it: never its ticket again (or None)."""
+    return (grant.voucher_original or {}).get('ended')
 
 
 def _best_voucher(candidates, target):
@@ -340,7 +350,8 @@ def _held_vouchers(event, grants, target):
         return held
     candidates = {}
     for v in Voucher.objects.filter(event=event, pk__in=by_voucher, grant__isnull=True).order_by('pk'):
-        candidates.setdefault(by_voucher[v.pk], []).append(v)
+        if v.pk != _let_go(emails[by_voucher[v.pk]]):
+            candidates.setdefault(by_voucher[v.pk], []).append(v)
     for email, vouchers in candidates.items():
         best = _best_voucher(vouchers, target)
         if best is not None:
@@ -732,27 +743,71 @@ def voucher_deleted(voucher):
         g.log_action('pretix_grants.grant.voucher.needs_attention', data={'reason': g.voucher_attention})
 
 
-def voucher_changed(voucher_id):
+# what decides the ticket a voucher buys: an edit in pretix that changes one of them is judged (voucher_changed)
+VOUCHER_TERMS = (*UPGRADED_FIELDS, 'budget', 'min_usages', 'show_hidden_items', 'seat_id')
+
+
+def voucher_terms(voucher, update_fields=None):
     """
-    pretix saved a voucher (an organizer's edit, the API), after its commit: a grant holding it whose ticket it no
-    longer gives for 0.00 (validity ended, uses taken away, another product, a price) says so, lets it go as the
-    organizer left it, and can be issued again. A voucher the grant has used is left alone, and the plugin's own
-    changes keep its vouchers free tickets or end the grant's hold on them, so they do not get here.
+    The stored terms of ``voucher`` before pretix saves it (``pre_save``), or None for a new voucher and for a
+    save of other fields only.
     """
+    if voucher.pk is None:
+        return None
+    if update_fields is not None and not {f.removesuffix('_id') for f in update_fields} & {
+            f.removesuffix('_id') for f in VOUCHER_TERMS}:
+        return None
+    return Voucher.objects.filter(pk=voucher.pk).values(*VOUCHER_TERMS).first()
+
+
+def changed_terms(voucher, before):
+    """The terms ``voucher`` (as saved) has changed since ``before`` (from ``voucher_terms``)."""
+    return [f for f, v in (before or {}).items() if getattr(voucher, f) != v]
+
+
+def _still_its_free_ticket(voucher, target, changed):
+    """Whether ``voucher``, after an edit of ``changed``, still gives the grant exactly one ticket for 0.00."""
+    if 'valid_until' in changed and voucher.valid_until is not None and voucher.valid_until <= now():
+        return False  # ended by the edit (validity that runs out by itself is not an edit)
+    return (voucher.max_usages - voucher.redeemed == 1 and _gives_free_ticket(voucher, target)
+            and _terms_problem(voucher, target) is None)
+
+
+def voucher_changed(voucher_id, changed):
+    """
+    pretix saved a voucher with other ``changed`` terms (an organizer's edit, the API), after its commit: a grant
+    holding it, not used yet, whose one free ticket it no longer is (validity ended, uses taken away or added,
+    another product, a price, a budget ...) lets it go as the organizer left it, remembers it as ended (an order
+    that still comes with it is noticed, and issuing again never takes it), and needs attention, so that it can
+    be issued again. The plugin's own changes keep its vouchers free tickets or end the grant's hold on them first.
+    Lock order as everywhere: grant rows, pretix's ``lock_objects``, the voucher row. Runs after pretix's commit,
+    so it is never part of pretix's edit: a failure here is logged, never pretix's error page.
+    """
+    try:
+        _judge_changed_voucher(voucher_id, changed)
+    except Exception:
+        logger.exception('Judging the grants of voucher %s after its change in pretix failed', voucher_id)
+
+
+def _judge_changed_voucher(voucher_id, changed):
     with transaction.atomic():
         grants = list(Grant.objects.select_for_update(of=OF_SELF).select_related('event')
-                      .filter(voucher_id=voucher_id, voucher_state__in=Grant.VOUCHER_STATES_DONE))
+                      .filter(voucher_id=voucher_id, voucher_state__in=Grant.VOUCHER_STATES_DONE).order_by('pk'))
         voucher = Voucher.objects.filter(pk=voucher_id).first()
+        if not grants or voucher is None:
+            return
+        lock_objects([voucher], shared_lock_objects=[grants[0].event])
+        voucher = Voucher.objects.select_for_update(of=OF_SELF).get(pk=voucher_id)
         for g in grants:
-            if voucher is None or voucher_used(g):
+            if voucher_used(g):
                 continue
             try:
                 target = voucher_target(g.event, g)
             except NeedsAttention:
                 continue  # no grant product to judge by
-            if voucher.is_active() and _gives_free_ticket(voucher, target):
+            if _still_its_free_ticket(voucher, target, changed):
                 continue
-            g.voucher, g.voucher_original = None, None
+            g.voucher, g.voucher_original = None, {'ended': voucher.pk}
             g.save(update_fields=['voucher', 'voucher_original', 'modified'])
             _flag(g, _('Voucher {code} was changed in pretix and no longer gives a free ticket; issue the voucher '
                        'again.').format(code=voucher.code))

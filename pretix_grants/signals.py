@@ -1,5 +1,5 @@
 from django.db import transaction
-from django.db.models.signals import post_save, pre_delete
+from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
@@ -177,16 +177,24 @@ def voucher_deleted(sender, instance, **kwargs):
     issuance.voucher_deleted(instance)
 
 
+@receiver(pre_save, sender=Voucher, dispatch_uid='pretix_grants_voucher_terms')
+def voucher_terms_before(sender, instance, update_fields=None, **kwargs):
+    with scopes_disabled():
+        instance._pretix_grants_terms = issuance.voucher_terms(instance, update_fields)
+
+
 @receiver(post_save, sender=Voucher, dispatch_uid='pretix_grants_voucher_changed')
 def voucher_changed(sender, instance, created=False, **kwargs):
-    if not created:
-        pk = instance.pk
+    changed = issuance.changed_terms(instance, instance.__dict__.pop('_pretix_grants_terms', None))
+    if created or not changed:
+        return
+    pk = instance.pk
 
-        def judge():
-            with scopes_disabled():  # the grants of this one voucher, wherever the save ran (shell, task, request)
-                issuance.voucher_changed(pk)
+    def judge():
+        with scopes_disabled():  # the grants of this one voucher, wherever the save ran (shell, task, request)
+            issuance.voucher_changed(pk, changed)
 
-        transaction.on_commit(judge)
+    transaction.on_commit(judge)
 
 
 # Organizer control panel (control/).

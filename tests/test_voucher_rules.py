@@ -164,17 +164,22 @@ def test_4_the_control_panel_issues_again_after_a_deletion(approved_grant, event
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize('edit', ['expired', 'half-price', 'another product'])
+@pytest.mark.parametrize('edit', ['expired', 'half-price', 'another product', 'a budget', 'three uses'])
 def test_4_a_voucher_made_unusable_in_pretix_is_noticed_and_issued_again(
         approved_grant, event, item, quota, api, client, manager_client, shop, edit):
     g = confirm(approved_grant)
     old = g.voucher
     assert shop.free_tickets(old.code, item) == 1
     # an organizer edits the grant's voucher through pretix's own API
+    free_after = 0
     if edit == 'expired':
         edit = {'valid_until': '2020-01-01T00:00:00Z'}
     elif edit == 'half-price':
         edit = {'price_mode': 'percent', 'value': '50.00'}
+    elif edit == 'a budget':
+        edit = {'budget': '10.00'}
+    elif edit == 'three uses':
+        edit, free_after = {'max_usages': 3}, 2  # two or more free tickets
     else:
         workshop = event.items.create(name='Workshop', default_price=Decimal('80.00'))
         quota.items.add(workshop)
@@ -183,7 +188,7 @@ def test_4_a_voucher_made_unusable_in_pretix_is_noticed_and_issued_again(
         r = api.patch(f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/vouchers/{old.pk}/', edit,
                       format='json')
     assert r.status_code == 200, r.data
-    assert shop.free_tickets(old.code, item) == 0
+    assert shop.free_tickets(old.code, item) == free_after
 
     g.refresh_from_db()
     assert g.voucher is None and g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION
@@ -196,7 +201,30 @@ def test_4_a_voucher_made_unusable_in_pretix_is_noticed_and_issued_again(
     g.refresh_from_db()
     assert g.voucher_state == Grant.VOUCHER_ISSUED and g.voucher_id != old.pk
     assert shop.free_tickets(g.voucher.code, item) == 1
-    assert shop.free_tickets(old.code, item) == 0, 'the edited voucher stays as the organizer left it'
+    assert shop.free_tickets(old.code, item) == free_after, 'the edited voucher stays as the organizer left it'
+
+
+@pytest.mark.django_db
+def test_4_the_persons_own_voucher_made_unusable_is_not_taken_again(
+        approved_grant, event, item, user, api, manager_client, shop):
+    own = sent_by_pretix(event, user, 'ada@example.org', code='OWN25', price_mode='percent',
+                         value=Decimal('25.00'), item=item)
+    g = confirm(approved_grant)
+    assert g.voucher_state == Grant.VOUCHER_UPGRADED and shop.free_tickets('OWN25', item) == 1
+    with committed():
+        r = api.patch(f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/vouchers/{own.pk}/',
+                      {'price_mode': 'percent', 'value': '50.00'}, format='json')
+    assert r.status_code == 200, r.data
+    g.refresh_from_db()
+    assert g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION and g.voucher is None
+    edited = values(own)
+
+    manager_client.post(url(event, f'{g.pk}/action/'), {'operation': 'issue'}, follow=True)
+    g.refresh_from_db()
+    # a new voucher of the grant's own; theirs stays as the organizer left it, and is not taken back
+    assert g.voucher_state == Grant.VOUCHER_ISSUED and g.voucher_id != own.pk
+    assert shop.free_tickets(g.voucher.code, item) == 1
+    assert values(own) == edited and shop.free_tickets('OWN25', item) == 0
 
 
 @pytest.mark.django_db
@@ -209,6 +237,13 @@ def test_4_an_edit_that_keeps_the_free_ticket_or_follows_its_use_changes_nothing
                          format='json').status_code == 200
     g.refresh_from_db()
     assert g.voucher_state == Grant.VOUCHER_ISSUED and shop.free_tickets(g.voucher.code, item) == 1
+    # validity that ran out by itself is not an edit: a later note changes nothing
+    Voucher.objects.filter(pk=g.voucher_id).update(valid_until=now() - timedelta(days=1))
+    with committed():
+        assert api.patch(base, {'comment': 'After the event'}, format='json').status_code == 200
+    g.refresh_from_db()
+    assert g.voucher_state == Grant.VOUCHER_ISSUED and g.voucher_attention == ''
+    Voucher.objects.filter(pk=g.voucher_id).update(valid_until=now() + timedelta(days=90))
     # used for the ticket, then ended by the organizer: the grant's ticket is bought, nothing to notice
     order = order_with_voucher(event, item, g.voucher)
     assert order.total == ZERO
