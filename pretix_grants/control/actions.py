@@ -144,11 +144,7 @@ def approve_requested(grant, *, user=None, auth=None):
         if g.decision == Grant.STATUS_APPROVED and not changed:
             raise Skipped(_('This decision is already staged.'))
         if changed:
-            for k, v in changed.items():
-                setattr(g, k, v)
-            g.save(update_fields=[*changed, 'modified'])
-            g.log_action('pretix_grants.grant.changed', data={k: str(v) for k, v in changed.items()},
-                         user=user, auth=auth)
+            g = workflow.change_fields(g, changed, user=user, auth=auth)
         g = workflow.stage_decision(g, Grant.STATUS_APPROVED, user=user, auth=auth)
     grant.take_values_of(g)
     return grant
