@@ -11,9 +11,9 @@ the panel's own modules.
 3  workflow
 4  lifecycle, applications (the shop's application form: creates grants through workflow), shredder (personal
    data, with the letters' files)
-5  tasks (the one module that queues work), api_base (what the REST resources share)
+5  tasks (the plugin's tasks and the helpers that queue them), api_base (what the REST resources share)
 6  api, api_claims, letter_api, views (< claim_views, letter_views < templatetags), control (actions < forms,
-   importer, nav, eventcopy, dashboard, exporters < views, claims, letters < bulk, import_views < urls)
+   importer, nav, eventcopy, dashboard, exporters, pages < views, claims, letters < bulk, import_views < urls)
 7  signals, urls (wiring only)
 8  apps (its ready() imports signals and tasks)
 """
@@ -35,7 +35,7 @@ FLOORS = {
     'claim_views': 6.1, 'letter_views': 6.1, 'templatetags.grant_claims': 6.2,
     'control.actions': 6.1,
     'control.forms': 6.2, 'control.importer': 6.2, 'control.nav': 6.2, 'control.eventcopy': 6.2,
-    'control.dashboard': 6.2, 'control.exporters': 6.2,
+    'control.dashboard': 6.2, 'control.exporters': 6.2, 'control.pages': 6.2,
     'control.views': 6.3, 'control.claims': 6.3, 'control.letters': 6.3,
     'control.bulk': 6.4, 'control.import_views': 6.4,
     'control.urls': 6.5,

@@ -31,7 +31,8 @@ from ..models import Grant
 from ..permissions import MANAGE
 from . import actions
 from .forms import BULK_CHOICES, BulkForm
-from .views import GrantViewMixin, filtered_grants, grant_url
+from .pages import PluginPageMixin
+from .views import filtered_grants, grant_url
 
 logger = logging.getLogger(__name__)
 DONE, SKIPPED, FAILED = 'done', 'skipped', 'failed'
@@ -169,7 +170,7 @@ def bulk_action(self, event, *, action, grant_ids, run_id, user=None, decision=N
     return run_id
 
 
-class BulkActionView(GrantViewMixin, AsyncAction, View):
+class BulkActionView(PluginPageMixin, AsyncAction, View):
     permission = MANAGE
     task = bulk_action
     known_errortypes = ['GrantTransitionError']
@@ -222,7 +223,7 @@ class BulkActionView(GrantViewMixin, AsyncAction, View):
         return redirect(url)
 
 
-class BulkResult(GrantViewMixin, TemplateView):
+class BulkResult(PluginPageMixin, TemplateView):
     template_name = 'pretix_grants/control/bulk_result.html'
 
     def get_context_data(self, **kwargs):

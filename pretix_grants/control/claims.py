@@ -16,11 +16,11 @@ from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 from pretix.base.forms import SettingsForm
 from pretix.base.models import LogEntry
-from pretix.control.permissions import EventPermissionRequiredMixin
 
 from .. import claims
 from ..models import Claim, ClaimItem, Receipt
-from ..permissions import MANAGE, VIEW, plugin_active
+from ..permissions import MANAGE
+from .pages import PluginPageMixin
 
 
 def claims_url(event, name='control.claims', **kwargs):
@@ -35,21 +35,7 @@ class ClaimFilterForm(forms.Form):
                                                           *ClaimItem.CATEGORY_CHOICES))
 
 
-class ClaimViewMixin(EventPermissionRequiredMixin):
-    permission = VIEW
-
-    def dispatch(self, request, *args, **kwargs):
-        # like the plugin's API and shop pages: nothing of the plugin where the event has it switched off
-        if not plugin_active(request.event):
-            raise Http404(_('The grants plugin is not enabled for this event.'))
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        ctx['can_manage'] = self.request.user.has_event_permission(
-            self.request.organizer, self.request.event, MANAGE, request=self.request)
-        return ctx
-
+class ClaimViewMixin(PluginPageMixin):
     def get_claim(self):
         claim = (Claim.objects.filter(grant__event=self.request.event, pk=self.kwargs['claim'])
                  .select_related('grant', 'grant__event').first())

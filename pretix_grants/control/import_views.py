@@ -13,10 +13,11 @@ from pretix.base.models import CachedFile
 
 from ..permissions import MANAGE
 from .importer import MappingForm, UploadForm, check_rows, import_rows
-from .views import GrantViewMixin, grant_url
+from .pages import PluginPageMixin
+from .views import grant_url
 
 
-class ImportUpload(GrantViewMixin, FormView):
+class ImportUpload(PluginPageMixin, FormView):
     permission = MANAGE
     template_name = 'pretix_grants/control/import_upload.html'
     form_class = UploadForm
@@ -41,7 +42,7 @@ class ImportUpload(GrantViewMixin, FormView):
         return redirect(grant_url(self.request.event, 'import.map', file=cf.pk))
 
 
-class ImportMap(GrantViewMixin, FormView):
+class ImportMap(PluginPageMixin, FormView):
     permission = MANAGE
     template_name = 'pretix_grants/control/import_map.html'
 

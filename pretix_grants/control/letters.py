@@ -22,7 +22,6 @@ from pretix.base.exporter import ListExporter
 from pretix.base.forms import SettingsForm
 from pretix.base.models import LogEntry
 from pretix.control.forms import ExtFileField
-from pretix.control.permissions import EventPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
 
@@ -30,7 +29,8 @@ from .. import letters
 from ..defaults import LETTER_MAIL_TEMPLATES
 from ..letter_forms import LetterForm
 from ..models import LetterRequest
-from ..permissions import MANAGE, VIEW
+from ..permissions import MANAGE
+from .pages import PluginPageMixin
 
 KINDS = (('', _('Grantees and ticket holders')), ('grant', _('Grantees')), ('order', _('Ticket holders')))
 MAIL_LABELS = {
@@ -71,17 +71,7 @@ def filtered_letters(event, data):
     return form, qs.order_by('-created', '-pk')
 
 
-class LetterViewMixin(EventPermissionRequiredMixin):
-    permission = VIEW
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        ctx['can_manage'] = self.request.user.has_event_permission(
-            self.request.organizer, self.request.event, MANAGE, request=self.request)
-        return ctx
-
-
-class SingleLetterMixin(LetterViewMixin):
+class SingleLetterMixin(PluginPageMixin):
     @cached_property
     def letter(self):
         try:
@@ -94,7 +84,7 @@ class SingleLetterMixin(LetterViewMixin):
         return letter_url(self.request.event, 'letter', letter=self.letter.pk)
 
 
-class LetterList(LetterViewMixin, PaginationMixin, ListView):
+class LetterList(PluginPageMixin, PaginationMixin, ListView):
     template_name = 'pretix_grants/control/letters/list.html'
     context_object_name = 'letters'
 
@@ -204,7 +194,7 @@ class LetterPdf(SingleLetterMixin, View):
         return response
 
 
-class LetterBulkApprove(LetterViewMixin, View):
+class LetterBulkApprove(PluginPageMixin, View):
     """Issue the letters of the selected requests; those no longer waiting are passed by."""
     permission = MANAGE
 
@@ -277,7 +267,7 @@ class LetterSettingsForm(SettingsForm):
                 )
 
 
-class LetterSettings(LetterViewMixin, EventSettingsFormView):
+class LetterSettings(PluginPageMixin, EventSettingsFormView):
     permission = MANAGE
     form_class = LetterSettingsForm
     template_name = 'pretix_grants/control/letters/settings.html'

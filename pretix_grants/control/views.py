@@ -15,7 +15,6 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 from pretix.base.i18n import language
 from pretix.base.models import LogEntry, OutgoingMail, Voucher
-from pretix.control.permissions import EventPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
 from pretix.helpers.format import format_map
@@ -24,13 +23,14 @@ from .. import issuance, mails, reviews, workflow
 from ..applications import answer_display
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant, GrantMail, Review
-from ..permissions import MANAGE, REVIEW, VIEW
+from ..permissions import MANAGE, REVIEW
 from . import actions
 from .exporters import GrantExporter
 from .forms import (
     BULK_CHOICES, MAIL_LABELS, ActionForm, GrantFilterForm, GrantForm,
     GrantSettingsForm, question_formset, template_placeholders,
 )
+from .pages import PluginPageMixin
 
 
 def grant_url(event, name, **kwargs):
@@ -93,17 +93,7 @@ def filtered_grants(event, data, user=None, blind=True):
     return form, qs.order_by(ordering, 'pk')
 
 
-class GrantViewMixin(EventPermissionRequiredMixin):
-    permission = VIEW
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        ctx['can_manage'] = self.request.user.has_event_permission(
-            self.request.organizer, self.request.event, MANAGE, request=self.request)
-        return ctx
-
-
-class GrantList(GrantViewMixin, PaginationMixin, ListView):
+class GrantList(PluginPageMixin, PaginationMixin, ListView):
     template_name = 'pretix_grants/control/list.html'
     context_object_name = 'grants'
     paginate_by = 50
@@ -165,7 +155,7 @@ class GrantList(GrantViewMixin, PaginationMixin, ListView):
         return result
 
 
-class GrantDetail(GrantViewMixin, DetailView):
+class GrantDetail(PluginPageMixin, DetailView):
     template_name = 'pretix_grants/control/detail.html'
     context_object_name = 'grant'
 
@@ -204,7 +194,7 @@ class GrantDetail(GrantViewMixin, DetailView):
         return ctx
 
 
-class GrantAction(GrantViewMixin, View):
+class GrantAction(PluginPageMixin, View):
     """One action from the detail page's buttons. Whatever is posted, the state machine has the last word."""
     permission = MANAGE
 
@@ -245,7 +235,7 @@ class GrantAction(GrantViewMixin, View):
         return back
 
 
-class GrantCreate(GrantViewMixin, FormView):
+class GrantCreate(PluginPageMixin, FormView):
     permission = MANAGE
     template_name = 'pretix_grants/control/form.html'
     form_class = GrantForm
@@ -271,7 +261,7 @@ class GrantCreate(GrantViewMixin, FormView):
         return super().form_invalid(form)
 
 
-class GrantEdit(GrantViewMixin, FormView):
+class GrantEdit(PluginPageMixin, FormView):
     permission = MANAGE
     template_name = 'pretix_grants/control/form.html'
     form_class = GrantForm
@@ -322,7 +312,7 @@ def render_preview(event, key, locale):
         return (format_map(str(subject), ctx), format_map(str(text), ctx))
 
 
-class GrantSettings(GrantViewMixin, EventSettingsFormView):
+class GrantSettings(PluginPageMixin, EventSettingsFormView):
     """
     The plugin's settings in tabs, as pretix's own event settings: vouchers, deadlines and reminders, budget,
     applications (with the extra questions as a form of their own) and the mail templates.
@@ -368,7 +358,7 @@ class GrantSettings(GrantViewMixin, EventSettingsFormView):
                              data={'grants_application_questions': new})
 
 
-class TemplatePreview(GrantViewMixin, TemplateView):
+class TemplatePreview(PluginPageMixin, TemplateView):
     """One template rendered with sample values, as the grantee would read it."""
     template_name = 'pretix_grants/control/preview.html'
 
@@ -397,7 +387,7 @@ class ReviewForm(forms.Form):
                            help_text=_('Other reviewers read it once they have scored this application.'))
 
 
-class GrantReview(GrantViewMixin, FormView):
+class GrantReview(PluginPageMixin, FormView):
     """Score one application. Others' scores and notes appear only once the reviewer has scored it."""
     permission = REVIEW
     template_name = 'pretix_grants/control/review.html'
@@ -436,7 +426,7 @@ class GrantReview(GrantViewMixin, FormView):
         return super().form_invalid(form)
 
 
-class NextUnreviewed(GrantViewMixin, View):
+class NextUnreviewed(PluginPageMixin, View):
     permission = REVIEW
 
     def get(self, request, *args, **kwargs):
