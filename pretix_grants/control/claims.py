@@ -181,13 +181,17 @@ class ClaimsExport(ClaimViewMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         payable = list(claims.payable(self.request.event).prefetch_related('items'))
         s = self.request.event.settings
+        sepa_claims = [c for c in payable if claims.in_sepa(c)]
+        account_ready = bool(s.grants_payout_account_holder and s.grants_payout_iban)
+        eur = self.request.event.currency == 'EUR'
         ctx.update({
             'payable': payable,
-            'sepa_claims': [c for c in payable if claims.in_sepa(c)],
+            'sepa_claims': sepa_claims,
             'other_claims': [c for c in payable if not claims.in_sepa(c)],
             'total': sum((c.approved_amount for c in payable), Decimal('0.00')),
-            'account_ready': bool(s.grants_payout_account_holder and s.grants_payout_iban),
-            'eur': self.request.event.currency == 'EUR',
+            'account_ready': account_ready,
+            # a SEPA file can be made, with these claims in it
+            'sepa_ready': eur and account_ready and bool(sepa_claims),
         })
         return ctx
 
