@@ -460,10 +460,11 @@ def announce_owed_mails(event, record_ids):
         transaction.on_commit(lambda: grant_mails_owed.send(event, record_ids=record_ids))
 
 
-def _flag(grant, reason, *, voucher=None, user=None, auth=None):
+def _flag(grant, reason, *, voucher=None, user=None, auth=None, also=()):
+    """The grant needs attention for ``reason``; ``also`` names other fields the caller changed on it."""
     grant.voucher_state = Grant.VOUCHER_NEEDS_ATTENTION
     grant.voucher_attention = reason
-    fields = ['voucher_state', 'voucher_attention', 'modified']
+    fields = ['voucher_state', 'voucher_attention', 'modified', *also]
     if voucher is not None and grant.voucher_id is None and not Grant.objects.filter(voucher=voucher).exists():
         grant.voucher = voucher
         fields.append('voucher')
@@ -734,13 +735,13 @@ def voucher_deleted(voucher):
     The plugin's own deletions let go of the voucher first, so they do not get here.
     """
     for g in Grant.objects.filter(voucher_id=voucher.pk):
-        g.voucher_state = Grant.VOUCHER_NEEDS_ATTENTION
-        g.voucher_attention = _('Voucher {code} was deleted in pretix; issue the voucher again.').format(
-            code=voucher.code)
-        g.voucher_original = None
-        g.voucher = None
-        g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'voucher_original', 'modified'])
-        g.log_action('pretix_grants.grant.voucher.needs_attention', data={'reason': g.voucher_attention})
+        _lose_voucher(g, _('Voucher {code} was deleted in pretix; issue the voucher again.').format(code=voucher.code))
+
+
+def _lose_voucher(g, reason, *, ended=None):
+    """The grant no longer holds its voucher (gone, or ``ended`` as an organizer left it) and needs attention."""
+    g.voucher, g.voucher_original = None, ({'ended': ended} if ended else None)
+    _flag(g, reason, also=('voucher', 'voucher_original'))
 
 
 # what decides the ticket a voucher buys: an edit in pretix that changes one of them is judged (voucher_changed)
@@ -807,10 +808,8 @@ def _judge_changed_voucher(voucher_id, changed):
                 continue  # no grant product to judge by
             if _still_its_free_ticket(voucher, target, changed):
                 continue
-            g.voucher, g.voucher_original = None, {'ended': voucher.pk}
-            g.save(update_fields=['voucher', 'voucher_original', 'modified'])
-            _flag(g, _('Voucher {code} was changed in pretix and no longer gives a free ticket; issue the voucher '
-                       'again.').format(code=voucher.code))
+            _lose_voucher(g, _('Voucher {code} was changed in pretix and no longer gives a free ticket; issue the '
+                               'voucher again.').format(code=voucher.code), ended=voucher.pk)
 
 
 def notice_order_after_end(grant, voucher_ids):
