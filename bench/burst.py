@@ -33,8 +33,8 @@ import redis
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.run import (
-    HOST, REDIS_DBS, ROOT, Sink, database, release_lock, request, start_server,
-    start_workers, stop, take_lock, write_results,
+    HOST, REDIS_DBS, ROOT, database, prepare, release_lock, request,
+    start_server, start_workers, stop, write_results,
 )
 
 SECTION = '## Burst: decision day and application opening'
@@ -420,26 +420,15 @@ def main():
     args = parser.parse_args()
     only = set(args.only.split(','))
 
-    os.environ['DJANGO_SETTINGS_MODULE'] = 'bench.settings'
     os.environ['PRETIX_CONFIG_FILE'] = str(ROOT / 'bench' / 'pretix.cfg')
     if args.database:
         os.environ['PRETIX_DATABASE_NAME'] = args.database
-    take_lock()
-    sink = Sink()
-    sink.start()
-    os.environ['BENCH_SMTP_PORT'] = str(sink.port)
+    sink, name = prepare()
 
-    import django
-    django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
     from django_scopes import scopes_disabled
 
-    name = settings.DATABASES['default']['NAME']
-    if not name.startswith('pretix_grants_bench'):
-        raise SystemExit(f'refusing to create and drop the database {name!r}: not a pretix_grants_bench* name')
-    database(name, 'create')
     workdir = Path(tempfile.mkdtemp(prefix='bench-burst-'))
     log = open(workdir / 'server-and-workers.log', 'w')
     workers = server = None

@@ -133,6 +133,29 @@ class Sink:
         return float(value) if value else None
 
 
+def prepare():
+    """
+    What every benchmark does first: the bench's settings, its lock on the bench's Redis databases, the SMTP sink
+    (in a process of its own), Django, and the bench database created afresh, refusing any database whose name
+    does not start with ``pretix_grants_bench``. Returns ``(sink, database name)``.
+    """
+    os.environ['DJANGO_SETTINGS_MODULE'] = 'bench.settings'
+    take_lock()
+    sink = Sink()
+    sink.start()
+    os.environ['BENCH_SMTP_PORT'] = str(sink.port)
+
+    import django
+    django.setup()
+    from django.conf import settings
+
+    name = settings.DATABASES['default']['NAME']
+    if not name.startswith('pretix_grants_bench'):
+        raise SystemExit(f'refusing to create and drop the database {name!r}: not a pretix_grants_bench* name')
+    database(name, 'create')
+    return sink, name
+
+
 def database(name, action):
     import psycopg2
 
@@ -335,27 +358,17 @@ def main():
     issue_only = [int(s) for s in args.issue_only.split(',') if s]
     only = set(filter(None, args.only.split(','))) or {'confirm', 'floor', 'plugin', 'pretix', 'rest', 'lists'}
 
-    os.environ['DJANGO_SETTINGS_MODULE'] = 'bench.settings'
     sys.path.insert(0, str(ROOT))
-    take_lock()
-    handler = smtp = Sink()
-    smtp.start()
-    os.environ['BENCH_SMTP_PORT'] = str(smtp.port)
+    smtp, name = prepare()
+    handler = smtp
 
-    import django
-    django.setup()
     import redis
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
     from django_scopes import scopes_disabled
 
     from bench import scenarios
 
-    name = settings.DATABASES['default']['NAME']
-    if not name.startswith('pretix_grants_bench'):
-        raise SystemExit(f'refusing to create and drop the database {name!r}: not a pretix_grants_bench* name')
-    database(name, 'create')
     workers = server = None
     log = tempfile.NamedTemporaryFile('w', prefix='bench-workers-', suffix='.log', delete=False)
     rows = []
