@@ -185,6 +185,7 @@ def test_organizer_changes_settings_and_previews_a_mail(desktop_page, control, e
     open_grants(page, control, event)
     page.locator('h1 a', has_text='Settings').click()
     expect(page.get_by_role('heading', name='Grant settings')).to_be_visible()
+    page.wait_for_load_state('networkidle')  # pretix's scripts bind the tabs and panels once loaded
     fits_1280(page)
     shoot('settings')
 
@@ -205,6 +206,7 @@ def test_organizer_changes_settings_and_previews_a_mail(desktop_page, control, e
     shoot('template')
     page.get_by_role('button', name='Save').click()
     expect(page.locator('.alert-success')).to_contain_text('Your changes have been saved.')
+    page.wait_for_load_state('networkidle')  # the page came again: its tabs and panels work once its scripts ran
     with scopes_disabled():
         event.settings.flush()
         assert event.settings.grants_reply_days == 10
