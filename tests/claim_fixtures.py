@@ -7,6 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.timezone import now
+from django_scopes import scopes_disabled
 from PIL import Image
 
 from pretix_grants import claims
@@ -63,6 +64,7 @@ def receipt_files():
 
 
 @pytest.fixture
+@scopes_disabled()
 def past_event(event):
     """The event took place last week: claims are open (from its start) until 30 days after its end."""
     event.date_from = now() - timedelta(days=7)
@@ -72,6 +74,7 @@ def past_event(event):
 
 
 @pytest.fixture
+@scopes_disabled()
 def claim_grant(past_event, make_grant, grant_settings):
     return make_grant(Grant.STATUS_CONFIRMED, name='Ada Lovelace', email='ada@example.org',
                       travel_amount=Decimal('300.00'), accommodation_amount=Decimal('200.00'))

@@ -46,11 +46,13 @@ def _default_language():
 
 
 @pytest.fixture
+@scopes_disabled()
 def organizer(db):
     return Organizer.objects.create(name='PyConf', slug='pyconf')
 
 
 @pytest.fixture
+@scopes_disabled()
 def event(organizer):
     e = Event.objects.create(
         organizer=organizer, name='PyConf 2027', slug='2027', currency='EUR',
@@ -63,11 +65,13 @@ def event(organizer):
 
 
 @pytest.fixture
+@scopes_disabled()
 def item(event):
     return event.items.create(name='Conference ticket', default_price=Decimal('200.00'), admission=True)
 
 
 @pytest.fixture
+@scopes_disabled()
 def quota(event, item):
     q = event.quotas.create(name='Tickets', size=100)
     q.items.add(item)
@@ -75,20 +79,24 @@ def quota(event, item):
 
 
 @pytest.fixture
+@scopes_disabled()
 def grant_settings(event, item, quota):
     event.settings.grants_voucher_item = item.pk
     return event.settings
 
 
 @pytest.fixture
+@scopes_disabled()
 def user(db):
     return User.objects.create_user('organizer@example.org', 'organizer')
 
 
 @pytest.fixture
+@scopes_disabled()
 def make_grant(event):
     counter = iter(range(1, 100000))
 
+    @scopes_disabled()
     def make(status=Grant.STATUS_PENDING, **kwargs):
         n = next(counter)
         kwargs.setdefault('name', f'Grantee {n}')
@@ -102,6 +110,7 @@ def make_grant(event):
 
 
 @pytest.fixture
+@scopes_disabled()
 def approved_grant(make_grant, grant_settings):
     return make_grant(Grant.STATUS_APPROVED, name='Ada Lovelace', email='ada@example.org')
 
@@ -114,6 +123,7 @@ def api_client_for(team):
 
 
 @pytest.fixture
+@scopes_disabled()
 def api_team(organizer):
     return organizer.teams.create(name='API', all_events=True, all_event_permissions=True)
 

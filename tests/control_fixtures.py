@@ -1,6 +1,7 @@
 from html.parser import HTMLParser
 
 import pytest
+from django_scopes import scopes_disabled
 from pretix.base.models import User
 
 from pretix_grants.permissions import MANAGE, VIEW
@@ -11,7 +12,9 @@ def url(event, path=''):
 
 
 @pytest.fixture
+@scopes_disabled()
 def team_member(event):
+    @scopes_disabled()
     def make(permissions, name=None):
         user = User.objects.create_user(name or f'member{len(permissions)}-{"-".join(permissions)}@example.org', 'x')
         team = event.organizer.teams.create(name='Team', all_events=True, limit_event_permissions=permissions)
@@ -21,6 +24,7 @@ def team_member(event):
 
 
 @pytest.fixture
+@scopes_disabled()
 def admin_team(event, user):
     """A team with every permission of the organizer, ``user`` its member."""
     team = event.organizer.teams.create(name='Admins', all_events=True, all_event_permissions=True,
@@ -36,11 +40,13 @@ def admin_client(client, admin_team, user):
 
 
 @pytest.fixture
+@scopes_disabled()
 def manager(team_member):
     return team_member({VIEW: True, MANAGE: True}, 'manager@example.org')
 
 
 @pytest.fixture
+@scopes_disabled()
 def viewer(team_member):
     return team_member({VIEW: True}, 'viewer@example.org')
 

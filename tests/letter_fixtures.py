@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.utils.timezone import now
+from django_scopes import scopes_disabled
 from pretix.base.models import Order
 from pypdf import PdfReader
 
@@ -46,6 +47,7 @@ def pdf_text(content):
 
 
 @pytest.fixture
+@scopes_disabled()
 def letter_event(event):
     event.location = 'Congress Center Hamburg\nMarseiller Str. 2\n20355 Hamburg'
     event.save()
@@ -57,17 +59,20 @@ def letter_event(event):
 
 
 @pytest.fixture
+@scopes_disabled()
 def grantee(letter_event, make_grant):
     return make_grant(Grant.STATUS_CONFIRMED, name='Łukasz Żółć', email='lukasz@example.org',
                       travel_amount=Decimal('450.00'), accommodation_amount=Decimal('320.00'))
 
 
 @pytest.fixture
+@scopes_disabled()
 def requested_letter(letter_event, grantee):
     return letters.request_letter(letter_event, letter_data(), grant=grantee)
 
 
 @pytest.fixture
+@scopes_disabled()
 def ticket_order(letter_event, item):
     letter_event.settings.grants_letters_ticket_holders = True
     with transaction.atomic():  # pretix checks at commit that the order's transactions were recorded
