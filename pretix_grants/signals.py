@@ -31,6 +31,7 @@ from .letter_views import order_info as letter_order_info_box
 from .mails import placeholders
 from .permissions import permission_group
 from .shredder import ClaimShredder, GrantShredder, LetterShredder
+from .tickets import signals as ticket_signals  # NOQA: F401 (receivers)
 from .webhooks import (
     claim_webhook_events as grant_claim_webhook_events,
     letter_webhook_events as grant_letter_webhook_events,
@@ -131,8 +132,12 @@ def mails_owed(sender, record_ids, **kwargs):
            order_approved, order_denied], dispatch_uid='pretix_grants_lifecycle_order')
 def lifecycle_order(sender, order, **kwargs):
     # after pretix's checkout committed: it holds the voucher's locks until then, and the plugin locks grant
-    # rows before voucher locks (issuance's lock order)
-    transaction.on_commit(lambda: lifecycle.on_order_changed(order))
+    # rows before voucher locks (issuance's lock order); the scope that changed the order may be gone by then
+    def follow():
+        with scopes_disabled():
+            lifecycle.on_order_changed(order)
+
+    transaction.on_commit(follow)
 
 
 @receiver(checkin_created, dispatch_uid='pretix_grants_lifecycle_checkin_created')

@@ -6,6 +6,7 @@ from .api import GrantViewSet
 from .api_claims import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
 from .letter_api import LetterRequestViewSet
+from .tickets import urls as ticket_urls
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.
@@ -47,3 +48,9 @@ event_patterns += [
 
 # api_claims.py: /api/v1/organizers/{organizer}/events/{event}/grant_claims/
 event_router.register(r'grant_claims', ClaimViewSet)
+
+# tickets/: the person's own ticket and held places
+event_patterns += ticket_urls.event_patterns
+urlpatterns += ticket_urls.urlpatterns
+for prefix, viewset, basename in ticket_urls.api_routes:
+    event_router.register(prefix, viewset, basename=basename)

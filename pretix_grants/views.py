@@ -26,6 +26,7 @@ from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 
 from . import issuance, logentries, workflow
+from .hooks import grant_reply_panels
 from .mails import redeem_url
 from .models import Grant
 
@@ -190,6 +191,8 @@ class ReplyView(EventViewMixin, TemplateView):
             'can_decline': self.can_decline(),
             'page_url': self.url,
             'voucher_used': voucher_used(g),
+            'panels': [html for receiver, html in grant_reply_panels.send(self.request.event, grant=g,
+                                                                          request=self.request) if html],
             'amounts': [(label, value) for label, value in (
                 (_('Travel'), g.travel_amount), (_('Accommodation'), g.accommodation_amount), (_('Other'), g.other_amount),
             ) if value],
