@@ -35,7 +35,7 @@ from django_scopes import scope
 from pretix.base.models import OrderRefund, Voucher
 from pretix.base.models.vouchers import generate_codes
 from pretix.base.payment import PaymentException
-from pretix.base.services.locking import lock_objects
+from pretix.base.services.locking import LockTimeoutException, lock_objects
 from pretix.base.services.orders import OrderChangeManager, OrderError
 from pretix.helpers import OF_SELF
 
@@ -52,6 +52,9 @@ HOLD_FROM = {
     'pending': (Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST, Grant.STATUS_APPROVED),
     'approved': (Grant.STATUS_APPROVED,),
 }
+# tries of pretix's quota lock (3 seconds each) within the application, and after its commit
+HOLD_TRIES = 2
+HOLD_TRIES_AFTER_COMMIT = 10
 # the statuses that end an application without a ticket
 ENDED = (Grant.STATUS_REJECTED, Grant.STATUS_REFUSED, Grant.STATUS_EXPIRED, Grant.STATUS_CANCELLED)
 
@@ -93,9 +96,9 @@ def take_over(grant, target):
     order is their ticket (and what the setting says is under way), else None (a voucher is issued).
     """
     h = handling(grant.event)
+    if h == VOUCHER:
+        return None  # the setting's default: no query, the core issues its voucher as it always has
     ot = OwnTicket.objects.select_for_update(of=OF_SELF).select_related('order').filter(grant=grant).first()
-    if ot is None and h == VOUCHER:
-        return None
     if ot is not None and ot.state != OwnTicket.STATE_ASKED:
         return reason(ot)  # handled before (a grant confirmed again): never a second refund
     if ot is None:
@@ -357,6 +360,33 @@ def hold(grant, *, user=None, auth=None):
                      user=user, auth=auth)
     grant.take_values_of(g)
     return h
+
+
+def hold_with_application(grant):
+    """
+    ``hold`` in the application's own transaction, so the place is held with it. pretix's quota lock gives up
+    after a few seconds when many take it at once (as in its checkout): then a few more tries in a savepoint,
+    and the last ones after the application's commit, so an application is never refused for it.
+    """
+    for attempt in range(HOLD_TRIES):
+        try:
+            with transaction.atomic():
+                return hold(grant)
+        except LockTimeoutException:
+            logger.info('The quota lock was busy while holding a ticket for grant %s (try %s)', grant.pk, attempt + 1)
+    organizer = grant.event.organizer
+
+    def later():
+        with scope(organizer=organizer):
+            for attempt in range(HOLD_TRIES_AFTER_COMMIT):
+                try:
+                    return hold(grant)
+                except LockTimeoutException:
+                    continue
+            logger.warning('No ticket could be held for grant %s: the quota lock stayed busy', grant.pk)
+
+    transaction.on_commit(later)
+    return None
 
 
 def release(grant, *, user=None, auth=None):

@@ -2,7 +2,6 @@
 import logging
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
@@ -41,8 +40,7 @@ def reply_page_panel(sender, grant, request, **kwargs):
 def grant_created(sender, instance, created=False, raw=False, **kwargs):
     # in the application's own transaction: the applicant's place is held with their application, or not at all
     if created and not raw and rules.hold_due(instance):
-        with transaction.atomic():
-            rules.hold(instance)
+        rules.hold_with_application(instance)
 
 
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_tickets_status_changed')
