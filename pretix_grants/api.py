@@ -26,7 +26,7 @@ from rest_framework.reverse import reverse
 
 from . import issuance, mails, reviews, workflow
 from .actors import auth_key
-from .api_base import PluginResourceMixin
+from .base.api import PluginResourceMixin
 from .models import Grant
 from .tasks import publish_grants
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from pretix.base.models import OutgoingMail, Voucher
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
-from . import letters
+from .letters import rules as letters
 from .models import Claim, ClaimItem, Grant, GrantMail, LetterRequest, Receipt
 
 SHREDDED = '█'

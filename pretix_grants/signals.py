@@ -19,15 +19,17 @@ from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import front_page_top, order_info
 
 from . import defaults  # NOQA: registers the settings' defaults
-from . import claims, issuance, letters, lifecycle, mails, tasks
+from . import issuance, lifecycle, mails, tasks
 from .applications import front_page_link
+from .claims import rules as claims
 from .control.dashboard import dashboard_widget
 from .control.eventcopy import copy_settings
 from .control.exporters import GrantExporter
-from .control.letters import LetterExporter
 from .control.nav import nav_event as control_nav
 from .hooks import grant_mails_owed, grant_status_changed
-from .letter_views import order_info as letter_order_info_box
+from .letters import rules as letters
+from .letters.control import LetterExporter
+from .letters.views import order_info as letter_order_info_box
 from .mails import placeholders
 from .permissions import permission_group
 from .shredder import ClaimShredder, GrantShredder, LetterShredder

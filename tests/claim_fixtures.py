@@ -10,7 +10,7 @@ from django.utils.timezone import now
 from django_scopes import scopes_disabled
 from PIL import Image
 
-from pretix_grants import claims
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Grant
 
 PDF = b'%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'

@@ -10,7 +10,7 @@ from django_scopes import scopes_disabled
 from pretix.base.models import Order
 from pypdf import PdfReader
 
-from pretix_grants import letters
+from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant
 
 NAMES = ('Łukasz Żółć', 'Nguyễn Thị Ánh', 'José Müller-Ø')

@@ -14,7 +14,7 @@ from django.utils.timezone import now
 from django_scopes import scope
 from pretix.base.models import Event, LogEntry
 
-from pretix_grants import claims
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant, GrantMail, Receipt
 
 from .claim_fixtures import (

@@ -16,7 +16,7 @@ from django.test import Client
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
-from pretix_grants import claims
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant, Receipt
 
 from .browser import CHROMIUM, fits_the_screen

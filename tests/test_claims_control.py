@@ -6,7 +6,7 @@ from django.core import mail as djmail
 from i18nfield.strings import LazyI18nString
 from pretix.base.models import LogEntry
 
-from pretix_grants import claims
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant
 
 from .claim_fixtures import jpeg_bytes, submitted_claim, upload

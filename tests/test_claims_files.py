@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from pretix.base.models import Event, Organizer, User
 
-from pretix_grants import claims
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant, Receipt
 
 from .claim_fixtures import (

@@ -18,7 +18,7 @@ from lxml import etree
 from openpyxl import load_workbook
 from pretix.base.models import LogEntry
 
-from pretix_grants import claims
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant, Receipt
 from pretix_grants.shredder import ClaimShredder
 

@@ -18,7 +18,8 @@ from pretix.base.models import LogEntry, OutgoingMail
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
-from pretix_grants import letter_pdf, letters, workflow
+from pretix_grants import workflow
+from pretix_grants.letters import pdf as letter_pdf, rules as letters
 from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import VIEW
 from pretix_grants.shredder import LetterShredder

@@ -8,7 +8,7 @@ from pretix.api.models import WebHook, WebHookCall
 from pretix.base.models import Organizer
 from pypdf import PdfReader
 
-from pretix_grants import letters
+from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import MANAGE, VIEW
 

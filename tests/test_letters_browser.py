@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from pretix.base.models import Event, User
 from pypdf import PdfReader
 
-from pretix_grants import letters
+from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant, LetterRequest
 
 from .browser import CHROMIUM, fits_the_screen

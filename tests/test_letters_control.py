@@ -15,9 +15,9 @@ from PIL import Image
 from pretix.base.models import Event, Organizer, User
 from pypdf import PdfReader
 
-from pretix_grants import letters
 from pretix_grants.control.exporters import GrantExporter
-from pretix_grants.control.letters import LetterExporter
+from pretix_grants.letters import rules as letters
+from pretix_grants.letters.control import LetterExporter
 from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import MANAGE, VIEW
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 from django.utils.translation import gettext
 
-from pretix_grants import letters
+from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant, LetterRequest
 
 from .letter_fixtures import form_data, letter_data

@@ -3,8 +3,8 @@ from django import template
 from django.utils.timezone import now
 from pretix.multidomain.urlreverse import eventreverse
 
-from .. import claims
-from ..claim_views import STATE_TEXTS
+from ..claims import rules as claims
+from ..claims.views import STATE_TEXTS
 
 register = template.Library()
 

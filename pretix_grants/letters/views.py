@@ -19,10 +19,10 @@ from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 from pretix.presale.views.order import OrderDetailMixin
 
-from . import letters
-from .letter_forms import LetterForm
-from .models import LetterRequest
-from .views import ReplyView
+from ..models import LetterRequest
+from ..views import ReplyView
+from . import rules as letters
+from .forms import LetterForm
 
 
 def pdf_response(letter):

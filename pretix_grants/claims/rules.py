@@ -37,9 +37,9 @@ from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 from sepaxml import SepaTransfer
 
-from . import mails
-from .models import Claim, ClaimItem, Grant, GrantMail, Receipt
-from .permissions import plugin_active
+from .. import mails
+from ..models import Claim, ClaimItem, Grant, GrantMail, Receipt
+from ..permissions import plugin_active
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from pretix.base.forms.widgets import DatePickerWidget
 
-from .models import LetterRequest
+from ..models import LetterRequest
 
 PASSPORT_NUMBER = re.compile(r'^[A-Z0-9]{5,20}$')
 NAME_PUNCTUATION = set(" -'.,")

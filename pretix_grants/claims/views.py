@@ -13,9 +13,9 @@ from django.views.generic import TemplateView
 from pretix.base.i18n import LazyCurrencyNumber
 from pretix.multidomain.urlreverse import eventreverse
 
-from . import claims
-from .models import Claim, Receipt
-from .views import ReplyView
+from ..models import Claim, Receipt
+from ..views import ReplyView
+from . import rules as claims
 
 # What each state means for the grantee: (heading, explanation).
 STATE_TEXTS = {

@@ -14,10 +14,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from . import letters
-from .api_base import PluginResourceMixin
-from .letter_forms import LetterForm
-from .models import LetterRequest
+from ..base.api import PluginResourceMixin
+from ..models import LetterRequest
+from . import rules as letters
+from .forms import LetterForm
 
 
 class LetterRequestSerializer(serializers.ModelSerializer):

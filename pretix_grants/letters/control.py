@@ -25,12 +25,12 @@ from pretix.control.forms import ExtFileField
 from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
 
-from .. import letters
+from ..base.pages import PluginPageMixin
 from ..defaults import LETTER_MAIL_TEMPLATES
-from ..letter_forms import LetterForm
 from ..models import LetterRequest
 from ..permissions import MANAGE
-from .pages import PluginPageMixin
+from . import rules as letters
+from .forms import LetterForm
 
 KINDS = (('', _('Grantees and ticket holders')), ('grant', _('Grantees')), ('order', _('Ticket holders')))
 MAIL_LABELS = {

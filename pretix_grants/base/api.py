@@ -5,7 +5,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from pretix.api.pagination import TotalOrderingFilter
 from rest_framework.exceptions import NotFound
 
-from .permissions import MANAGE, VIEW, plugin_active
+from ..permissions import MANAGE, VIEW, plugin_active
 
 
 class PluginResourceMixin:

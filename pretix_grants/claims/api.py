@@ -14,9 +14,9 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import claims
-from .api_base import PluginResourceMixin
-from .models import Claim, ClaimItem, Receipt
+from ..base.api import PluginResourceMixin
+from ..models import Claim, ClaimItem, Receipt
+from . import rules as claims
 
 
 class ReceiptSerializer(serializers.ModelSerializer):

@@ -24,8 +24,9 @@ from pretix.base.models import Order
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
-from . import letter_pdf, mails
-from .models import Grant, LetterRequest
+from .. import mails
+from ..models import Grant, LetterRequest
+from . import pdf as letter_pdf
 
 logger = logging.getLogger(__name__)
 

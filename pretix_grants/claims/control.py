@@ -17,10 +17,10 @@ from django.views.generic import FormView, ListView, TemplateView
 from pretix.base.forms import SettingsForm
 from pretix.base.models import LogEntry
 
-from .. import claims
+from ..base.pages import PluginPageMixin
 from ..models import Claim, ClaimItem, Receipt
 from ..permissions import MANAGE
-from .pages import PluginPageMixin
+from . import rules as claims
 
 
 def claims_url(event, name='control.claims', **kwargs):
