@@ -38,13 +38,13 @@ from pretix.multidomain.urlreverse import eventreverse_absolute
 from sepaxml import SepaTransfer
 
 from .. import mails
+from ..actors import (  # NOQA: F401 (claims' callers name the actor through rules)
+    GRANTEE, ORGANIZER,
+)
 from ..models import Claim, ClaimItem, Grant, GrantMail, Receipt
 from ..permissions import plugin_active
 
 logger = logging.getLogger(__name__)
-
-ORGANIZER = 'organizer'
-GRANTEE = 'grantee'
 
 C = Claim
 TRANSITIONS = {

@@ -9,12 +9,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.views import View
 from django.views.generic import TemplateView
 from pretix.base.i18n import LazyCurrencyNumber
 from pretix.multidomain.urlreverse import eventreverse
 
+from ..base.grantpage import GrantPageMixin
 from ..models import Claim, Receipt
-from ..views import ReplyView
 from . import rules as claims
 
 # What each state means for the grantee: (heading, explanation).
@@ -145,7 +146,7 @@ class ClaimForm(forms.Form):
                  receipts.get(cat, [])) for cat, label, item in self.categories]
 
 
-class ClaimView(ReplyView):
+class ClaimView(GrantPageMixin, TemplateView):
     """GET shows the claim; POST saves it (``claim_step=save``) or saves and submits it (``claim_step=submit``)."""
     template_name = 'pretix_grants/claim.html'
 
@@ -156,10 +157,10 @@ class ClaimView(ReplyView):
     def get(self, request, *args, **kwargs):
         if not claims.claimable(self.grant):
             raise Http404(_('This grant has no amounts to claim.'))
-        return TemplateView.get(self, request, *args, **kwargs)
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, form=None, **kwargs):
-        ctx = super(ReplyView, self).get_context_data(**kwargs)  # the shop page's context, not the reply page's
+        ctx = super().get_context_data(**kwargs)
         g = self.grant
         claim = claims.claim_of(g)
         closed = claims.closed_reason(g, claim)
@@ -213,7 +214,7 @@ class ClaimView(ReplyView):
         return self.render_to_response(self.get_context_data(form=form))
 
 
-class ReceiptView(ReplyView):
+class ReceiptView(GrantPageMixin, View):
     """A receipt of this grant's claim, to whoever holds the grant's secret link; any other receipt is a 404."""
 
     def get(self, request, *args, **kwargs):
@@ -221,6 +222,3 @@ class ReceiptView(ReplyView):
         if receipt is None:
             raise Http404(_('This receipt does not exist.'))
         return claims.receipt_response(receipt)
-
-    def post(self, request, *args, **kwargs):
-        raise Http404()

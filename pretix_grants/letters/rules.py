@@ -25,7 +25,10 @@ from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
 from .. import mails
-from ..models import Grant, LetterRequest
+from ..actors import (  # NOQA: F401 (letters' callers name the actor through rules)
+    REQUESTER, SYSTEM,
+)
+from ..models import TICKET_VALID, Grant, LetterRequest
 from . import pdf as letter_pdf
 
 logger = logging.getLogger(__name__)
@@ -46,10 +49,8 @@ TRANSITIONS = {
 DATA_FIELDS = ('full_name', 'nationality', 'passport_number', 'passport_expiry', 'date_of_birth', 'address',
                'consulate')
 GRANT_STATUSES_REFUSED = (Grant.STATUS_REJECTED, Grant.STATUS_CANCELLED)
-ORDER_STATUSES = (Order.STATUS_PAID, Order.STATUS_PENDING)
+ORDER_STATUSES = TICKET_VALID  # the order states that count as a ticket, one home: models.TICKET_VALID
 PDF_FOLDER = 'cachedfiles/pretix_grants/letters'
-SYSTEM = 'system'
-REQUESTER = 'requester'
 
 
 class LetterError(Exception):

@@ -19,8 +19,8 @@ from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 from pretix.presale.views.order import OrderDetailMixin
 
+from ..base.grantpage import GrantPageMixin
 from ..models import LetterRequest
-from ..views import ReplyView
 from . import rules as letters
 from .forms import LetterForm
 
@@ -99,8 +99,7 @@ class LetterPageMixin:
         return redirect(self.page_url())
 
 
-@method_decorator(never_cache, name='dispatch')
-class GrantLetterView(LetterPageMixin, ReplyView):
+class GrantLetterView(LetterPageMixin, GrantPageMixin, TemplateView):
     """``grant/<secret>/letter/``: the grant's letters and the request form, found as the reply page finds its grant."""
     template_name = 'pretix_grants/letters/request.html'
 
@@ -121,16 +120,12 @@ class GrantLetterView(LetterPageMixin, ReplyView):
         return self.url
 
 
-@method_decorator(never_cache, name='dispatch')
-class GrantLetterPdf(ReplyView):
+class GrantLetterPdf(GrantPageMixin, View):
     def get(self, request, *args, **kwargs):
         letter = letters.letters_of(grant=self.grant).filter(reference=kwargs['reference']).first()
         if letter is None:
             raise Http404(_('This letter is not available.'))
         return pdf_response(letter)
-
-    def post(self, request, *args, **kwargs):
-        raise Http404()
 
 
 class OrderLetterMixin(OrderDetailMixin):
