@@ -15,7 +15,7 @@ Floors, bottom to top. A module may import modules of lower floors only.
 7  control's parts: forms, importer, nav, eventcopy, dashboard, exporters; templatetags
 8  control pages: control.views, claims.control, letters.control
 9  control.bulk, control.import_views (they use the pages' list and forms)
-10 control.urls
+10 control.urls; claims.signals, letters.signals (a feature's receivers and log texts)
 11 signals, urls, management commands (wiring only)
 12 apps (its ready() imports signals and tasks)
 
@@ -42,7 +42,7 @@ FLOORS = {
     'control.exporters': 7, 'templatetags.grant_claims': 7,
     'control.views': 8, 'claims.control': 8, 'letters.control': 8,
     'control.bulk': 9, 'control.import_views': 9,
-    'control.urls': 10,
+    'control.urls': 10, 'claims.signals': 10, 'letters.signals': 10,
     'management.commands.grants_demo': 11, 'signals': 11, 'urls': 11,
     'apps': 12,
 }
