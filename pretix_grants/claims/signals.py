@@ -9,9 +9,9 @@ from pretix.base.signals import (
 )
 from pretix.helpers.periodic import minimum_interval
 
-from ..shredder import ClaimShredder
-from ..webhooks import claim_webhook_events as grant_claim_webhook_events
 from . import rules as claims
+from .shredder import ClaimShredder
+from .webhooks import claim_webhook_events as grant_claim_webhook_events
 
 
 @receiver(register_mail_placeholders, dispatch_uid='pretix_grants_claim_mail_placeholders')

@@ -10,11 +10,11 @@ from pretix.base.signals import (
 from pretix.presale.signals import order_info
 
 from ..hooks import grant_status_changed
-from ..shredder import LetterShredder
-from ..webhooks import letter_webhook_events as grant_letter_webhook_events
 from . import rules as letters
 from .control import LetterExporter
+from .shredder import LetterShredder
 from .views import order_info as letter_order_info_box
+from .webhooks import letter_webhook_events as grant_letter_webhook_events
 
 
 @log_entry_types.new_from_dict({

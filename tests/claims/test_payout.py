@@ -19,8 +19,8 @@ from openpyxl import load_workbook
 from pretix.base.models import LogEntry
 
 from pretix_grants.claims import rules as claims
+from pretix_grants.claims.shredder import ClaimShredder
 from pretix_grants.models import Claim, Grant, Receipt
-from pretix_grants.shredder import ClaimShredder
 
 from ..conftest import committed, mails_to
 from ..test_shredder import run_shredder

@@ -20,9 +20,9 @@ from reportlab.pdfbase import pdfmetrics
 
 from pretix_grants import workflow
 from pretix_grants.letters import pdf as letter_pdf, rules as letters
+from pretix_grants.letters.shredder import LetterShredder
 from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import VIEW
-from pretix_grants.shredder import LetterShredder
 
 from ..conftest import committed
 from .conftest import NAMES, letter_data, pdf_text
