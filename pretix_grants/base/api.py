@@ -3,9 +3,16 @@ plugin's permissions, and no resource at all on an event that has the plugin swi
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from pretix.api.pagination import TotalOrderingFilter
+from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
 
 from ..permissions import MANAGE, VIEW, plugin_active
+
+
+def refused(detail, **state):
+    """A 400 answer to an action the rules refused: their message, and the object's state as it is now."""
+    return Response({'detail': str(detail), **state}, status=status.HTTP_400_BAD_REQUEST)
 
 
 class PluginResourceMixin:

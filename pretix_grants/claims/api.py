@@ -10,11 +10,11 @@ from decimal import Decimal
 from django.http import Http404
 from django_filters.rest_framework import FilterSet
 from django_scopes import scopes_disabled
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ..base.api import PluginResourceMixin
+from ..base.api import PluginResourceMixin, refused
 from ..models import Claim, ClaimItem, Receipt
 from . import rules as claims
 
@@ -91,7 +91,7 @@ class ClaimViewSet(PluginResourceMixin, viewsets.ReadOnlyModelViewSet):
             do(claim, **s.validated_data)
         except claims.ClaimError as e:
             claim.refresh_from_db(fields=['state'])
-            return Response({'detail': str(e), 'state': claim.state}, status=status.HTTP_400_BAD_REQUEST)
+            return refused(e, state=claim.state)
         return Response(self.get_serializer(self.get_queryset().get(pk=claim.pk)).data)
 
     def _actor(self):

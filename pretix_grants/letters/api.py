@@ -9,12 +9,12 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import CharFilter, FilterSet
 from django_scopes import scopes_disabled
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from ..base.api import PluginResourceMixin
+from ..base.api import PluginResourceMixin, refused
 from ..models import LetterRequest
 from . import rules as letters
 from .forms import LetterForm
@@ -100,7 +100,7 @@ class LetterRequestViewSet(PluginResourceMixin, mixins.ListModelMixin, mixins.Re
             do(letter, **s.validated_data)
         except letters.LetterError as e:
             letter.refresh_from_db(fields=['status'])
-            return Response({'detail': str(e), 'status': letter.status}, status=status.HTTP_400_BAD_REQUEST)
+            return refused(e, status=letter.status)
         return self._answer(letter)
 
     @action(detail=True, methods=['POST'])
