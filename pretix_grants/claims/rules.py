@@ -3,8 +3,8 @@ Reimbursement claims: after the event, a grantee claims the granted travel, acco
 against receipts, and the organizers decide and pay.
 
 The one home of the claim's rules: the state table, the claim window, what may be claimed, which files are
-receipts, which payout details are valid, and the payout files. The grantee's page (``claim_views``), the control
-panel (``control/claims``) and the API (``api_claims``) call these and never decide on their own.
+receipts, which payout details are valid, and the payout files. The grantee's page (``claims.views``), the control
+panel (``claims.control``) and the API (``claims.api``) call these and never decide on their own.
 
 Receipts and payout details never go into log entries or mails: a log entry holds states, amounts and the
 organizers' message; a mail holds amounts, the message and the link to the grantee's page.

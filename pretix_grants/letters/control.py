@@ -1,5 +1,5 @@
 """
-Visa invitation letters in the control panel (letters.py): the queue of requests, one request's data with a preview
+Visa invitation letters in the control panel (letters/rules.py): the queue of requests, one request's data with a preview
 of its PDF, approve / reject / withdraw, bulk approval, data corrections, the settings, and the export.
 
 Every view needs the plugin's view permission on the event, every change its manage permission: a team of another

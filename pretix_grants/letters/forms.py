@@ -1,4 +1,4 @@
-"""The data of a visa invitation letter, as the requester gives it and the organizers correct it (letters.py)."""
+"""The data of a visa invitation letter, as the requester gives it and the organizers correct it (letters/rules.py)."""
 import re
 import unicodedata
 

@@ -3,7 +3,7 @@ Visa invitation letters: the one place that decides who may ask for one and move
 
 A grantee asks on their reply page (if the organizers let grantees ask, for any grant not rejected or cancelled),
 a ticket holder on pretix's order page (if the organizers let them). The request waits for the organizers, who
-issue the letter (a PDF, ``letter_pdf``) or reject the request with a reason; an issued letter can be withdrawn,
+issue the letter (a PDF, ``letters.pdf``) or reject the request with a reason; an issued letter can be withdrawn,
 and then its verification page says it is not valid. Confirmed grantees may get theirs at once, if the organizers
 want. Each step is logged (with the reference, never passport data) and mailed through pretix's mail system, the
 issued letter attached.

@@ -10,7 +10,7 @@ from . import rules as letters
 
 
 class LetterShredder(BaseDataShredder):
-    """Visa invitation letters (letters.py): the passport data and the issued PDFs go; the requests' states stay."""
+    """Visa invitation letters (letters/rules.py): the passport data and the issued PDFs go; the requests' states stay."""
     verbose_name = _('Visa invitation letters')
     identifier = 'pretix_grants_letters'
     description = _('This will remove the passport data (name, nationality, passport number and expiry, date of '

@@ -1,5 +1,5 @@
 """
-Visa invitation letters in the event's shop (letters.py): the request form and the download under the grant's
+Visa invitation letters in the event's shop (letters/rules.py): the request form and the download under the grant's
 secret URL or the order's own URL, the box on pretix's order page, and the public verification page.
 
 A letter is only ever reached through the secret URL of the grant or order it belongs to: another grant's or

@@ -1,4 +1,4 @@
-"""The reimbursement claim's part of the grantee's reply page: ``{% claim_summary %}`` (claims.py decides)."""
+"""The reimbursement claim's part of the grantee's reply page: ``{% claim_summary %}`` (claims/rules.py decides)."""
 from django import template
 from django.utils.timezone import now
 from pretix.multidomain.urlreverse import eventreverse
