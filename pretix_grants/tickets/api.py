@@ -8,7 +8,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ..api_base import PluginResourceMixin
+from ..base.api import PluginResourceMixin
 from ..models import Grant, OwnTicket, TicketHold
 from . import rules
 

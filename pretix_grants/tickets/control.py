@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from ..control.pages import PluginPageMixin
+from ..base.pages import PluginPageMixin
 from ..models import Grant, OwnTicket, TicketHold
 from ..permissions import MANAGE
 from . import rules

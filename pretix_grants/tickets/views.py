@@ -1,6 +1,5 @@
 """The grantee's side: what the reply page says about their own ticket and held place, and their choice."""
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
@@ -8,8 +7,8 @@ from django.views import View
 from pretix.multidomain.urlreverse import eventreverse
 
 from .. import workflow
+from ..base.grantpage import GrantPageMixin
 from ..models import Grant, OwnTicket, TicketHold
-from ..views import find_grant
 from . import rules
 
 
@@ -38,18 +37,14 @@ def reply_panel(event, grant, request):
     }, request=request)
 
 
-class ChoiceView(View):
+class ChoiceView(GrantPageMixin, View):
     """POST ``choice=refund|keep``: the grantee's choice (and, on an open offer, their confirmation)."""
 
     def post(self, request, *args, **kwargs):
-        grant = find_grant(request.event, kwargs['secret'])
-        if grant is None:
-            raise Http404(_('This page does not exist. Please use the link from your email.'))
-        reply = eventreverse(request.event, 'plugins:pretix_grants:reply', kwargs={'secret': grant.secret})
         try:
-            rules.choose(grant, request.POST.get('choice'), user=None)
+            rules.choose(self.grant, request.POST.get('choice'))
         except (rules.NotAllowed, workflow.GrantTransitionError) as e:
             messages.error(request, _('Your answer was not saved. {reason}').format(reason=e))
-            return redirect(reply)
+            return redirect(self.url)
         messages.success(request, _('Thank you: your grant is confirmed and your choice is saved.'))
-        return redirect(reply)
+        return redirect(self.url)

@@ -13,7 +13,7 @@ from pretix.base.models import Order, OrderRefund, Voucher
 from pretix_grants.models import Grant, OwnTicket
 
 from ..conftest import committed, mails_to
-from ..control_fixtures import url
+from ..control.conftest import url
 
 ZERO = Decimal('0.00')
 
