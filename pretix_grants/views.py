@@ -143,6 +143,8 @@ class ReplyView(GrantPageMixin, TemplateView):
                 ctx['redeem_url'] = redeem_url(self.request.event, g.voucher.code, get_language_without_region())
             elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
                 ctx['voucher_delayed'] = True
+            elif g.voucher_state == Grant.VOUCHER_OWN_TICKET:
+                pass  # their own order is their ticket: no voucher comes (the feature's panel says what happens)
             else:
                 ctx['voucher_pending'] = True
                 waited = self._waited()

@@ -145,7 +145,7 @@ def choose(grant, choice, *, user=None, auth=None):
         raise NotAllowed(_('Please choose what should happen with your ticket.'))
     with transaction.atomic():
         g = workflow.lock(grant)
-        if handling(g.event) != ASK:
+        if handling(g.event) != ASK or not g.ticket:
             raise NotAllowed(_('The organizers decide what happens with your ticket.'))
         ot = OwnTicket.objects.select_for_update(of=OF_SELF).filter(grant=g).first()
         if ot is None:
@@ -325,7 +325,7 @@ def hold(grant, *, user=None, auth=None):
     """
     with transaction.atomic():
         g = workflow.lock(grant)
-        if not hold_due(g) or g.voucher_id:
+        if not hold_due(g) or not g.ticket or g.voucher_id:
             return None
         h = TicketHold.objects.select_for_update(of=OF_SELF).filter(grant=g).first()
         if h is not None and h.state in (TicketHold.STATE_HELD, TicketHold.STATE_USED):

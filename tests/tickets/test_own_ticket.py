@@ -4,12 +4,15 @@ ticket is refunded through pretix's refunds, kept, or the grantee is asked. Orde
 order creation and paid through pretix's bank import, a gift card and a card provider; pretix's refund objects are
 asserted.
 """
+import json
 from decimal import Decimal
 
 import pytest
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from pretix.base.models import Order, OrderRefund, Voucher
+from pretix.plugins.banktransfer.models import RefundExport
 
+from pretix_grants import issuance
 from pretix_grants.models import Grant, OwnTicket
 
 from ..conftest import committed, mails_to
@@ -54,7 +57,7 @@ def refund_setting(shop_event):
 
 
 def test_bank_transfer_ticket_refunded_in_pretix_created_state_for_the_refund_export(
-        client, buyer, approved_grant, item, refund_setting):
+        client, admin_client, buyer, approved_grant, item, refund_setting):
     order = buyer.pay_by_bank(buyer.order(item, 'ada@example.org'))
     assert order.status == Order.STATUS_PAID and order.total == Decimal('200.00')
 
@@ -79,6 +82,16 @@ def test_bank_transfer_ticket_refunded_in_pretix_created_state_for_the_refund_ex
         assert order.all_logentries().filter(action_type='pretix_grants.order.own_ticket.refunded').count() == 1
         assert order.all_logentries().filter(action_type='pretix.event.order.refund.created').count() == 1
         assert approved_grant.all_logentries().filter(action_type='pretix_grants.grant.own_ticket.refunded').exists()
+
+    # the organizer executes it as pretix does: its bank transfer refund export sends the money and marks it done
+    r = admin_client.post(f'/control/event/{refund_setting.organizer.slug}/{refund_setting.slug}/banktransfer/refunds/')
+    assert r.status_code == 302
+    with scopes_disabled():
+        [export] = RefundExport.objects.filter(event=refund_setting)
+        [row] = json.loads(export.rows)
+        refund.refresh_from_db()
+    assert (row['iban'], Decimal(row['amount'])) == ('DE02120300000000202051', Decimal('200.00'))
+    assert refund.state == OrderRefund.REFUND_STATE_DONE
 
 
 def test_gift_card_ticket_refunded_automatically_to_the_gift_card(client, buyer, approved_grant, item, refund_setting,
@@ -212,6 +225,7 @@ def test_keep_the_order_no_voucher_no_refund(client, buyer, approved_grant, item
     assert order.code in m.body
     page = client.get(reply(approved_grant)).content.decode()
     assert f'Your order {order.code} is your ticket for the event.' in page
+    assert 'is on its way' not in page and 'http-equiv="refresh"' not in page  # no voucher is coming
 
 
 def test_ask_the_grantee_who_chooses_a_refund_on_the_reply_page(client, buyer, approved_grant, item, shop_event):
@@ -291,3 +305,47 @@ def test_api_shows_the_refund_and_retries_a_failed_one(client, api, buyer, appro
     r = api.post(base + f'{approved_grant.pk}/retry/')
     assert r.status_code == 400
     assert len(refunds(order)) == 1
+
+
+def test_a_transfer_without_a_known_account_gets_a_created_refund_for_the_organizer(
+        client, admin_client, buyer, approved_grant, item, refund_setting):
+    order = buyer.order(item, 'ada@example.org')
+    with scopes_disabled():
+        order.payments.get().confirm()  # marked as paid by hand in pretix: no account to send money back to
+        order.refresh_from_db()
+    assert order.status == Order.STATUS_PAID
+
+    own = confirm(client, approved_grant)
+
+    [refund] = refunds(order)
+    assert (refund.provider, refund.amount, refund.state) == ('manual', Decimal('200.00'),
+                                                              OrderRefund.REFUND_STATE_CREATED)
+    assert own.state == OwnTicket.STATE_REFUNDED
+    page = admin_client.get(url(refund_setting, f'{approved_grant.pk}/')).content.decode()
+    assert 'to be transferred and marked as done on the order' in page
+
+
+def test_issuing_again_never_refunds_twice_nor_gives_a_voucher(client, buyer, approved_grant, item, refund_setting):
+    order = buyer.pay_by_card(buyer.order(item, 'ada@example.org', provider='grantcard'))
+    confirm(client, approved_grant)
+
+    with scope(organizer=refund_setting.organizer), committed():
+        issuance.issue_voucher(approved_grant.pk, event=refund_setting)  # a task delivered twice, the sweep
+        issuance.issue_vouchers(refund_setting, [approved_grant.pk])  # the organizer's bulk "issue vouchers"
+
+    with scopes_disabled():
+        approved_grant.refresh_from_db()
+        assert not Voucher.objects.filter(event=refund_setting).exists()
+    assert approved_grant.voucher_state == Grant.VOUCHER_OWN_TICKET
+    assert len(refunds(order)) == 1 and len(grant_mails()) == 1
+
+
+def test_only_managers_retry_a_refund(client, viewer, buyer, approved_grant, item, refund_setting):
+    buyer.pay_by_card(buyer.order(item, 'ada@example.org', provider='grantcard'))
+    refund_setting.settings.grantcard_declines = True
+    confirm(client, approved_grant)
+    client.force_login(viewer)
+
+    page = client.get(url(refund_setting, f'{approved_grant.pk}/')).content.decode()
+    assert 'The card acquirer declined the refund.' in page and 'Try the refund again' not in page
+    assert client.post(url(refund_setting, f'{approved_grant.pk}/ticket/retry/')).status_code == 403
