@@ -35,6 +35,7 @@ from .letters import (  # NOQA: F401 (wires the letters' receivers)
 from .mails import placeholders
 from .permissions import permission_group
 from .shredder import GrantShredder
+from .tickets import signals as ticket_signals  # NOQA: F401 (receivers)
 from .webhooks import webhook_events as grant_webhook_events
 
 __all__ = ['grant_status_changed']  # the plugin's own signal lives in hooks.py; importable from here as before
@@ -131,8 +132,12 @@ def mails_owed(sender, record_ids, **kwargs):
            order_approved, order_denied], dispatch_uid='pretix_grants_lifecycle_order')
 def lifecycle_order(sender, order, **kwargs):
     # after pretix's checkout committed: it holds the voucher's locks until then, and the plugin locks grant
-    # rows before voucher locks (issuance's lock order)
-    transaction.on_commit(lambda: lifecycle.on_order_changed(order))
+    # rows before voucher locks (issuance's lock order); the scope that changed the order may be gone by then
+    def follow():
+        with scopes_disabled():
+            lifecycle.on_order_changed(order)
+
+    transaction.on_commit(follow)
 
 
 @receiver(checkin_created, dispatch_uid='pretix_grants_lifecycle_checkin_created')

@@ -15,6 +15,7 @@ from pretix.base.i18n import get_language_without_region
 
 from . import issuance, logentries, workflow
 from .base.grantpage import GrantPageMixin
+from .hooks import grant_reply_panels
 from .mails import redeem_url
 from .models import Grant
 
@@ -130,6 +131,8 @@ class ReplyView(GrantPageMixin, TemplateView):
             'can_decline': self.can_decline(),
             'page_url': self.url,
             'voucher_used': voucher_used(g),
+            'panels': [html for receiver, html in grant_reply_panels.send(self.request.event, grant=g,
+                                                                          request=self.request) if html],
             'amounts': [(label, value) for label, value in (
                 (_('Travel'), g.travel_amount), (_('Accommodation'), g.accommodation_amount), (_('Other'), g.other_amount),
             ) if value],
@@ -140,6 +143,8 @@ class ReplyView(GrantPageMixin, TemplateView):
                 ctx['redeem_url'] = redeem_url(self.request.event, g.voucher.code, get_language_without_region())
             elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
                 ctx['voucher_delayed'] = True
+            elif g.voucher_state == Grant.VOUCHER_OWN_TICKET:
+                pass  # their own order is their ticket: no voucher comes (the feature's panel says what happens)
             else:
                 ctx['voucher_pending'] = True
                 waited = self._waited()

@@ -44,11 +44,13 @@ FLOORS = {
     'control.views': 8, 'claims.control': 8, 'letters.control': 8,
     'control.bulk': 9, 'control.import_views': 9,
     'control.urls': 10, 'claims.signals': 10, 'letters.signals': 10,
+    # tickets/: the person's own ticket and held places
+    'tickets.rules': 4, 'tickets.api': 6, 'tickets.views': 7, 'tickets.control': 8, 'tickets.signals': 9,
     'management.commands.grants_demo': 11, 'signals': 11, 'urls': 11,
     'apps': 12,
 }
 # the feature packages; ``base`` is what they share, below them
-FEATURES = ('claims', 'letters')
+FEATURES = ('claims', 'letters', 'tickets')
 
 
 def modules():
