@@ -26,6 +26,8 @@ from .control.eventcopy import copy_settings
 from .control.exporters import GrantExporter
 from .control.letters import LetterExporter
 from .control.nav import nav_event as control_nav
+# decisions/: the second round from declined offers, the draws' and conflicts' log texts
+from .decisions import signals as decisions_signals  # NOQA: F401
 from .hooks import grant_mails_owed, grant_status_changed
 from .letter_views import order_info as letter_order_info_box
 from .mails import placeholders

@@ -5,6 +5,8 @@ from . import applications, claim_views, letter_views, views
 from .api import GrantViewSet
 from .api_claims import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
+from .decisions import urls as decisions_urls
+from .decisions.api import DecisionViewSet
 from .letter_api import LetterRequestViewSet
 
 event_patterns = [
@@ -47,3 +49,8 @@ event_patterns += [
 
 # api_claims.py: /api/v1/organizers/{organizer}/events/{event}/grant_claims/
 event_router.register(r'grant_claims', ClaimViewSet)
+
+# decisions/: the Decide and conflicts pages, the public page of a draw, the proposal API
+urlpatterns += decisions_urls.urlpatterns
+event_patterns += decisions_urls.event_patterns
+event_router.register(r'grant_decisions', DecisionViewSet, basename='grant_decisions')

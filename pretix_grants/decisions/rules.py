@@ -253,8 +253,8 @@ def tie_band(applicants, programme):
     if programme.strategy != BY_RANK:
         return []
     lines = allocate(order, programme)
-    line_at = next((ln.position for ln in lines if not ln.funded and ln.reason in (BELOW_LINE, CATEGORY_FULL,
-                                                                                     MAX_OFFERS)), None)
+    stops = (BELOW_LINE, CATEGORY_FULL, MAX_OFFERS)
+    line_at = next((ln.position for ln in lines if not ln.funded and ln.reason in stops), None)
     if line_at is None:
         return []
     funded_before = [ln.position for ln in lines[:line_at] if ln.funded]
