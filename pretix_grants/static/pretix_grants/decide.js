@@ -1,4 +1,4 @@
-/* globals Morris, django */
+/* globals Morris */
 /* The funding line on the Decide page, drawn with pretix's own Morris.js (static/charts). */
 $(function () {
     var el = document.getElementById('decide-chart-data');
@@ -9,14 +9,14 @@ $(function () {
     var budget = parseFloat(document.getElementById('decide-chart').getAttribute('data-budget'));
     var line = document.getElementById('decide-chart').getAttribute('data-line');
     var tied = data.filter(function (d) { return d.tied; }).map(function (d) { return d.x; });
-    var gettext = (typeof django !== 'undefined' && django.gettext) ? django.gettext : function (s) { return s; };
+    var chart = document.getElementById('decide-chart');
     $('#decide-chart, #decide-offers').css('height', '260px');
     new Morris.Line({
         element: 'decide-chart',
         data: data,
         xkey: 'x',
         ykeys: ['cumulative'],
-        labels: [gettext('Running total')],
+        labels: [chart.getAttribute('data-label-total')],
         parseTime: false,
         goals: isNaN(budget) ? [] : [budget],
         goalLineColors: ['#c44'],
@@ -32,7 +32,7 @@ $(function () {
         data: data,
         xkey: 'x',
         ykeys: ['offer'],
-        labels: [gettext('Offer')],
+        labels: [chart.getAttribute('data-label-offer')],
         barColors: function (row, series, type) {
             var d = data[row.x];
             if (d && d.tied) { return '#e0a800'; }
