@@ -13,7 +13,7 @@ class ProposalForm(forms.Form):
     part = forms.DecimalField(
         label=_('Part of the requested amounts offered'), min_value=Decimal('0.01'), max_value=Decimal('1'),
         max_digits=3, decimal_places=2, initial=Decimal('1'), required=False,
-        help_text=_('1 offers what was asked for; 0.8 offers 80 % of it (to the cent, down), within the caps.'))
+        help_text=_('1 offers what was asked for; 0.8 offers 0.8 times that (to the cent, down), within the caps.'))
     min_score = forms.DecimalField(label=_('Minimum score'), min_value=Decimal('1'), max_value=Decimal('5'),
                                    max_digits=4, decimal_places=2, required=False)
 
