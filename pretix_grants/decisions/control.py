@@ -1,4 +1,6 @@
 """The Decide page (the proposal, its chart and table, the draw at the line, staging) and the conflicts page."""
+import json
+
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -7,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.base.models import User
+from pretix.control.views import ChartContainingView
 from pretix.multidomain.urlreverse import eventreverse
 
 from ..control.pages import PluginPageMixin
@@ -37,7 +40,8 @@ def chart_data(proposal):
     } for i, r in enumerate(proposal.rows) if r.line.reason != rules.UNSCORED]
 
 
-class Decide(PluginPageMixin, TemplateView):
+class Decide(PluginPageMixin, ChartContainingView, TemplateView):
+    """pretix's ChartContainingView: the page's CSP lets Raphaël draw, as on pretix's statistics page."""
     permission = MANAGE
     template_name = 'pretix_grants/decisions/decide.html'
 
@@ -56,7 +60,7 @@ class Decide(PluginPageMixin, TemplateView):
         for r in proposal.rows:
             r.conflicted = r.grant.pk in hidden
         ctx['proposal'] = proposal
-        ctx['chart'] = chart_data(proposal)
+        ctx['chart'] = json.dumps(chart_data(proposal))
         ctx['budget'] = event.settings.get('grants_budget', as_type=type(proposal.used))
         line = next((r for r in proposal.rows if not r.line.funded and r.line.reason != rules.UNSCORED), None)
         ctx['line_position'] = proposal.rows.index(line) + 1 if line else None
