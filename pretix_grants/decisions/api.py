@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from ..api_base import PluginResourceMixin
-from ..models import Draw, Grant
+from ..models import Draw
 from ..permissions import MANAGE
 from . import programme, rules
 from .forms import options_from
@@ -53,9 +53,7 @@ class DecisionViewSet(PluginResourceMixin, viewsets.ViewSet):
         return programme.propose(request.event, options)
 
     def _hidden(self, request, proposal):
-        ids = [r.grant.pk for r in proposal.rows]
-        open_ = set(Grant.objects.filter(event=request.event, pk__in=ids).open_to(request.user).values_list('pk', flat=True))
-        return set(ids) - open_
+        return programme.closed_to(request.event, request.user)
 
     @action(detail=False, methods=['post'])
     def proposal(self, request, *args, **kwargs):

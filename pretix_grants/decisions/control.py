@@ -29,7 +29,27 @@ def draw_public_url(draw):
     return eventreverse(draw.event, 'plugins:pretix_grants:draw', kwargs={'draw': draw.pk})
 
 
-def chart_data(proposal):
+# the table shows the ranking in pages of this many rows (the chart shows all of it)
+PAGE_SIZE = 100
+
+
+def table_page(proposal, requested):
+    """
+    The page of the table to show: ``requested`` (1-based) if valid, else the page with the funding line.
+    Returns ``(rows, page, pages, first row number)``.
+    """
+    rows = proposal.rows
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    if not (requested or '').isdigit() or not 1 <= int(requested) <= pages:
+        line = next((i for i, r in enumerate(rows) if not r.line.funded and r.line.reason != rules.UNSCORED), 0)
+        page = line // PAGE_SIZE + 1
+    else:
+        page = int(requested)
+    start = (page - 1) * PAGE_SIZE
+    return rows[start:start + PAGE_SIZE], page, pages, start
+
+
+def chart_data(rows):
     """One point per applicant down the (drawn) ranking: the offer, the running total, funded or not, tied or not."""
     return [{
         'x': str(i + 1),
@@ -37,7 +57,7 @@ def chart_data(proposal):
         'cumulative': float(r.cumulative),
         'funded': r.line.funded,
         'tied': r.tied,
-    } for i, r in enumerate(proposal.rows) if r.line.reason != rules.UNSCORED]
+    } for i, r in enumerate(rows) if r.line.reason != rules.UNSCORED]
 
 
 class Decide(PluginPageMixin, ChartContainingView, TemplateView):
@@ -55,12 +75,13 @@ class Decide(PluginPageMixin, ChartContainingView, TemplateView):
         if options is None:
             return ctx
         proposal = programme.propose(event, options)
-        hidden = set(Grant.objects.filter(event=event, pk__in=[r.grant.pk for r in proposal.rows]).exclude(
-            pk__in=Grant.objects.filter(event=event).open_to(self.request.user).values('pk')).values_list('pk', flat=True))
+        hidden = programme.closed_to(event, self.request.user)
         for r in proposal.rows:
             r.conflicted = r.grant.pk in hidden
         ctx['proposal'] = proposal
-        ctx['chart'] = json.dumps(chart_data(proposal))
+        ctx['rows'], ctx['page'], ctx['pages'], ctx['first'] = table_page(proposal, self.request.GET.get('page'))
+        ctx['page_links'] = [(n, self._page_query(n)) for n in range(1, ctx['pages'] + 1)] if ctx['pages'] > 1 else []
+        ctx['chart'] = json.dumps(chart_data(proposal.rows))
         ctx['budget'] = event.settings.get('grants_budget', as_type=type(proposal.used))
         line = next((r for r in proposal.rows if not r.line.funded and r.line.reason != rules.UNSCORED), None)
         ctx['line_position'] = proposal.rows.index(line) + 1 if line else None
@@ -68,6 +89,11 @@ class Decide(PluginPageMixin, ChartContainingView, TemplateView):
             if d:
                 ctx['draw_url'] = draw_public_url(d)
         return ctx
+
+    def _page_query(self, n):
+        q = self.request.GET.copy()
+        q['page'] = n
+        return q.urlencode()
 
     def post(self, request, *args, **kwargs):
         event = request.event

@@ -49,6 +49,19 @@ class DrawError(ValueError):
 
 
 @dataclass
+class Applicant:
+    """What the proposal shows of an application: read as plain values, not as model instances (10,000 of them)."""
+    pk: int
+    name: str
+    status: str
+    requested_amounts: dict
+
+    @property
+    def requested_total(self):
+        return rules.total(self.requested_amounts)
+
+
+@dataclass
 class Options:
     strategy: str = rules.BY_RANK
     basis: str = rules.RAW
@@ -58,12 +71,18 @@ class Options:
 
 @dataclass
 class Row:
-    grant: Grant
+    grant: Applicant
     score: rules.Score
     line: rules.Line
-    reason: str
+    event: object
+    tie: tuple = None  # (drawn position, number drawn)
     tied: bool = False
     cumulative: Decimal = None
+
+    @property
+    def reason(self):
+        """The reason in words, made when read: pretix's money format costs about a millisecond per amount."""
+        return reason_text(self.line, self.event, self.tie)
 
 
 @dataclass
@@ -162,9 +181,9 @@ def propose(event, options=None):
     """The proposal for the event's open applications (pending and waiting list). Five queries, whatever N."""
     options = options or Options(basis=event.settings.get('grants_ranking_basis', as_type=str) or rules.RAW)
     programme, used = programme_of(event, options)
-    grants = {g.pk: g for g in Grant.objects.filter(event=event, status__in=OPEN).only(
-        'pk', 'name', 'email', 'status', 'decision', 'rank', 'created', 'requested_travel',
-        'requested_accommodation', 'requested_other', 'requested_ticket', 'event_id')}
+    grants = {pk: Applicant(pk, name, status, {'travel': t, 'accommodation': a, 'other': o})
+              for pk, name, status, t, a, o in Grant.objects.filter(event=event, status__in=OPEN).values_list(
+                  'pk', 'name', 'status', 'requested_travel', 'requested_accommodation', 'requested_other')}
     all_scores = event_scores(event)
     empty = rules.Score()
     applicants = []
@@ -177,15 +196,20 @@ def propose(event, options=None):
     drawn = draw.order if draw and draw.drawn else None
     lines = rules.propose(applicants, programme, drawn)
     tie_pos = {gid: (i + 1, len(drawn)) for i, gid in enumerate(drawn)} if drawn else {}
-    rows, cumulative = [], rules.ZERO
+    rows, cumulative, band_ids = [], rules.ZERO, set(band)
     for ln in lines:
         cumulative += rules.total(ln.offer) if ln.reason != rules.UNSCORED else rules.ZERO
-        rows.append(Row(grant=grants[ln.id], score=all_scores.get(ln.id, empty), line=ln,
-                        reason=reason_text(ln, event, tie_pos.get(ln.id)), tied=ln.id in band,
-                        cumulative=cumulative))
+        rows.append(Row(grant=grants[ln.id], score=all_scores.get(ln.id, empty), line=ln, event=event,
+                        tie=tie_pos.get(ln.id), tied=ln.id in band_ids, cumulative=cumulative))
     return Proposal(rows=rows, programme=programme, options=options, band=band,
                     draw=draw if draw and draw.drawn else None, pending_draw=draw if draw and not draw.drawn else None,
                     used=used)
+
+
+def closed_to(event, user):
+    """The open applications ``user`` may not see the scores of (``GrantQuerySet.open_to``): one query."""
+    grants = Grant.objects.filter(event=event, status__in=OPEN)
+    return set(grants.exclude(pk__in=grants.open_to(user).values('pk')).values_list('pk', flat=True))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -251,9 +275,12 @@ def stage(event, proposal, *, user=None, auth=None):
         raise DrawError(_('Applicants are tied at the line: draw lots before staging the proposal.'))
     counts = {Grant.STATUS_APPROVED: 0, Grant.STATUS_WAITING_LIST: 0, Grant.STATUS_REJECTED: 0}
     rank = 0
+    grants = Grant.objects.filter(event=event).select_related('event').in_bulk([r.grant.pk for r in proposal.rows])
     with transaction.atomic():
         for row in proposal.rows:
-            ln, g = row.line, row.grant
+            ln, g = row.line, grants.get(row.grant.pk)
+            if g is None:
+                continue
             if ln.reason == rules.UNSCORED:
                 continue
             if ln.funded:

@@ -71,8 +71,8 @@ class Score:
 
 def _mean_sd(values):
     n = len(values)
-    m = sum(values) / n
-    return m, math.sqrt(sum((v - m) ** 2 for v in values) / n)
+    m = math.fsum(values) / n
+    return m, math.sqrt(math.fsum([(v - m) * (v - m) for v in values]) / n)
 
 
 def _pooled_sd(groups):
@@ -165,7 +165,7 @@ def offer_for(requested, programme):
 
 
 def total(amounts):
-    return sum((amounts.get(c) or ZERO for c in CATEGORIES), ZERO)
+    return (amounts.get('travel') or ZERO) + (amounts.get('accommodation') or ZERO) + (amounts.get('other') or ZERO)
 
 
 def ranked(applicants):
@@ -196,16 +196,14 @@ def allocate(order, programme, offers=None):
     offers_left = p.max_offers
     lines = []
     consider = list(order)
+    made = {a.id: ((offers[a.id], []) if offers is not None else offer_for(a.requested, p)) for a in consider}
+    totals = {i: total(o) for i, (o, _c) in made.items()}
     if p.strategy == MOST_PEOPLE:
         position = {a.id: i for i, a in enumerate(consider)}
-        sized = {a.id: total(offers[a.id] if offers else offer_for(a.requested, p)[0]) for a in consider}
-        consider.sort(key=lambda a: (sized[a.id], position[a.id]))
+        consider.sort(key=lambda a: (totals[a.id], position[a.id]))
     for i, a in enumerate(consider):
-        if offers is not None:
-            offer, capped = offers[a.id], []
-        else:
-            offer, capped = offer_for(a.requested, p)
-        t = total(offer)
+        offer, capped = made[a.id]
+        t = totals[a.id]
         none = {c: ZERO for c in CATEGORIES}
         if a.score is None and offers is None:
             lines.append(Line(a.id, i, False, none, offer, UNSCORED))
@@ -301,7 +299,8 @@ def propose(applicants, programme, drawn=None):
     """The whole proposal: the ranking, the drawn order applied to its band, and a ``Line`` per applicant."""
     order = ranked(applicants)
     if drawn:
-        order = apply_draw(order, [i for i in drawn if i in {a.id for a in order}])
+        ids = {a.id for a in order}
+        order = apply_draw(order, [i for i in drawn if i in ids])
     return allocate(order, programme)
 
 
