@@ -1,13 +1,15 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import applications, claim_views, letter_views, views
+from . import applications, views
 from .api import GrantViewSet
-from .api_claims import ClaimViewSet
+from .claims import views as claim_views
+from .claims.api import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
-from .decisions import urls as decisions_urls
+from .decisions import views as decision_views
 from .decisions.api import DecisionViewSet
-from .letter_api import LetterRequestViewSet
+from .letters import views as letter_views
+from .letters.api import LetterRequestViewSet
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.
@@ -50,7 +52,9 @@ event_patterns += [
 # api_claims.py: /api/v1/organizers/{organizer}/events/{event}/grant_claims/
 event_router.register(r'grant_claims', ClaimViewSet)
 
-# decisions/: the Decide and conflicts pages, the public page of a draw, the proposal API
-urlpatterns += decisions_urls.urlpatterns
-event_patterns += decisions_urls.event_patterns
+# decisions/: the public page of a draw in the shop, and /api/v1/organizers/{organizer}/events/{event}/grant_decisions/
+event_patterns += [
+    event_url(r'^grants/draws/(?P<draw>[0-9]{1,18})/$', decision_views.DrawPage.as_view(), name='draw',
+              require_live=False),
+]
 event_router.register(r'grant_decisions', DecisionViewSet, basename='grant_decisions')

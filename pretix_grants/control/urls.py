@@ -4,8 +4,11 @@ from django.http import Http404
 from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
+from ..claims import control as claims
+from ..decisions import control as decisions
+from ..letters import control as letters
 from ..permissions import plugin_active
-from . import bulk, claims, import_views, letters, views
+from . import bulk, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -62,6 +65,13 @@ urlpatterns += [
     re_path(PREFIX + r'claims/(?P<claim>\d+)/$', claims.ClaimDetail.as_view(), name='control.claim'),
     re_path(PREFIX + r'claims/(?P<claim>\d+)/receipt/(?P<receipt>\d+)/$', claims.ClaimReceipt.as_view(),
             name='control.claim.receipt'),
+]
+
+
+# the Decide page and the conflicts of interest (decisions/control.py)
+urlpatterns += [
+    re_path(PREFIX + r'decide/$', decisions.Decide.as_view(), name='control.decide'),
+    re_path(PREFIX + r'conflicts/$', decisions.Conflicts.as_view(), name='control.conflicts'),
 ]
 
 

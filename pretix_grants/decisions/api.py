@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from ..api_base import PluginResourceMixin
+from ..base.api import PluginResourceMixin
 from ..models import Draw
 from ..permissions import MANAGE
 from . import programme, rules

@@ -12,7 +12,7 @@ from pretix.base.models import User
 from pretix.control.views import ChartContainingView
 from pretix.multidomain.urlreverse import eventreverse
 
-from ..control.pages import PluginPageMixin
+from ..base.pages import PluginPageMixin
 from ..models import Conflict, Grant
 from ..permissions import MANAGE, REVIEW
 from . import programme, rules

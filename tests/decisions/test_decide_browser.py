@@ -18,7 +18,7 @@ from pretix_grants.models import Draw, Grant
 from ..browser import (
     PHONE, Shooter, compressed_styles, fits_the_screen, needs_chromium, watch,
 )
-from ..test_control_browser import log_in, open_grants, run_bulk
+from ..control.test_browser import log_in, open_grants, run_bulk
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
