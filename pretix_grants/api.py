@@ -195,7 +195,7 @@ class GrantViewSet(PluginResourceMixin, viewsets.ModelViewSet):
     @scopes_disabled()  # filtered by the event, which the permission check has established
     def get_queryset(self):
         blind = reviews.is_reviewer(getattr(self.request, 'eventpermset', set()))
-        qs = Grant.objects.filter(event=self.request.event).select_related('voucher')
+        qs = Grant.objects.filter(event=self.request.event).open_to(self.request.user).select_related('voucher')
         return reviews.annotate(qs, self.request.user, blind).prefetch_related('reviews__user')
 
     def get_serializer_context(self):

@@ -30,5 +30,6 @@ class PluginApp(PluginConfig):
         from . import signals  # NOQA: wires the receivers
         from .letters import signals as letter_signals  # NOQA: the letters' receivers, after the grant's
         from .claims import signals as claim_signals  # NOQA: the claims' receivers, after the letters'
+        from .decisions import signals as decision_signals  # NOQA: the second round, after the claims'
         from . import tasks  # NOQA: registers the Celery tasks
         # isort: on

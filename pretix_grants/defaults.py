@@ -346,3 +346,19 @@ for kind, (subject, text) in TICKET_MAIL_TEMPLATES.items():
 DEFAULTS.update(TICKET_DEFAULTS)
 for key, (value, type_) in TICKET_DEFAULTS.items():
     settings_hierarkey.add_default(key, value, type_)
+
+# decisions/: the allocation proposal's budgets per category and caps per grant (None: none), the ranking's score,
+# and the second round from declined offers ('off': the plain waiting-list promotion above; 'propose'; 'auto')
+DECISION_DEFAULTS = {
+    'grants_budget_travel': (None, Decimal),
+    'grants_budget_accommodation': (None, Decimal),
+    'grants_budget_other': (None, Decimal),
+    'grants_cap_travel': (None, Decimal),
+    'grants_cap_accommodation': (None, Decimal),
+    'grants_cap_other': (None, Decimal),
+    'grants_ranking_basis': ('raw', str),
+    'grants_second_round': ('off', str),
+}
+DEFAULTS.update(DECISION_DEFAULTS)
+for key, (value, type_) in DECISION_DEFAULTS.items():
+    settings_hierarkey.add_default(key, value, type_)

@@ -216,9 +216,23 @@ def promote_for(freed):
     return promoted
 
 
+def second_round_on(event):
+    """
+    Whether the decisions' second round (decisions/) re-allocates freed money instead of the promotion here: then
+    this promotion defers to it, by the same rule and drawn order as the first round.
+    """
+    return event.settings.get('grants_second_round', as_type=str) in ('propose', 'auto')
+
+
 def frees_place(event, old_status, new_status):
-    """Whether this change gives a place back that the waiting list should get."""
-    return (old_status, new_status) in FREEING and event.settings.get('grants_promote_waiting_list', as_type=bool)
+    """Whether this change gives a place back that the waiting list should get (here, not in a second round)."""
+    return ((old_status, new_status) in FREEING and event.settings.get('grants_promote_waiting_list', as_type=bool)
+            and not second_round_on(event))
+
+
+def lock_programme(event):
+    """The per-event lock that serialises promotions, for the second round (decisions/) too."""
+    _lock_programme(event)
 
 
 def on_status_changed(grant, old_status, new_status):

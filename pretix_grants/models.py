@@ -59,6 +59,16 @@ class GrantQuerySet(models.QuerySet):
         """Re-read one grant under a row lock, with its event; must run inside a transaction."""
         return self.select_for_update(of=OF_SELF).select_related('event', 'event__organizer').get(pk=pk)
 
+    def open_to(self, user):
+        """
+        The grants ``user`` may open, score and see the scores of: not those with a conflict of interest declared for
+        them (``Conflict``), nor their own application (matched by e-mail). Without a user (an API token) all.
+        """
+        if user is None or not getattr(user, 'is_authenticated', False):
+            return self
+        return self.exclude(Exists(Conflict.objects.filter(grant=OuterRef('pk'), user=user))).exclude(
+            email__iexact=user.email)
+
     def due_for_voucher(self):
         """Confirmed grants with a ticket whose voucher is not (or no longer) in their hands."""
         return self.filter(status=Grant.STATUS_CONFIRMED, ticket=True).exclude(
@@ -647,3 +657,56 @@ class TicketHold(models.Model):
     modified = models.DateTimeField(auto_now=True)
 
     objects = ScopedManager(organizer='grant__event__organizer')
+
+
+# Decisions (decisions/): conflicts of interest declared for reviewers, and the public draws at the funding line.
+
+class Conflict(models.Model):
+    """A team member who must not open, score or see the scores of one application (declared by them or for them)."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name='conflicts')
+    user = models.ForeignKey('pretixbase.User', on_delete=models.CASCADE, related_name='+')
+    declared_by = models.ForeignKey('pretixbase.User', null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name='+')
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(organizer='grant__event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+        constraints = [
+            models.UniqueConstraint(fields=('grant', 'user'), name='pretix_grants_one_conflict_per_reviewer'),
+        ]
+
+
+class Draw(LoggedModel):
+    """
+    A lot among the applicants tied at the funding line (decisions/rules.py): the commitment (SHA-256 of the seed)
+    is public from the start, the seed and the order it gives once drawn. ``band`` names the line (a hash of the
+    tied grant ids), so a second draw for the same line needs a reason.
+    """
+
+    event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='grant_draws')
+    band = models.CharField(max_length=64, db_index=True)
+    tied = models.JSONField(default=list)
+    commitment = models.CharField(max_length=64)
+    seed = models.CharField(max_length=64)
+    order = models.JSONField(default=list)
+    reason = models.TextField(blank=True, default='', max_length=2000)
+    superseded = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    drawn_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(organizer='event__organizer')
+
+    class Meta:
+        ordering = ('created', 'id')
+
+    @property
+    def drawn(self):
+        return self.drawn_at is not None
+
+    @property
+    def revealed_seed(self):
+        """The seed, once the draw is made: before, only its commitment is public."""
+        return self.seed if self.drawn else ''

@@ -6,6 +6,7 @@ standard deviation) for a grant only after scoring it. Team members who do not r
 ranking) see all figures. The control panel and the API both ask ``annotate`` and ``visible_reviews`` here, so the
 rule is enforced in one place, in the database query, not in templates.
 """
+import re
 from decimal import Decimal
 
 from django.db import transaction
@@ -69,6 +70,32 @@ def annotate(qs, user, blind):
     return qs
 
 
+MASK = '[…]'
+
+
+def mask_identity(text, grant):
+    """
+    ``text`` (an applicant's free-text answer) with their name, each part of it of three letters or more, and their
+    e-mail address (and its local part) replaced by ``[…]``, case-insensitively: reviewers judge the answer.
+    """
+    if not isinstance(text, str) or not text:
+        return text
+    words = set()
+    email = (grant.email or '').strip()
+    if email:
+        words.add(email)
+        words.add(email.split('@')[0])
+    name = (grant.name or '').strip()
+    if name:
+        words.add(name)
+        words.update(p for p in re.split(r'[\s,.-]+', name) if len(p) >= 3)
+    words = sorted((w for w in words if len(w) >= 3), key=len, reverse=True)
+    if not words:
+        return text
+    pattern = re.compile(r'(?<!\w)(' + '|'.join(re.escape(w) for w in words) + r')(?!\w)', re.IGNORECASE)
+    return pattern.sub(MASK, text)
+
+
 def visible_reviews(grant, user, blind):
     """The reviews of ``grant`` the user may read: all of them, or none while a blind reviewer has not scored."""
     reviews = list(grant.reviews.select_related('user').order_by('created', 'pk'))
@@ -92,7 +119,7 @@ def score(grant, user, value, note='', *, auth=None):
 
 def next_unreviewed(event, user):
     """The application the user should review next: pending, not scored by them, fewest reviews first."""
-    return annotate(Grant.objects.filter(event=event, status=Grant.STATUS_PENDING), user, blind=True).filter(
+    return annotate(Grant.objects.filter(event=event, status=Grant.STATUS_PENDING).open_to(user), user, blind=True).filter(
         own_score__isnull=True).order_by('review_count', 'created', 'pk').first()
 
 

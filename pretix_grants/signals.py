@@ -28,6 +28,9 @@ from .control.dashboard import dashboard_widget
 from .control.eventcopy import copy_settings
 from .control.exporters import GrantExporter
 from .control.nav import nav_event as control_nav
+from .decisions import (  # NOQA: F401 (wires the decisions' receivers)
+    signals as decision_signals,
+)
 from .hooks import grant_mails_owed, grant_status_changed
 from .letters import (  # NOQA: F401 (wires the letters' receivers)
     signals as letter_signals,

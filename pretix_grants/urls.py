@@ -6,6 +6,8 @@ from .api import GrantViewSet
 from .claims import views as claim_views
 from .claims.api import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
+from .decisions import views as decision_views
+from .decisions.api import DecisionViewSet
 from .letters import views as letter_views
 from .letters.api import LetterRequestViewSet
 from .tickets import views as ticket_views
@@ -58,3 +60,10 @@ event_patterns += [
               name='tickets.choice', require_live=False),
 ]
 event_router.register(r'grant_tickets', GrantTicketViewSet, basename='grant_tickets')
+
+# decisions/: the public page of a draw in the shop, and /api/v1/organizers/{organizer}/events/{event}/grant_decisions/
+event_patterns += [
+    event_url(r'^grants/draws/(?P<draw>[0-9]{1,18})/$', decision_views.DrawPage.as_view(), name='draw',
+              require_live=False),
+]
+event_router.register(r'grant_decisions', DecisionViewSet, basename='grant_decisions')

@@ -48,9 +48,12 @@ FLOORS = {
     'tickets.rules': 4, 'tickets.api': 6, 'tickets.views': 7, 'tickets.control': 8, 'tickets.signals': 9,
     'management.commands.grants_demo': 11, 'signals': 11, 'urls': 11,
     'apps': 12,
+    # decisions/: its rules are pure; its pages, API and receivers sit with the other features'
+    'decisions.rules': 1, 'decisions.programme': 5, 'decisions.forms': 6, 'decisions.tasks': 6, 'decisions.views': 6,
+    'decisions.api': 7, 'decisions.control': 8, 'decisions.signals': 10,
 }
 # the feature packages; ``base`` is what they share, below them
-FEATURES = ('claims', 'letters', 'tickets')
+FEATURES = ('claims', 'letters', 'decisions', 'tickets')
 
 
 def modules():

@@ -205,7 +205,7 @@ class BulkActionView(PluginPageMixin, AsyncAction, View):
                                      blind=reviews.reviewer_in_control(request))
             ids = list(qs.values_list('pk', flat=True))
         else:
-            ids = list(Grant.objects.filter(event=request.event, pk__in=d['grant']).order_by('created', 'pk')
+            ids = list(Grant.objects.filter(event=request.event, pk__in=d['grant']).open_to(request.user).order_by('created', 'pk')
                        .values_list('pk', flat=True))
         # the same form sent twice (a double click, a reload) is one run; another action from the same page
         # (after going back) is a new one

@@ -266,6 +266,32 @@ class GrantSettingsForm(SettingsForm):
         help_text=_('Automatic offers stop while this many grants are offered or confirmed. Empty: no limit.'),
     )
 
+    # decisions/: the allocation proposal's budgets per category, caps per grant, ranking and second round
+    grants_budget_travel = forms.DecimalField(label=_('Budget for travel'), required=False, min_value=0, max_digits=13,
+                                              decimal_places=2)
+    grants_budget_accommodation = forms.DecimalField(label=_('Budget for accommodation'), required=False, min_value=0,
+                                                     max_digits=13, decimal_places=2)
+    grants_budget_other = forms.DecimalField(label=_('Budget for other costs'), required=False, min_value=0,
+                                             max_digits=13, decimal_places=2)
+    grants_cap_travel = forms.DecimalField(
+        label=_('Travel cap per grant'), required=False, min_value=0, max_digits=13, decimal_places=2,
+        help_text=_('The proposal offers at most this much for travel, e.g. 400.00 of 650.00 asked for. Empty: no cap.'))
+    grants_cap_accommodation = forms.DecimalField(label=_('Accommodation cap per grant'), required=False, min_value=0,
+                                                  max_digits=13, decimal_places=2)
+    grants_cap_other = forms.DecimalField(label=_('Cap for other costs per grant'), required=False, min_value=0,
+                                          max_digits=13, decimal_places=2)
+    grants_ranking_basis = forms.ChoiceField(
+        label=_('Rank by'), choices=(('raw', _('Mean score')), ('calibrated', _('Calibrated score'))),
+        help_text=_('The calibrated score takes out each reviewer\'s own leniency or harshness.'))
+    grants_second_round = forms.ChoiceField(
+        label=_('Second round'), choices=(
+            ('off', _('Off: freed places go to the waiting list as set above')),
+            ('propose', _('Propose: stage offers for the next applicants, to be published by you')),
+            ('auto', _('Automatic: offer the freed money to the next applicants at once')),
+        ),
+        help_text=_('When an offer is declined, expires or is cancelled, the freed money goes to the next applicants '
+                    'on the waiting list in the order of the proposal, skipping who no longer fits.'))
+
     # applications.py: the application form in the shop (its extra questions: QuestionFormSet below)
     grants_applications_open = SplitDateTimeField(
         label=_('Applications open'), required=False, widget=SplitDateTimePickerWidget(),

@@ -30,7 +30,19 @@ def nav_event(request):
             'url': reverse('plugins:pretix_grants:control.review.next', kwargs=kw),
             'active': ours and name.startswith('control.review'),
         })
+    if request.user.has_event_permission(request.organizer, event, REVIEW, request=request):
+        # decisions/
+        children.append({
+            'label': _('Conflicts of interest'),
+            'url': reverse('plugins:pretix_grants:control.conflicts', kwargs=kw),
+            'active': ours and name == 'control.conflicts',
+        })
     if request.user.has_event_permission(request.organizer, event, MANAGE, request=request):
+        children.append({  # decisions/
+            'label': _('Decide'),
+            'url': reverse('plugins:pretix_grants:control.decide', kwargs=kw),
+            'active': ours and name == 'control.decide',
+        })
         children += [{
             'label': _('Add a grant'),
             'url': reverse('plugins:pretix_grants:control.add', kwargs=kw),

@@ -5,6 +5,7 @@ from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
 from ..claims import control as claims
+from ..decisions import control as decisions
 from ..letters import control as letters
 from ..permissions import plugin_active
 from ..tickets import control as tickets
@@ -71,6 +72,12 @@ urlpatterns += [
 # the person's own ticket (tickets/control.py)
 urlpatterns += [
     re_path(PREFIX + r'(?P<grant>\d+)/ticket/retry/$', tickets.RetryRefund.as_view(), name='tickets.retry'),
+]
+
+# the Decide page and the conflicts of interest (decisions/control.py)
+urlpatterns += [
+    re_path(PREFIX + r'decide/$', decisions.Decide.as_view(), name='control.decide'),
+    re_path(PREFIX + r'conflicts/$', decisions.Conflicts.as_view(), name='control.conflicts'),
 ]
 
 

@@ -50,7 +50,7 @@ def filtered_grants(event, data, user=None, blind=True):
     form = GrantFilterForm(data=data)
     form.is_valid()
     fd = form.cleaned_data if form.is_bound else {}
-    qs = Grant.objects.filter(event=event).with_total().with_mail_state()
+    qs = Grant.objects.filter(event=event).open_to(user).with_total().with_mail_state()
     qs = reviews.annotate(qs, user, blind)
     if fd.get('review') == 'mine_missing':
         qs = qs.filter(own_score__isnull=True)
@@ -163,8 +163,8 @@ class GrantDetail(PluginPageMixin, DetailView):
     context_object_name = 'grant'
 
     def get_object(self, queryset=None):
-        grant = Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']).select_related(
-            'voucher').first()
+        grant = Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']).open_to(
+            self.request.user).select_related('voucher').first()
         if not grant:
             raise Http404(_('Unknown grant.'))
         return grant
@@ -204,7 +204,7 @@ class GrantAction(PluginPageMixin, View):
     permission = MANAGE
 
     def post(self, request, *args, **kwargs):
-        grant = Grant.objects.filter(event=request.event, pk=kwargs['grant']).first()
+        grant = Grant.objects.filter(event=request.event, pk=kwargs['grant']).open_to(request.user).first()
         if not grant:
             raise Http404(_('Unknown grant.'))
         back = redirect(grant_url(request.event, 'detail', grant=grant.pk))
@@ -273,7 +273,7 @@ class GrantEdit(PluginPageMixin, FormView):
 
     @cached_property
     def grant(self):
-        grant = Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']).first()
+        grant = Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']).open_to(self.request.user).first()
         if not grant:
             raise Http404(_('Unknown grant.'))
         return grant
@@ -400,8 +400,8 @@ class GrantReview(PluginPageMixin, FormView):
 
     @cached_property
     def grant(self):
-        grant = reviews.annotate(Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']),
-                                 self.request.user, blind=True).first()
+        grant = reviews.annotate(Grant.objects.filter(event=self.request.event, pk=self.kwargs['grant']).open_to(
+            self.request.user), self.request.user, blind=True).first()
         if not grant:
             raise Http404(_('Unknown grant.'))
         return grant
@@ -414,7 +414,10 @@ class GrantReview(PluginPageMixin, FormView):
         ctx = super().get_context_data(**kwargs)
         g = self.grant
         ctx['grant'] = g
-        ctx['answers'] = answer_display(self.request.event, g)
+        # blind review: the applicant's name and e-mail are masked where they wrote them into their answers
+        ctx['answers'] = [(q, reviews.mask_identity(a, g)) for q, a in answer_display(self.request.event, g)]
+        ctx['motivation'] = reviews.mask_identity(g.motivation, g)
+        ctx['justification'] = reviews.mask_identity(g.justification, g)
         ctx['reviews'] = reviews.visible_reviews(g, self.request.user, blind=True)
         ctx['scored'] = g.own_score is not None
         return ctx

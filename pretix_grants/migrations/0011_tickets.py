@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pretix_grants', '0007_letters'),
+        ('pretix_grants', '0009_decisions'),
         ('pretixbase', '0297_outgoingmail'),
     ]
 
