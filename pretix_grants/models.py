@@ -174,6 +174,9 @@ class Grant(LoggedModel):
     voucher_attention = models.TextField(blank=True, default='', verbose_name=_('Why the voucher needs attention'))
     # The voucher's values before an in-place upgrade, so a refusal can give the person back what they had.
     voucher_original = models.JSONField(null=True, blank=True)
+    # What the voucher bought when the periodic check last saw it (issuance.check_vouchers): a change that fired no
+    # signal (pretix's bulk edit, a deleted product, variation or quota) shows as a difference.
+    voucher_fingerprint = models.JSONField(null=True, blank=True)
 
     ticket = models.BooleanField(default=True, verbose_name=_('Free ticket'))
     travel_amount = amount_field(_('Travel'))

@@ -236,6 +236,13 @@ def voucher_changed(sender, instance, created=False, **kwargs):
         after_commit(issuance.voucher_changed, instance.pk, changed)
 
 
+# What changed vouchers without a signal (pretix's bulk edit, a deleted product, variation or quota), once a run.
+@receiver(periodic_task, dispatch_uid='pretix_grants_check_vouchers')
+@minimum_interval(minutes_after_success=1)
+def check_vouchers(sender, **kwargs):
+    issuance.check_vouchers()
+
+
 # Organizer control panel (control/).
 @receiver(nav_event, dispatch_uid='pretix_grants_nav_event')
 def control_nav_event(sender, request=None, **kwargs):
