@@ -536,3 +536,14 @@ class Receipt(models.Model):
     @property
     def is_image(self):
         return self.content_type.startswith('image/')
+
+
+# --- files kept for queued mails (letters.release_pdf) ----------------------------------------------------------
+
+class KeptLetterFile(models.Model):
+    """
+    A withdrawn or replaced letter PDF that a mail pretix has not sent yet still attaches: it stays on storage until
+    no queued, in-flight or retrying ``OutgoingMail`` names it, then the periodic job removes it.
+    """
+    path = models.CharField(max_length=255, unique=True)
+    created = models.DateTimeField(auto_now_add=True)

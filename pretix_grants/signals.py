@@ -306,6 +306,12 @@ class LetterLogEntryType(EventLogEntryType):
     pass
 
 
+@receiver(periodic_task, dispatch_uid='pretix_grants_letters_remove_released_pdfs')
+@minimum_interval(minutes_after_success=5)
+def letters_remove_released_pdfs(sender, **kwargs):
+    letters.remove_released_pdfs()
+
+
 @receiver(order_info, dispatch_uid='pretix_grants_letters_order_info')
 def letters_order_info(sender, order=None, request=None, **kwargs):
     return letter_order_info_box(sender, order, request)
