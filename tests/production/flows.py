@@ -9,7 +9,7 @@ from pretix.base.models import CartPosition, Order
 from pretix.base.services.cart import add_items_to_cart
 from pretix.base.services.orders import _perform_order
 
-from ..lifecycle_helpers import FREE_PAYMENT
+from ..lifecycle.helpers import FREE_PAYMENT
 
 
 def checkout(event, item, code, email='ada@example.org', cart_id='grant-cart'):

@@ -18,6 +18,8 @@ from pretix.control import signals as control_signals
 from pretix.presale import signals as presale_signals
 
 from pretix_grants import signals, workflow
+from pretix_grants.claims import signals as claim_signals
+from pretix_grants.letters import signals as letter_signals
 from pretix_grants.models import Grant, GrantMail
 
 from ..conftest import committed, mails_to
@@ -82,12 +84,12 @@ def test_every_receiver_of_a_pretix_signal_runs_with_no_scope_active(stalled_vou
         signals.lifecycle_dashboard_widget: {'lazy': True},
         signals.control_data_exporter: {},
         signals.data_shredder: {},
-        signals.letters_data_exporter: {},
-        signals.letters_data_shredder: {},
-        signals.letters_webhook_events: {},
-        signals.claim_mail_placeholders: {},
-        signals.claim_webhook_events: {},
-        signals.claim_data_shredder: {},
+        letter_signals.letters_data_exporter: {},
+        letter_signals.letters_data_shredder: {},
+        letter_signals.letters_webhook_events: {},
+        claim_signals.claim_mail_placeholders: {},
+        claim_signals.claim_webhook_events: {},
+        claim_signals.claim_data_shredder: {},
         signals.control_event_copy_data: {'other': event},
     }
     called = set()
@@ -111,7 +113,7 @@ def test_every_receiver_of_a_pretix_signal_runs_with_no_scope_active(stalled_vou
 
     # the receivers needing a request, an order or a check-in are run through pretix's flows in test_pretix_flows.py
     needs_a_flow = {signals.lifecycle_order, signals.lifecycle_checkin_created, signals.control_nav_event,
-                    signals.front_page_apply, signals.letters_order_info}
+                    signals.front_page_apply, letter_signals.letters_order_info}
     wired = {r for module in (pretix_signals, control_signals, presale_signals, api_signals)
              for name in dir(module) for r in receivers_of(getattr(module, name))}
     assert len(wired) >= 20
