@@ -19,12 +19,6 @@ from ..conftest import committed
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _no_scopes():
-    """As production runs it: a scope only where pretix's middleware or task sets one."""
-    yield
-
-
 def cron():
     cache.clear()
     with committed():

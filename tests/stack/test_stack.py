@@ -18,6 +18,9 @@ from pretix.celery_app import app
 
 from pretix_grants import mails, tasks, workflow
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import QUEUES, wait_for
 
