@@ -51,7 +51,7 @@ test-stack: venv compilemessages
 		DJANGO_SETTINGS_MODULE=tests.stack.settings $(PY) -m pytest tests/stack --create-db -p no:cacheprovider $(STACK_ARGS); \
 	fi
 
-# the stack suite's chaos scenario alone, printing its figures; CHAOS_ARGS e.g. --stalled-mail-seconds 300 --sweep-every 60
+# the stack suite's chaos scenario alone, printing its figures; CHAOS_ARGS e.g. --stalled-mail-seconds 300 --cron-every 60
 # (see tests/stack/chaos.py --help and doc/operations.md)
 CHAOS_ARGS ?=
 chaos: venv

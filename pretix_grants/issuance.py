@@ -46,6 +46,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
 from pretix.base.models import (
     CartPosition, Item, ItemVariation, LogEntry, OrderPosition, Quota,
     SubEvent, Voucher,
@@ -829,7 +830,8 @@ def voucher_changed(voucher_id, changed):
         logger.exception('Judging the grants of voucher %s after its change in pretix failed', voucher_id)
 
 
-def _judge_changed_voucher(voucher_id, changed):
+def _judge_changed_voucher(voucher_id, changed, *, without_target=None):
+    """``without_target``: the reason a grant lets the voucher go when there is no grant product to judge by."""
     with transaction.atomic():
         grants = list(Grant.objects.select_for_update(of=OF_SELF).select_related('event')
                       .filter(voucher_id=voucher_id, voucher_state__in=Grant.VOUCHER_STATES_DONE).order_by('pk'))
@@ -843,12 +845,52 @@ def _judge_changed_voucher(voucher_id, changed):
                 continue
             try:
                 target = voucher_target(g.event, g)
-            except NeedsAttention:
+            except NeedsAttention as e:
+                if without_target:  # its product deleted: nothing left that it is a free ticket for
+                    _lose_voucher(g, f'{without_target.format(code=voucher.code)} {e}', ended=voucher.pk)
                 continue  # no grant product to judge by
             if _still_its_free_ticket(voucher, target, changed):
                 continue
             _lose_voucher(g, _('Voucher {code} was changed in pretix and no longer gives a free ticket; issue the '
                                'voucher again.').format(code=voucher.code), ended=voucher.pk)
+
+
+def _fingerprint(terms):
+    """What a voucher buys (its ``VOUCHER_TERMS``), as JSON."""
+    return {f: None if v is None else str(v) for f, v in terms.items()}
+
+
+def check_vouchers():
+    """
+    The periodic consistency check (``runperiodic``, no scope active): voucher changes that fire no signal reach
+    the grants within one cron run. pretix's bulk voucher edit (``bulk_update``) and deleting a product,
+    variation or quota (``vouchers.update(item=None, ...)``) change vouchers without Django's ``post_save``. The
+    terms of every grant voucher are read in one query and compared with the fingerprint stored on the grant;
+    each voucher that differs is judged as a single edit is (``voucher_changed``): still one free ticket, nothing
+    happens; otherwise the grant lets it go and needs attention, with the reason. A grant seen for the first time
+    is judged by the voucher's terms alone (a validity that ended is then taken as run out, not as an edit).
+    Returns how many vouchers were judged.
+    """
+    with scopes_disabled():
+        rows = list(Grant.objects.holding_voucher().filter(event__plugins__contains='pretix_grants')
+                    .values_list('pk', 'voucher_id', 'voucher_fingerprint', *[f'voucher__{f}' for f in VOUCHER_TERMS]))
+        judged = 0
+        for pk, voucher_id, stored, *terms in rows:
+            now_terms = _fingerprint(dict(zip(VOUCHER_TERMS, terms)))
+            if now_terms == stored:
+                continue
+            changed = [f for f in VOUCHER_TERMS if (stored or {}).get(f, now_terms[f]) != now_terms[f]]
+            if stored is None:
+                changed = [f for f in VOUCHER_TERMS if f != 'valid_until']
+            try:
+                _judge_changed_voucher(voucher_id, changed, without_target=None if stored is None else _(
+                    'Voucher {code} was changed in pretix and no longer gives a free ticket; issue the voucher again.'))
+            except Exception:  # one voucher must not hold back the others; the next run tries again
+                logger.exception('Checking voucher %s of grant %s failed', voucher_id, pk)
+                continue
+            judged += 1
+            Grant.objects.filter(pk=pk, voucher_id=voucher_id).update(voucher_fingerprint=now_terms)
+    return judged
 
 
 def notice_order_after_end(grant, voucher_ids):

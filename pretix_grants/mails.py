@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
 from i18nfield.strings import LazyI18nString
 from pretix.base.i18n import LazyCurrencyNumber, language
 from pretix.base.models import Event, LogEntry, OutgoingMail
@@ -27,7 +28,6 @@ from pretix.base.services.mail import _is_queue_long, mail, mail_send_task
 from pretix.base.services.placeholders import (
     PlaceholderContext, SimpleFunctionalTextPlaceholder,
 )
-from pretix.celery_app import app
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
@@ -342,33 +342,12 @@ def retry(record: GrantMail):
 # Mails the sweep sent again (``resend_stalled``): the log entries that record it, on the grant.
 RESENT = 'pretix_grants.grant.mail.resent'
 RESENT_MAYBE_TWICE = 'pretix_grants.grant.mail.resent_maybe_twice'
-# how long to wait for the workers' answer to "which tasks are you running or holding?"
-INSPECT_TIMEOUT = 1.0
 
 
 def stalled_after():
     """A grant mail still queued or being sent after this long is sent again; pretix.cfg ``[grants]``."""
     return timedelta(seconds=settings.CONFIG_FILE.getint(
         'grants', 'stalled_mail_seconds', fallback=defaults.stalled_mail_seconds(settings.EMAIL_TIMEOUT)))
-
-
-def _live_mail_tasks():
-    """
-    The outgoing mails a live worker is sending right now or holds to send (prefetched, or waiting for a retry's
-    countdown), from Celery's inspection. A worker that does not answer is taken as gone.
-    """
-    if not settings.HAS_CELERY:
-        return set()
-    inspect = app.control.inspect(timeout=INSPECT_TIMEOUT)
-    live = set()
-    for reply in (inspect.active(), inspect.reserved(), inspect.scheduled()):
-        for held in (reply or {}).values():
-            for task in held:
-                request = task.get('request', task)  # scheduled() wraps the request
-                kwargs = request.get('kwargs') or {}
-                if request.get('name') == mail_send_task.name and isinstance(kwargs, dict):
-                    live.add(kwargs.get('outgoing_mail'))
-    return live
 
 
 def _stalled(cutoff):
@@ -395,19 +374,28 @@ def _stalled(cutoff):
 def resend_stalled():
     """
     The sweep that gets every grant mail out within minutes of a crash, rather than after the hour pretix's own
-    sweep and the broker's visibility timeout take. Run by the periodic task (``runperiodic``):
+    sweep and the broker's visibility timeout take. Run by the periodic task (``runperiodic``, no scope active):
 
     * mails owed (``owe_voucher``) and still not handed to pretix after ``stalled_after()`` are handed over here;
     * mails handed to pretix whose ``OutgoingMail`` has been "queued" or "being sent" for longer, or whose retry was
-      due that long ago, and which no live worker is sending or holds, go to pretix's ``mail_send_task`` again,
-      as pretix's sweep of stuck mails does it, once per sweep and then not again for ``stalled_after()``; each is
-      logged on the grant, which shows "delayed, resent at ...".
+      due that long ago, go to pretix's ``mail_send_task`` again, as pretix's sweep of stuck mails does it, once
+      per sweep and then not again for ``stalled_after()``; each is logged on the grant, which shows "delayed,
+      resent at ...".
 
-    A mail that was being sent may have reached the server before its worker died: sending it again can deliver it
-    twice, and the log entry says so. Mail is delivered at least once; vouchers exactly once.
+    The rule asks no worker anything. pretix's ``mail_send_task`` locks the mail's row and sends only a mail that is
+    "queued" or "awaiting retry", so another task for such a mail can never send it twice, however late the first
+    one runs. A mail "being sent" carries ``inflight_since``, the lease pretix's task writes when it starts sending;
+    a live send ends within a few SMTP timeouts, and ``stalled_after()`` is five of them: a lease older than that
+    belongs to a worker that is gone. Only such a mail may have reached the server before its worker died, so
+    sending it again can deliver it twice, and the log entry on the grant says so. A broker or database error on
+    one mail is logged and the sweep goes on with the rest. Mail is delivered at least once; vouchers exactly once.
     Returns ``(owed mails handed over, mails sent again)``.
     """
-    cutoff = now() - stalled_after()
+    with scopes_disabled():  # cron runs it with no scope; it looks at the grant mails of every event
+        return _sweep(now() - stalled_after())
+
+
+def _sweep(cutoff):
     owed = list(GrantMail.objects.filter(pending=True, created__lt=cutoff).order_by('pk').values_list('pk', flat=True))
     handed = 0
     for start in range(0, len(owed), MAIL_CHUNK):
@@ -417,20 +405,21 @@ def resend_stalled():
             pass
 
     records = _stalled(cutoff)
-    if records and any(r.outgoing_mail.status != OutgoingMail.STATUS_INFLIGHT for r in records) and _is_queue_long():
+    try:
+        long_queue = records and any(r.outgoing_mail.status != OutgoingMail.STATUS_INFLIGHT for r in records) \
+            and _is_queue_long()
+    except Exception:  # the broker does not answer: send them anyway, the row lock keeps each mail single
+        logger.exception('The length of the mail queue could not be read')
+        long_queue = False
+    if long_queue:
         # as pretix's own sweep: a long mail queue will reach these, more tasks would only lengthen it
         logger.info('The mail queue is long: stalled queued grant mails are left for it.')
         records = [r for r in records if r.outgoing_mail.status == OutgoingMail.STATUS_INFLIGHT]
-    if not records:
-        return handed, 0
-    live = _live_mail_tasks()
     resent = 0
     for record in records:
-        if record.outgoing_mail_id in live:
-            continue
         try:
             resent += _resend(record, cutoff)
-        except Exception:  # one broken mail must not stop the others
+        except Exception:  # one broken mail or a broker error must not stop the others
             logger.exception('Sending stalled grant mail %s again failed', record.pk)
     return handed, resent
 

@@ -214,6 +214,9 @@ class Grant(LoggedModel):
     voucher_attention = models.TextField(blank=True, default='', verbose_name=_('Why the voucher needs attention'))
     # The voucher's values before an in-place upgrade, so a refusal can give the person back what they had.
     voucher_original = models.JSONField(null=True, blank=True)
+    # What the voucher bought when the periodic check last saw it (issuance.check_vouchers): a change that fired no
+    # signal (pretix's bulk edit, a deleted product, variation or quota) shows as a difference.
+    voucher_fingerprint = models.JSONField(null=True, blank=True)
 
     ticket = models.BooleanField(default=True, verbose_name=_('Free ticket'))
     travel_amount = amount_field(_('Travel'))
@@ -464,6 +467,7 @@ class LetterRequest(LoggedModel):
 
 # Claims (claims.py): after the event, a grantee claims the granted amounts back against receipts.
 
+
 def receipt_name(instance, filename):
     """
     Receipts go under ``cachedfiles/``, which pretix's recommended web server configuration refuses to serve
@@ -584,6 +588,7 @@ class Receipt(models.Model):
 
 # The person's own ticket (tickets/): an order they bought themselves, and a place held for an applicant.
 
+
 class OwnTicket(LoggedModel):
     """
     What became of the ticket a grantee bought themselves (``tickets.rules``): refunded through pretix, kept as
@@ -661,6 +666,7 @@ class TicketHold(models.Model):
 
 # Decisions (decisions/): conflicts of interest declared for reviewers, and the public draws at the funding line.
 
+
 class Conflict(models.Model):
     """A team member who must not open, score or see the scores of one application (declared by them or for them)."""
 
@@ -710,3 +716,15 @@ class Draw(LoggedModel):
     def revealed_seed(self):
         """The seed, once the draw is made: before, only its commitment is public."""
         return self.seed if self.drawn else ''
+
+
+# --- files kept for queued mails (letters.release_pdf) ----------------------------------------------------------
+
+
+class KeptLetterFile(models.Model):
+    """
+    A withdrawn or replaced letter PDF that a mail pretix has not sent yet still attaches: it stays on storage until
+    no queued, in-flight or retrying ``OutgoingMail`` names it, then the periodic job removes it.
+    """
+    path = models.CharField(max_length=255, unique=True)
+    created = models.DateTimeField(auto_now_add=True)

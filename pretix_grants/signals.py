@@ -1,3 +1,6 @@
+import functools
+import logging
+
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
@@ -6,7 +9,7 @@ from django_scopes import scopes_disabled
 from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
-from pretix.base.models import Voucher
+from pretix.base.models import Event, Voucher
 from pretix.base.signals import (
     checkin_created, event_copy_data, order_approved, order_canceled,
     order_changed, order_denied, order_expired, order_paid, order_placed,
@@ -42,6 +45,42 @@ from .tickets import signals as ticket_signals  # NOQA: F401 (receivers)
 from .webhooks import webhook_events as grant_webhook_events
 
 __all__ = ['grant_status_changed']  # the plugin's own signal lives in hooks.py; importable from here as before
+logger = logging.getLogger(__name__)
+
+
+def _active_for(voucher):
+    """
+    Whether the plugin is active in ``voucher``'s event: Django's model signals on pretix's ``Voucher`` fire for
+    every event of the installation. No query when pretix has the event at hand (it does for its own edits).
+    """
+    if Voucher.event.is_cached(voucher):
+        plugins = voucher.event.plugins
+    else:
+        with scopes_disabled():
+            plugins = Event.objects.filter(pk=voucher.event_id).values_list('plugins', flat=True).first()
+    return 'pretix_grants' in (plugins or '').split(',')
+
+
+def never_breaks_pretix(func):
+    """
+    For receivers and after-commit work that run inside pretix's own flows (checkout, order changes, check-in,
+    voucher edits and deletions): the plugin's work runs with no scope needed and in a savepoint, and a failure is
+    logged, never raised into pretix's request or task.
+    """
+    @functools.wraps(func)
+    def guarded(*args, **kwargs):
+        try:
+            with scopes_disabled(), transaction.atomic():
+                return func(*args, **kwargs)
+        except Exception:
+            logger.exception('The grants plugin failed in %s; pretix carries on', func.__name__)
+            return None
+    return guarded
+
+
+def after_commit(func, *args):
+    """Run ``func(*args)`` after the caller's commit, guarded as ``never_breaks_pretix``."""
+    transaction.on_commit(lambda: never_breaks_pretix(func)(*args))
 
 
 @receiver(register_mail_placeholders, dispatch_uid='pretix_grants_mail_placeholders')
@@ -135,17 +174,14 @@ def mails_owed(sender, record_ids, **kwargs):
            order_approved, order_denied], dispatch_uid='pretix_grants_lifecycle_order')
 def lifecycle_order(sender, order, **kwargs):
     # after pretix's checkout committed: it holds the voucher's locks until then, and the plugin locks grant
-    # rows before voucher locks (issuance's lock order); the scope that changed the order may be gone by then
-    def follow():
-        with scopes_disabled():
-            lifecycle.on_order_changed(order)
-
-    transaction.on_commit(follow)
+    # rows before voucher locks (issuance's lock order)
+    # (pretix sends these only for events with the plugin active)
+    after_commit(lifecycle.on_order_changed, order)
 
 
 @receiver(checkin_created, dispatch_uid='pretix_grants_lifecycle_checkin_created')
 def lifecycle_checkin_created(sender, checkin, **kwargs):
-    transaction.on_commit(lambda: lifecycle.on_checkin(checkin))
+    after_commit(lifecycle.on_checkin, checkin)
 
 
 @receiver(event_dashboard_widgets, dispatch_uid='pretix_grants_lifecycle_dashboard_widget')
@@ -180,29 +216,35 @@ class GrantReplyPageLogEntryType(EventLogEntryType):
     pass
 
 
+# Django's signals on pretix's Voucher: for every voucher of the installation, wherever it is saved or deleted
+# (a request, a task, a shell, another plugin), so each returns at once outside the plugin's events.
 @receiver(pre_delete, sender=Voucher, dispatch_uid='pretix_grants_voucher_deleted')
 def voucher_deleted(sender, instance, **kwargs):
-    issuance.voucher_deleted(instance)
+    if _active_for(instance):
+        never_breaks_pretix(issuance.voucher_deleted)(instance)
 
 
 @receiver(pre_save, sender=Voucher, dispatch_uid='pretix_grants_voucher_terms')
 def voucher_terms_before(sender, instance, update_fields=None, **kwargs):
-    with scopes_disabled():
-        instance._pretix_grants_terms = issuance.voucher_terms(instance, update_fields)
+    if instance.pk is not None and _active_for(instance):
+        instance._pretix_grants_terms = never_breaks_pretix(issuance.voucher_terms)(instance, update_fields)
 
 
 @receiver(post_save, sender=Voucher, dispatch_uid='pretix_grants_voucher_changed')
 def voucher_changed(sender, instance, created=False, **kwargs):
-    changed = issuance.changed_terms(instance, instance.__dict__.pop('_pretix_grants_terms', None))
-    if created or not changed:
+    before = instance.__dict__.pop('_pretix_grants_terms', None)
+    if created or before is None:
         return
-    pk = instance.pk
+    changed = issuance.changed_terms(instance, before)
+    if changed:
+        after_commit(issuance.voucher_changed, instance.pk, changed)
 
-    def judge():
-        with scopes_disabled():  # the grants of this one voucher, wherever the save ran (shell, task, request)
-            issuance.voucher_changed(pk, changed)
 
-    transaction.on_commit(judge)
+# What changed vouchers without a signal (pretix's bulk edit, a deleted product, variation or quota), once a run.
+@receiver(periodic_task, dispatch_uid='pretix_grants_check_vouchers')
+@minimum_interval(minutes_after_success=1)
+def check_vouchers(sender, **kwargs):
+    issuance.check_vouchers()
 
 
 # Organizer control panel (control/).

@@ -28,12 +28,6 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
-def _no_scopes():
-    with scopes_disabled():
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _clean_outbox():
     djmail.outbox = []
 

@@ -13,6 +13,9 @@ from rest_framework.test import APIClient
 from pretix_grants import workflow
 from pretix_grants.models import Grant, GrantMail
 from pretix_grants.permissions import MANAGE, VIEW
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .checkout import Shop
 from .conftest import api_client_for as client_for, committed, mails_to

@@ -9,6 +9,9 @@ from freezegun import freeze_time
 
 from pretix_grants import applications
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import mails_to
 

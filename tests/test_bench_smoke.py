@@ -2,6 +2,9 @@
 import pytest
 
 from bench import scenarios
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 
 def check(rows):

@@ -18,6 +18,9 @@ from rest_framework.test import APIClient
 from pretix_grants import workflow
 from pretix_grants.models import Grant, GrantMail
 from pretix_grants.permissions import MANAGE, VIEW
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import committed
 from .control.conftest import url

@@ -15,6 +15,9 @@ from pretix.base.models import LogEntry, Voucher
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .browser import compressed_styles, fits_the_screen, needs_chromium
 

@@ -14,6 +14,9 @@ from django.core.management import call_command
 from pretix.base.models import Event, Voucher
 
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import committed
 

@@ -24,6 +24,9 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from pretix.base.models import LogEntry, OutgoingMail, Voucher
 
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 # GRANTS_FUZZ_EXAMPLES=10000 for a deeper run
 EXAMPLES = int(os.environ.get('GRANTS_FUZZ_EXAMPLES', 1000))

@@ -23,6 +23,9 @@ from i18nfield.strings import LazyI18nString
 
 from pretix_grants import lifecycle, mails, workflow
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import committed
 from .control.conftest import form_data, url

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail as djmail
 from django.utils.formats import date_format
 from django.utils.timezone import localtime, now
+from django_scopes import scope, scopes_disabled
 from pretix.base.models import LogEntry, OutgoingMail
 from pretix.base.signals import periodic_task
 
@@ -24,9 +25,11 @@ LONG_AGO = timedelta(minutes=30)
 @pytest.fixture
 def voucher_mail(approved_grant):
     """The grant's voucher mail, delivered; each test puts it back into the state it needs."""
-    with committed():
+    with scope(organizer=approved_grant.event.organizer), committed():  # as the grantee's reply page runs it
         workflow.confirm(approved_grant)
-    record = GrantMail.objects.get(grant=approved_grant, kind=GrantMail.KIND_VOUCHER)
+    with scopes_disabled():
+        record = GrantMail.objects.select_related('outgoing_mail').get(grant=approved_grant,
+                                                                       kind=GrantMail.KIND_VOUCHER)
     assert record.outgoing_mail.status == OutgoingMail.STATUS_SENT
     djmail.outbox = []
     return record
@@ -38,12 +41,19 @@ def stall(record, status, age=LONG_AGO, **fields):
     values = {'status': status, 'created': at, 'sent': None, **fields}
     if status == OutgoingMail.STATUS_INFLIGHT:
         values['inflight_since'] = at
-    OutgoingMail.objects.filter(pk=record.outgoing_mail_id).update(**values)
+    with scopes_disabled():
+        OutgoingMail.objects.filter(pk=record.outgoing_mail_id).update(**values)
+
+
+def status_of(record):
+    with scopes_disabled():
+        return OutgoingMail.objects.get(pk=record.outgoing_mail_id).status
 
 
 def resent_logs(grant):
-    return list(LogEntry.objects.filter(object_id=grant.pk, action_type__in=(mails.RESENT, mails.RESENT_MAYBE_TWICE))
-                .order_by('pk'))
+    with scopes_disabled():
+        return list(LogEntry.objects.filter(object_id=grant.pk, action_type__in=(mails.RESENT, mails.RESENT_MAYBE_TWICE))
+                    .order_by('pk'))
 
 
 def sweep():
@@ -65,10 +75,10 @@ def test_queued_mail_older_than_the_threshold_is_sent_again_once_and_logged(vouc
     assert sweep() == (0, 1)
 
     [m] = mails_to('ada@example.org')
-    approved_grant.refresh_from_db()
-    assert approved_grant.voucher.code in m.body
-    voucher_mail.outgoing_mail.refresh_from_db()
-    assert voucher_mail.outgoing_mail.status == OutgoingMail.STATUS_SENT
+    with scopes_disabled():
+        approved_grant.refresh_from_db()
+        assert approved_grant.voucher.code in m.body
+    assert status_of(voucher_mail) == OutgoingMail.STATUS_SENT
     [log] = resent_logs(approved_grant)
     assert log.action_type == mails.RESENT
     assert log.parsed_data['outgoing_mail'] == voucher_mail.outgoing_mail_id
@@ -86,7 +96,8 @@ def test_a_mail_still_stuck_is_sent_again_once_per_sweep_and_not_again_too_soon(
     assert mails.resend_stalled() == (0, 0)
     assert len(resent_logs(approved_grant)) == 1
     # once the last resend is itself older than the threshold, the next sweep tries again
-    LogEntry.objects.filter(action_type=mails.RESENT).update(datetime=now() - LONG_AGO)
+    with scopes_disabled():
+        LogEntry.objects.filter(action_type=mails.RESENT).update(datetime=now() - LONG_AGO)
     assert mails.resend_stalled() == (0, 1)
     assert len(resent_logs(approved_grant)) == 2
     assert mails_to('ada@example.org') == []
@@ -97,8 +108,7 @@ def test_inflight_mail_is_sent_again_and_the_possible_duplicate_recorded(voucher
     assert sweep() == (0, 1)
 
     assert len(mails_to('ada@example.org')) == 1
-    voucher_mail.outgoing_mail.refresh_from_db()
-    assert voucher_mail.outgoing_mail.status == OutgoingMail.STATUS_SENT
+    assert status_of(voucher_mail) == OutgoingMail.STATUS_SENT
     [log] = resent_logs(approved_grant)
     assert log.action_type == mails.RESENT_MAYBE_TWICE
     assert 'the grantee may receive it twice' in str(log.display())
@@ -125,27 +135,66 @@ def test_young_waiting_or_finished_mails_are_left_alone(voucher_mail, approved_g
     assert sweep() == (0, 0)
     assert mails_to('ada@example.org') == []
     assert resent_logs(approved_grant) == []
-    voucher_mail.outgoing_mail.refresh_from_db()
-    assert voucher_mail.outgoing_mail.status == status
+    assert status_of(voucher_mail) == status
 
 
 def test_owed_mail_never_handed_to_pretix_is_handed_over_by_the_sweep(make_grant, grant_settings, event):
     grant = make_grant(Grant.STATUS_APPROVED, email='owed@example.org')
-    with committed():
+    with scope(organizer=event.organizer), committed():
         workflow.confirm(grant)
-    grant.refresh_from_db()
-    # as a bulk issuance leaves it when the worker that was to deliver it died: voucher issued, mail owed
-    GrantMail.objects.filter(grant=grant).delete()
+    with scopes_disabled():
+        grant.refresh_from_db()
+        code = grant.voucher.code
+        # as a bulk issuance leaves it when the worker that was to deliver it died: voucher issued, mail owed
+        GrantMail.objects.filter(grant=grant).delete()
+        record = GrantMail.objects.create(grant=grant, kind=GrantMail.KIND_VOUCHER, pending=True)
     djmail.outbox = []
-    record = GrantMail.objects.create(grant=grant, kind=GrantMail.KIND_VOUCHER, pending=True)
     assert sweep() == (0, 0)  # young: its task may still be on the way
 
-    GrantMail.objects.filter(pk=record.pk).update(created=now() - LONG_AGO)
+    with scopes_disabled():
+        GrantMail.objects.filter(pk=record.pk).update(created=now() - LONG_AGO)
     assert sweep() == (1, 0)
     [m] = mails_to('owed@example.org')
-    assert grant.voucher.code in m.body
-    record.refresh_from_db()
-    assert not record.pending and record.outgoing_mail.status == OutgoingMail.STATUS_SENT
+    assert code in m.body
+    with scopes_disabled():
+        record.refresh_from_db()
+    assert not record.pending and status_of(record) == OutgoingMail.STATUS_SENT
+
+
+def test_an_error_on_one_stalled_mail_never_stops_the_sweep(voucher_mail, approved_grant, make_grant, event,
+                                                            monkeypatch, caplog):
+    """A broker or database error while sending one mail again: logged, and the other mails still go."""
+    other = make_grant(Grant.STATUS_APPROVED, email='bob@example.org')
+    with scope(organizer=event.organizer), committed():
+        workflow.confirm(other)
+    with scopes_disabled():
+        other_mail = GrantMail.objects.get(grant=other, kind=GrantMail.KIND_VOUCHER)
+    stall(voucher_mail, OutgoingMail.STATUS_QUEUED)
+    stall(other_mail, OutgoingMail.STATUS_QUEUED)
+    djmail.outbox = []
+    resend = mails._resend
+
+    def broker_down_for_ada(record, cutoff):
+        if record.pk == voucher_mail.pk:
+            raise ConnectionError('the broker is not reachable')
+        return resend(record, cutoff)
+
+    monkeypatch.setattr(mails, '_resend', broker_down_for_ada)
+    assert sweep() == (0, 1)
+    assert len(mails_to('bob@example.org')) == 1 and mails_to('ada@example.org') == []
+    assert 'the broker is not reachable' in caplog.text
+
+    monkeypatch.undo()  # the next cron run: the broker is back
+    assert sweep() == (0, 1)
+    assert len(mails_to('ada@example.org')) == 1
+
+
+def test_a_mail_being_sent_within_its_lease_is_left_alone_however_long_the_workers_take_to_answer(
+        voucher_mail, approved_grant):
+    """No worker is asked anything: a send younger than the threshold (its lease) is a live one."""
+    stall(voucher_mail, OutgoingMail.STATUS_INFLIGHT, age=mails.stalled_after() - timedelta(seconds=5))
+    assert sweep() == (0, 0)
+    assert status_of(voucher_mail) == OutgoingMail.STATUS_INFLIGHT and resent_logs(approved_grant) == []
 
 
 def test_periodic_task_runs_the_sweep(voucher_mail, approved_grant):

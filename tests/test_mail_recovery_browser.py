@@ -13,6 +13,9 @@ from pretix.base.models import OutgoingMail
 
 from pretix_grants import mails, workflow
 from pretix_grants.models import GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .browser import CHROMIUM
 from .control.conftest import url

@@ -10,6 +10,9 @@ from pretix.base.services.mail import mail_send_task
 
 from pretix_grants import mails, workflow
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import committed, mails_to
 

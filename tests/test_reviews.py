@@ -9,6 +9,9 @@ from rest_framework.test import APIClient
 from pretix_grants import reviews
 from pretix_grants.models import Grant, Review
 from pretix_grants.permissions import MANAGE, REVIEW, VIEW
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .control.conftest import url
 

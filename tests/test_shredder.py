@@ -12,6 +12,9 @@ from pretix.base.services.shredder import export, shred
 from pretix_grants import workflow
 from pretix_grants.models import Grant, GrantMail
 from pretix_grants.shredder import SHREDDED
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import committed
 

@@ -14,6 +14,9 @@ from pretix_grants.workflow import (
     GRANTEE, ORGANIZER, SYSTEM, TRANSITIONS, GrantTransitionError,
     ReplyDeadlinePassed,
 )
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 ALL_STATUSES = [s for s, _ in Grant.STATUS_CHOICES]
 ACTORS = [ORGANIZER, GRANTEE, SYSTEM]

@@ -6,6 +6,9 @@ from freezegun import freeze_time
 
 from pretix_grants import tasks, workflow
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import committed, mails_to
 

@@ -9,6 +9,9 @@ import responses
 from pretix.api.models import WebHook, WebHookCall
 
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import committed
 

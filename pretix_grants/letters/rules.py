@@ -20,7 +20,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
-from pretix.base.models import Order
+from django_scopes import scopes_disabled
+from pretix.base.models import Order, OutgoingMail
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
@@ -28,7 +29,7 @@ from .. import mails
 from ..actors import (  # NOQA: F401 (letters' callers name the actor through rules)
     REQUESTER, SYSTEM,
 )
-from ..models import TICKET_VALID, Grant, LetterRequest
+from ..models import TICKET_VALID, Grant, KeptLetterFile, LetterRequest
 from . import pdf as letter_pdf
 
 logger = logging.getLogger(__name__)
@@ -252,11 +253,52 @@ def generate(letter):
 
 def _delete_pdf(letter):
     if letter.pdf:
-        try:
-            default_storage.delete(letter.pdf)
-        except Exception:
-            logger.exception('Letter PDF %s could not be deleted', letter.pdf)
+        release_pdf(letter.pdf)
         letter.pdf = ''
+
+
+# pretix's mail statuses in which its mail task will still read the attachments
+UNFINISHED_MAILS = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
+
+
+def _attached_by_unfinished_mails(paths):
+    """Which of ``paths`` a mail pretix has not sent or given up yet still attaches."""
+    needed = set()
+    with scopes_disabled():
+        for files in (OutgoingMail.objects.filter(status__in=UNFINISHED_MAILS).exclude(should_attach_other_files=[])
+                      .values_list('should_attach_other_files', flat=True)):
+            needed |= set(files or ()) & set(paths)
+    return needed
+
+
+def _remove(path):
+    try:
+        default_storage.delete(path)
+    except Exception:
+        logger.exception('Letter PDF %s could not be deleted', path)
+
+
+def release_pdf(path):
+    """
+    The letter no longer uses the PDF at ``path`` (withdrawn, corrected): it goes now, or, while a queued or
+    retrying mail still attaches it, once that mail is sent or given up (``remove_released_pdfs``).
+    """
+    if _attached_by_unfinished_mails([path]):
+        KeptLetterFile.objects.get_or_create(path=path)
+    else:
+        _remove(path)
+
+
+def remove_released_pdfs():
+    """The periodic job: remove the kept PDFs no unfinished mail attaches any more. Returns how many went."""
+    kept = {k.path: k for k in KeptLetterFile.objects.all()}
+    if not kept:
+        return 0
+    done = set(kept) - _attached_by_unfinished_mails(kept)
+    for path in done:
+        _remove(path)
+    KeptLetterFile.objects.filter(path__in=done).delete()
+    return len(done)
 
 
 def pdf_content(letter):
@@ -283,7 +325,9 @@ def find_by_reference(event, reference):
 def shred(letters):
     """Remove the passport data and the PDFs of ``letters`` (the data shredder); the requests and states stay."""
     for letter in letters:
-        _delete_pdf(letter)
+        if letter.pdf:  # personal data: removed now, whatever mail names it
+            _remove(letter.pdf)
+            letter.pdf = ''
         letter.full_name = '█'
         letter.nationality = None
         letter.passport_number = ''

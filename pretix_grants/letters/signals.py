@@ -5,8 +5,9 @@ from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import (
-    register_data_exporters, register_data_shredders,
+    periodic_task, register_data_exporters, register_data_shredders,
 )
+from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import order_info
 
 from ..hooks import grant_status_changed
@@ -28,6 +29,12 @@ from .webhooks import letter_webhook_events as grant_letter_webhook_events
 })
 class LetterLogEntryType(EventLogEntryType):
     pass
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_letters_remove_released_pdfs')
+@minimum_interval(minutes_after_success=5)
+def letters_remove_released_pdfs(sender, **kwargs):
+    letters.remove_released_pdfs()
 
 
 @receiver(order_info, dispatch_uid='pretix_grants_letters_order_info')

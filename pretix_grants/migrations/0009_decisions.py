@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pretix_grants', '0007_letters'),
+        ('pretix_grants', '0008_production_conditions'),
         ('pretixbase', '0297_outgoingmail'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -9,6 +9,9 @@ from pretix.base.models import Organizer
 
 from pretix_grants.models import Claim
 from pretix_grants.permissions import VIEW
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import api_client_for, committed
 from .conftest import IBAN, submitted_claim

@@ -18,6 +18,9 @@ from playwright.sync_api import expect
 
 from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant, Receipt
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..browser import CHROMIUM, fits_the_screen
 from .conftest import IBAN, jpeg_bytes, submitted_claim, upload

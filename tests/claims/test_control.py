@@ -8,6 +8,9 @@ from pretix.base.models import LogEntry
 
 from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..control.conftest import url
 from .conftest import jpeg_bytes, submitted_claim, upload

@@ -21,6 +21,9 @@ from pretix.base.models import LogEntry
 from pretix_grants.claims import rules as claims
 from pretix_grants.claims.shredder import ClaimShredder
 from pretix_grants.models import Claim, Grant, Receipt
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed, mails_to
 from ..test_shredder import run_shredder

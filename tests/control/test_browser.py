@@ -21,6 +21,9 @@ from pretix.base.models import Event, Voucher
 from pretix_grants import reviews
 from pretix_grants.models import Grant, Review
 from pretix_grants.permissions import REVIEW, VIEW
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..browser import compressed_styles, needs_chromium, scroll_width
 

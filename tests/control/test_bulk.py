@@ -6,6 +6,9 @@ from django.core import mail as djmail
 from pretix.base.models import LogEntry, Voucher
 
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed, mails_to
 from .conftest import url

@@ -5,6 +5,9 @@ from pretix.base.models import LogEntry, OutgoingMail
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed, mails_to
 from .conftest import url

@@ -8,6 +8,9 @@ from pretix.base.models import Order, OrderPosition, OutgoingMail
 
 from pretix_grants.control.exporters import GrantExporter
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ import pytest
 from pretix.base.models import LogEntry
 
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed, mails_to
 from .conftest import url

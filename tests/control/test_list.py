@@ -6,6 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from pretix.base.models import OutgoingMail
 
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import url
 

@@ -5,6 +5,9 @@ from django.utils.timezone import now
 from pretix.base.models import Event, Organizer, User
 
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import url
 

@@ -7,6 +7,9 @@ from django.urls import reverse
 from pretix_grants.control import urls as control_urls
 from pretix_grants.defaults import MAIL_TEMPLATES
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..claims.conftest import submitted_claim
 from ..conftest import api_client_for

@@ -8,6 +8,9 @@ from pretix.base.reldate import RelativeDateWrapper
 
 from pretix_grants import issuance
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import form_data, url
 

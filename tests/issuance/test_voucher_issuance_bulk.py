@@ -9,6 +9,9 @@ from pretix.base.models import LogEntry, OutgoingMail
 
 from pretix_grants import issuance, mails, tasks, workflow
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed, mails_to
 from ..test_query_counts import (  # NOQA: F401 (a fixture)

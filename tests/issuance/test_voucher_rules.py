@@ -12,6 +12,9 @@ from pretix.base.models import LogEntry, Voucher
 from pretix_grants import issuance, lifecycle, mails, tasks, workflow
 from pretix_grants.control import forms as control_forms
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..checkout import Shop
 from ..conftest import committed, mails_to

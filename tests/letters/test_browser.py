@@ -18,6 +18,9 @@ from pypdf import PdfReader
 
 from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant, LetterRequest
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..browser import CHROMIUM, fits_the_screen
 from .conftest import letter_data

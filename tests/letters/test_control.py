@@ -20,6 +20,9 @@ from pretix_grants.letters import rules as letters
 from pretix_grants.letters.control import LetterExporter
 from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import MANAGE, VIEW
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import letter_data, pdf_text
 

@@ -23,6 +23,9 @@ from pretix_grants.letters import pdf as letter_pdf, rules as letters
 from pretix_grants.letters.shredder import LetterShredder
 from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import VIEW
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed
 from .conftest import NAMES, letter_data, pdf_text

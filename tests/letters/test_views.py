@@ -10,6 +10,9 @@ from django.utils.translation import gettext
 
 from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant, LetterRequest
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from .conftest import form_data, letter_data
 

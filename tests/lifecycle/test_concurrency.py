@@ -9,6 +9,9 @@ from pretix.base.models import LogEntry
 
 from pretix_grants import lifecycle, workflow
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..test_concurrency import run_at_once
 

@@ -6,6 +6,9 @@ from freezegun import freeze_time
 from pretix_grants import workflow
 from pretix_grants.control.dashboard import dashboard_numbers
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed
 from .helpers import check_in, order_with_voucher

@@ -9,6 +9,9 @@ from pretix.base.models import LogEntry
 
 from pretix_grants import lifecycle, signals, workflow
 from pretix_grants.models import Grant, GrantMail
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import mails_to
 from ..test_query_counts import settings_cached  # noqa: F401 - fixture

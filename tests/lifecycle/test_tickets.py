@@ -7,6 +7,9 @@ from pretix.base.models import LogEntry, Order, Voucher
 from pretix_grants import lifecycle, workflow
 from pretix_grants.control.dashboard import dashboard_numbers
 from pretix_grants.models import Grant
+from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
+    whole_test_without_scopes,
+)
 
 from ..conftest import committed
 from ..control.conftest import url

@@ -4,7 +4,7 @@ mails per grantee, mails the sweep sent again, time to the last mail after the f
 doc/operations.md recommends can be tried with other values before they go to production. It uses the suite's
 PostgreSQL database and Redis databases 5-7 on this machine; the options override the suite's settings:
 
-    python tests/stack/chaos.py --grants 600 --stalled-mail-seconds 300 --sweep-every 60 --bound 480 \\
+    python tests/stack/chaos.py --grants 600 --stalled-mail-seconds 300 --cron-every 60 --bound 480 \\
         --visibility-timeout 3600 --worker-options "--concurrency 4 --prefetch-multiplier 1 -O fair"
 """
 import argparse
@@ -27,8 +27,8 @@ def main():
     parser.add_argument('--visibility-timeout', type=int, help="the Redis broker's visibility timeout (default 3600)")
     parser.add_argument('--worker-options', help='options of the Celery worker (default "--concurrency 2 '
                                                  '--prefetch-multiplier 1 -O fair")')
-    parser.add_argument('--sweep-every', type=int, help='seconds between runs of the mail sweep (default 5; cron '
-                                                        'runs runperiodic every 60)')
+    parser.add_argument('--cron-every', type=int, help="seconds between runs of pretix's runperiodic in a subprocess "
+                                                       '(default 60, as cron every minute)')
     parser.add_argument('--bound', type=int, help='seconds after the faults by which every mail must be there '
                                                   '(default 300)')
     args = parser.parse_args()
@@ -41,8 +41,8 @@ def main():
         env['PRETIX_CELERY_BROKER_TRANSPORT_OPTIONS'] = json.dumps({'visibility_timeout': args.visibility_timeout})
     if args.worker_options:
         env['GRANTS_WORKER_OPTIONS'] = args.worker_options
-    if args.sweep_every:
-        env['GRANTS_CHAOS_SWEEP_EVERY'] = str(args.sweep_every)
+    if args.cron_every:
+        env['GRANTS_CHAOS_CRON_EVERY'] = str(args.cron_every)
     if args.bound:
         env['GRANTS_CHAOS_BOUND'] = str(args.bound)
     if subprocess.call([sys.executable, str(ROOT / 'tests/stack/reachable.py')]) != 0:

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -123,6 +124,41 @@ class Worker:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
         self.groups = []
+
+
+class Cron:
+    """
+    pretix's cron: ``python -m pretix runperiodic`` in a subprocess of its own every ``every`` seconds, with no
+    scope, as doc/operations.md recommends (``* * * * *``). Its output is kept; ``errors()`` lists the plugin's.
+    """
+
+    def __init__(self, env, log, every=60):
+        self.env, self.log, self.every, self.runs = env, log, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop.is_set():
+            started = time.monotonic()
+            subprocess.run([sys.executable, '-m', 'pretix', 'runperiodic'], cwd=ROOT, env=self.env, stdout=self.log,
+                           stderr=subprocess.STDOUT, timeout=600)
+            self.runs += 1
+            self._stop.wait(max(0.0, self.every - (time.monotonic() - started)))
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=660)
+
+    def output(self):
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+    def errors(self):
+        return [line for line in self.output().splitlines() if line.startswith('ERROR pretix_grants')]
 
 
 @pytest.fixture(scope='session')
