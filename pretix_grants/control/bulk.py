@@ -33,7 +33,7 @@ from ..permissions import MANAGE
 from . import actions
 from .actions import DONE, FAILED, SKIPPED
 from .forms import BULK_CHOICES, BulkForm
-from .views import filtered_grants, grant_url
+from .listing import filtered_grants, grant_url
 
 logger = logging.getLogger(__name__)
 
@@ -193,15 +193,14 @@ class BulkActionView(PluginPageMixin, AsyncAction, View):
                 url += '?' + request.POST['filter']
             return self._redirect(url, success=False)
         d = form.cleaned_data
-        if d['operation'] == actions.WAITLIST:
-            # "the rest": what the filter shows, less the selected grants
-            _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''), user=request.user,
-                                     blind=reviews.reviewer_in_control(request))
-            ids = [pk for pk in qs.values_list('pk', flat=True) if pk not in set(d['grant'] or [])]
-        elif d['scope'] == 'all':
+        if d['operation'] == actions.WAITLIST or d['scope'] == 'all':
             _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''), user=request.user,
                                      blind=reviews.reviewer_in_control(request))
             ids = list(qs.values_list('pk', flat=True))
+            if d['operation'] == actions.WAITLIST:
+                # "the rest": what the filter shows, less the selected grants
+                chosen = set(d['grant'] or [])
+                ids = [pk for pk in ids if pk not in chosen]
         else:
             ids = list(Grant.objects.filter(event=request.event, pk__in=d['grant']).order_by('created', 'pk')
                        .values_list('pk', flat=True))
