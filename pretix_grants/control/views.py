@@ -1,6 +1,5 @@
 import uuid
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
@@ -29,7 +28,7 @@ from . import actions
 from .exporters import GrantExporter
 from .forms import (
     BULK_CHOICES, MAIL_LABELS, ActionForm, GrantForm, GrantSettingsForm,
-    question_formset, template_placeholders,
+    ReviewForm, question_formset, template_placeholders,
 )
 from .listing import filtered_grants, grant_url
 
@@ -318,14 +317,6 @@ class TemplatePreview(PluginPageMixin, TemplateView):
         ctx['locale_name'] = dict(settings.LANGUAGES).get(lc, lc)
         ctx['subject'], ctx['text'] = render_preview(event, key, lc)
         return ctx
-
-
-class ReviewForm(forms.Form):
-    score = forms.TypedChoiceField(label=_('Score'), coerce=int, widget=forms.RadioSelect,
-                                   choices=[(n, str(n)) for n in reviews.SCORES],
-                                   help_text=_('1: do not fund, 5: fund by all means.'))
-    note = forms.CharField(label=_('Note'), required=False, max_length=5000, widget=forms.Textarea(attrs={'rows': 3}),
-                           help_text=_('Other reviewers read it once they have scored this application.'))
 
 
 class GrantReview(PluginPageMixin, FormView):
