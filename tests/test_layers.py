@@ -14,11 +14,12 @@ Floors, bottom to top. A module may import modules of lower floors only.
 5  tasks (the plugin's tasks and the helpers that queue them)
 6  the pages and resources: api, views, claims.api, claims.views, letters.api, letters.views, control.actions
 7  control's parts: forms, importer, nav, eventcopy, dashboard, exporters; templatetags
-8  control pages: control.views, claims.control, letters.control
-9  control.bulk, control.import_views (they use the pages' list and forms)
-10 control.urls; claims.signals, letters.signals (a feature's receivers and log texts)
-11 signals, urls, management commands (wiring only)
-12 apps (its ready() imports signals and tasks)
+8  control.listing (the grant list's query and the control pages' links)
+9  control pages: control.views, claims.control, letters.control
+10 control.bulk, control.import_views (they use the list's query and the forms)
+11 control.urls; claims.signals, letters.signals (a feature's receivers and log texts)
+12 signals, urls, management commands (wiring only)
+13 apps (its ready() imports signals and tasks)
 
 Feature packages (``FEATURES``) hold a whole feature each; they may import the core and ``base``, never each other,
 and ``base`` imports no feature.
@@ -41,16 +42,17 @@ FLOORS = {
     'control.actions': 6,
     'control.forms': 7, 'control.importer': 7, 'control.nav': 7, 'control.eventcopy': 7, 'control.dashboard': 7,
     'control.exporters': 7, 'templatetags.grant_claims': 7,
-    'control.views': 8, 'claims.control': 8, 'letters.control': 8,
-    'control.bulk': 9, 'control.import_views': 9,
-    'control.urls': 10, 'claims.signals': 10, 'letters.signals': 10,
+    'control.listing': 8,
+    'control.views': 9, 'claims.control': 9, 'letters.control': 9,
+    'control.bulk': 10, 'control.import_views': 10,
+    'control.urls': 11, 'claims.signals': 11, 'letters.signals': 11,
+    'management.commands.grants_demo': 12, 'signals': 12, 'urls': 12,
+    'apps': 13,
     # tickets/: the person's own ticket and held places
-    'tickets.rules': 4, 'tickets.api': 6, 'tickets.views': 7, 'tickets.control': 8, 'tickets.signals': 9,
-    'management.commands.grants_demo': 11, 'signals': 11, 'urls': 11,
-    'apps': 12,
+    'tickets.rules': 4, 'tickets.api': 6, 'tickets.views': 7, 'tickets.control': 9, 'tickets.signals': 10,
     # decisions/: its rules are pure; its pages, API and receivers sit with the other features'
     'decisions.rules': 1, 'decisions.programme': 5, 'decisions.forms': 6, 'decisions.tasks': 6, 'decisions.views': 6,
-    'decisions.api': 7, 'decisions.control': 8, 'decisions.signals': 10,
+    'decisions.api': 7, 'decisions.control': 9, 'decisions.signals': 11,
 }
 # the feature packages; ``base`` is what they share, below them
 FEATURES = ('claims', 'letters', 'decisions', 'tickets')

@@ -91,7 +91,7 @@ class ClaimDetail(ClaimViewMixin, TemplateView):
             'items': list(claim.items.prefetch_related('receipts')),
             'form': form or DecisionForm(initial={'amount': claim.claimed_amount, 'decision': 'approve'}),
             'logs': LogEntry.objects.filter(content_type__model='claim', object_id=claim.pk,
-                                            event=self.request.event).select_related('user').order_by('-datetime'),
+                                            event=self.request.event).select_related('user', 'content_type', 'api_token').order_by('-datetime'),
             'in_sepa': claims.in_sepa(claim),
             'bic_needed': bool(claim.iban) and claims.bic_needed(claim.iban),
         })

@@ -29,6 +29,10 @@ AMOUNT_LABELS = {'travel_amount': gettext_lazy('travel'), 'accommodation_amount'
                  'other_amount': gettext_lazy('other')}
 
 
+# how an action ended for one grant, as the bulk result page shows it
+DONE, SKIPPED, FAILED = 'done', 'skipped', 'failed'
+
+
 class Skipped(Exception):
     """Nothing to do for this grant; the message says why."""
 
@@ -42,6 +46,19 @@ def issue_skip_reason(grant):
     if not grant.ticket:
         return _('This grant does not include a ticket.')
     return None
+
+
+def issue_outcome(grant):
+    """
+    How issuing ended for ``grant`` as it is afterwards, as ``(DONE|SKIPPED|FAILED, message)``: a voucher that could
+    not be issued leaves the grant needing attention, with the reason; a grant changed meanwhile (refused, cancelled)
+    was skipped, with the reason.
+    """
+    if grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
+        return FAILED, grant.voucher_attention
+    if grant.voucher_state in Grant.VOUCHER_STATES_DONE:
+        return DONE, ''
+    return SKIPPED, str(issue_skip_reason(grant) or '')
 
 
 def available(grant):

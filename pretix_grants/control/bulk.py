@@ -31,11 +31,11 @@ from ..base.pages import PluginPageMixin
 from ..models import Grant
 from ..permissions import MANAGE
 from . import actions
+from .actions import DONE, FAILED, SKIPPED
 from .forms import BULK_CHOICES, BulkForm
-from .views import filtered_grants, grant_url
+from .listing import filtered_grants, grant_url
 
 logger = logging.getLogger(__name__)
-DONE, SKIPPED, FAILED = 'done', 'skipped', 'failed'
 
 
 # grants per transaction of the batched issuance
@@ -82,12 +82,9 @@ def run_issue(event, grant_ids, *, user=None, progress=None, deliver_here=True):
                 g = after.get(pk)
                 if g is None:  # deleted meanwhile
                     rows.pop(pk)
-                elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
-                    rows[pk].update(result=FAILED, message=g.voucher_attention)
-                elif g.voucher_state in Grant.VOUCHER_STATES_DONE:
-                    rows[pk].update(result=DONE, message='')
-                else:  # changed meanwhile (refused, cancelled)
-                    rows[pk].update(result=SKIPPED, message=str(actions.issue_skip_reason(g) or ''))
+                else:
+                    result, message = actions.issue_outcome(g)
+                    rows[pk].update(result=result, message=message)
         results.extend(rows[pk] for pk in chunk if pk in rows)
         if progress:
             progress(100 * min(start + ISSUE_BATCH, len(ids)) / len(ids))
@@ -118,8 +115,9 @@ def run_each(event, action, grant_ids, *, user=None, decision=None, progress=Non
             logger.exception('Bulk action %s failed for grant %s', action, pk)
             row.update(result=FAILED, message=str(e) or e.__class__.__name__)
         else:
-            if action == actions.ISSUE and grant.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
-                row.update(result=FAILED, message=grant.voucher_attention)
+            if action == actions.ISSUE:
+                result, message = actions.issue_outcome(grant)
+                row.update(result=result, message=message)
             else:
                 row.update(result=DONE, message='')
         results.append(row)
@@ -195,15 +193,14 @@ class BulkActionView(PluginPageMixin, AsyncAction, View):
                 url += '?' + request.POST['filter']
             return self._redirect(url, success=False)
         d = form.cleaned_data
-        if d['operation'] == actions.WAITLIST:
-            # "the rest": what the filter shows, less the selected grants
-            _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''), user=request.user,
-                                     blind=reviews.reviewer_in_control(request))
-            ids = [pk for pk in qs.values_list('pk', flat=True) if pk not in set(d['grant'] or [])]
-        elif d['scope'] == 'all':
+        if d['operation'] == actions.WAITLIST or d['scope'] == 'all':
             _f, qs = filtered_grants(request.event, QueryDict(d['filter'] or ''), user=request.user,
                                      blind=reviews.reviewer_in_control(request))
             ids = list(qs.values_list('pk', flat=True))
+            if d['operation'] == actions.WAITLIST:
+                # "the rest": what the filter shows, less the selected grants
+                chosen = set(d['grant'] or [])
+                ids = [pk for pk in ids if pk not in chosen]
         else:
             ids = list(Grant.objects.filter(event=request.event, pk__in=d['grant']).open_to(request.user).order_by('created', 'pk')
                        .values_list('pk', flat=True))

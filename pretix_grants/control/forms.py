@@ -14,7 +14,7 @@ from pretix.base.services.placeholders import (
 )
 from pretix.control.forms import SplitDateTimeField
 
-from .. import mails
+from .. import mails, reviews
 from ..applications import QUESTION_TYPES, parse_questions
 from ..claims import rules as claims
 from ..defaults import MAIL_TEMPLATES
@@ -465,3 +465,11 @@ QuestionFormSet = forms.formset_factory(QuestionForm, formset=BaseQuestionFormSe
 def question_formset(event, data=None):
     return QuestionFormSet(data=data, prefix='questions', form_kwargs={'locales': event.settings.locales},
                            initial=[question_initial(q) for q in event.settings.grants_application_questions or []])
+
+
+class ReviewForm(forms.Form):
+    score = forms.TypedChoiceField(label=_('Score'), coerce=int, widget=forms.RadioSelect,
+                                   choices=[(n, str(n)) for n in reviews.SCORES],
+                                   help_text=_('1: do not fund, 5: fund by all means.'))
+    note = forms.CharField(label=_('Note'), required=False, max_length=5000, widget=forms.Textarea(attrs={'rows': 3}),
+                           help_text=_('Other reviewers read it once they have scored this application.'))

@@ -14,7 +14,7 @@ from pretix.base.models import CachedFile
 from ..base.pages import PluginPageMixin
 from ..permissions import MANAGE
 from .importer import MappingForm, UploadForm, check_rows, import_rows
-from .views import grant_url
+from .listing import grant_url
 
 
 class ImportUpload(PluginPageMixin, FormView):

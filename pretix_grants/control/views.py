@@ -1,11 +1,10 @@
 import uuid
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -29,71 +28,10 @@ from ..permissions import MANAGE, REVIEW
 from . import actions
 from .exporters import GrantExporter
 from .forms import (
-    BULK_CHOICES, MAIL_LABELS, ActionForm, GrantFilterForm, GrantForm,
-    GrantSettingsForm, question_formset, template_placeholders,
+    BULK_CHOICES, MAIL_LABELS, ActionForm, GrantForm, GrantSettingsForm,
+    ReviewForm, question_formset, template_placeholders,
 )
-
-
-def grant_url(event, name, **kwargs):
-    return reverse(f'plugins:pretix_grants:control.{name}', kwargs={
-        'organizer': event.organizer.slug, 'event': event.slug, **kwargs})
-
-
-REVIEW_ORDERINGS = {'review_count', 'review_mean', 'review_stddev', 'own_score'}
-
-
-def filtered_grants(event, data, user=None, blind=True):
-    """
-    The event's grants matching the list's filter form ``data``, with what the list shows annotated, the review
-    figures as ``user`` may see them (``reviews.annotate``).
-    """
-    form = GrantFilterForm(data=data)
-    form.is_valid()
-    fd = form.cleaned_data if form.is_bound else {}
-    qs = Grant.objects.filter(event=event).open_to(user).with_total().with_mail_state()
-    qs = reviews.annotate(qs, user, blind)
-    if fd.get('review') == 'mine_missing':
-        qs = qs.filter(own_score__isnull=True)
-    elif fd.get('review') == 'mine_done':
-        qs = qs.filter(own_score__isnull=False)
-    elif fd.get('review') == 'disputed':
-        qs = qs.filter(review_stddev__gte=reviews.HIGH_DISAGREEMENT)
-    if fd.get('fewer_reviews'):
-        qs = qs.filter(review_count__lt=fd['fewer_reviews'])
-    if fd.get('status'):
-        qs = qs.filter(status=fd['status'])
-    if fd.get('decision') == 'none':
-        qs = qs.filter(decision__isnull=True)
-    elif fd.get('decision') == 'any':
-        qs = qs.filter(decision__isnull=False)
-    elif fd.get('decision'):
-        qs = qs.filter(decision=fd['decision'])
-    v = fd.get('voucher')
-    if v == 'ordered':
-        qs = qs.filter(voucher__redeemed__gt=0)
-    elif v == 'issued':
-        qs = qs.filter(voucher_state__in=(Grant.VOUCHER_ISSUED, Grant.VOUCHER_LINKED))
-    elif v == 'holds_ticket':
-        qs = issuance.holding_own_ticket(event, qs)
-    elif v:
-        qs = qs.filter(voucher_state=v)
-    m = fd.get('mail')
-    if m == 'failed':
-        qs = qs.filter(mail_failed=True)
-    elif m == 'queued':
-        qs = qs.filter(mail_pending=True)
-    elif m == 'sent':
-        qs = qs.filter(mail_any=True, mail_failed=False, mail_pending=False)
-    if fd.get('query'):
-        q = fd['query'].strip()
-        qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q))
-    ordering = fd.get('ordering') or 'created'
-    if ordering.lstrip('-') in REVIEW_ORDERINGS:
-        # grants without figures (no reviews, or hidden) last either way
-        f = F(ordering.lstrip('-'))
-        return form, qs.order_by(f.desc(nulls_last=True) if ordering.startswith('-') else f.asc(nulls_last=True),
-                                 'created', 'pk')
-    return form, qs.order_by(ordering, 'pk')
+from .listing import filtered_grants, grant_url
 
 
 class GrantList(PluginPageMixin, PaginationMixin, ListView):
@@ -382,14 +320,6 @@ class TemplatePreview(PluginPageMixin, TemplateView):
         ctx['locale_name'] = dict(settings.LANGUAGES).get(lc, lc)
         ctx['subject'], ctx['text'] = render_preview(event, key, lc)
         return ctx
-
-
-class ReviewForm(forms.Form):
-    score = forms.TypedChoiceField(label=_('Score'), coerce=int, widget=forms.RadioSelect,
-                                   choices=[(n, str(n)) for n in reviews.SCORES],
-                                   help_text=_('1: do not fund, 5: fund by all means.'))
-    note = forms.CharField(label=_('Note'), required=False, max_length=5000, widget=forms.Textarea(attrs={'rows': 3}),
-                           help_text=_('Other reviewers read it once they have scored this application.'))
 
 
 class GrantReview(PluginPageMixin, FormView):
