@@ -11,8 +11,8 @@ from pretix.base.models import CachedFile
 
 from pretix_grants.models import Claim, Receipt
 
-from ..claim_fixtures import (  # NOQA: F401 (fixtures)
-    claim_grant, claim_url, form, jpeg_bytes, past_event, upload,
+from ..claim_fixtures import (
+    claim_url, form, jpeg_bytes, upload,
 )
 
 
