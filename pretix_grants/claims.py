@@ -24,7 +24,6 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse
-from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
@@ -147,7 +146,7 @@ def submit_blocker(grant):
 
 
 def _date(event, value):
-    return date_format(value.astimezone(event.timezone), 'SHORT_DATETIME_FORMAT')
+    return mails.format_moment(event, value)
 
 
 # --- input --------------------------------------------------------------------------------------------------------
