@@ -7,6 +7,7 @@ from django.db.models import (
     DecimalField, Exists, ExpressionWrapper, F, OuterRef, Sum,
 )
 from django.db.models.functions import Coalesce, Lower
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import ScopedManager
 from pretix.base.models import LoggedModel, Order, OutgoingMail
@@ -22,6 +23,14 @@ MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, Outgoi
 def generate_secret():
     """256 random bits, URL-safe: the grantee's only key to their reply page."""
     return secrets.token_urlsafe(32)
+
+
+def as_labels(choices):
+    """
+    A model's status choices as labels (filters, lists, badges): capitalised like pretix's own status labels. The
+    choices themselves stay lower-case, for sentences such as "cannot move from {current} to {new}".
+    """
+    return tuple((key, capfirst(label)) for key, label in choices)
 
 
 def amount_field(label):

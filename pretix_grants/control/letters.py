@@ -28,7 +28,7 @@ from pretix.control.views.event import EventSettingsFormView
 from .. import letters
 from ..defaults import LETTER_MAIL_TEMPLATES
 from ..letter_forms import LetterForm
-from ..models import LetterRequest
+from ..models import LetterRequest, as_labels
 from ..permissions import MANAGE
 from .pages import PluginPageMixin
 
@@ -48,7 +48,7 @@ def letter_url(event, name, **kwargs):
 
 class LetterFilterForm(forms.Form):
     status = forms.ChoiceField(label=_('Status'), required=False,
-                               choices=(('', _('All states')), *LetterRequest.STATUS_CHOICES))
+                               choices=(('', _('All states')), *as_labels(LetterRequest.STATUS_CHOICES)))
     kind = forms.ChoiceField(label=_('Requested by'), required=False, choices=KINDS)
     query = forms.CharField(label=_('Search'), required=False,
                             widget=forms.TextInput(attrs={'placeholder': _('Name, email or reference')}))
@@ -237,10 +237,11 @@ class LetterSettingsForm(SettingsForm):
                                     'accommodation_amount', 'reference', 'signatory_name', 'signatory_role'))),
     )
     grants_letter_signatory_name = forms.CharField(label=_('Signed by'), required=False, max_length=200)
-    grants_letter_signatory_role = forms.CharField(label=pgettext_lazy('letter', 'Role of the signatory'),
-                                                   required=False, max_length=200)
-    grants_letter_contact = forms.CharField(
-        label=_('Contact block'), required=False, widget=forms.Textarea(attrs={'rows': 4}),
+    # in each of the event's languages, as the letter's text: a German letter names the role in German
+    grants_letter_signatory_role = I18nFormField(label=pgettext_lazy('letter', 'Role of the signatory'),
+                                                 required=False, max_length=200, widget=I18nTextInput)
+    grants_letter_contact = I18nFormField(
+        label=_('Contact block'), required=False, widget=I18nTextarea, max_length=1000,
         help_text=_('Printed at the top right of the letter: your organization\'s address, email, website.'),
     )
     grants_letter_logo = ExtFileField(

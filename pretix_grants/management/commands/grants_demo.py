@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
+from i18nfield.strings import LazyI18nString
 from PIL import Image, ImageDraw
 from pretix.base.models import Event, Organizer, User
 from pretix.base.services.vouchers import vouchers_send
@@ -135,8 +136,14 @@ class Command(BaseCommand):
         event.save(update_fields=['location'])
         event.settings.grants_letters_grantees = True
         event.settings.grants_letter_signatory_name = 'Alex Organizer'
-        event.settings.grants_letter_signatory_role = 'Chair, DemoCon grants committee'
-        event.settings.grants_letter_contact = 'DemoCon e.V.\nExample Street 1\n10115 Berlin\nvisa@democon.example'
+        event.settings.grants_letter_signatory_role = LazyI18nString({
+            'en': 'Chair, DemoCon grants committee', 'de': 'Vorsitz, Förderausschuss der DemoCon',
+            'it': 'Presidenza, commissione borse di DemoCon', 'fr': 'Présidence, comité des bourses de DemoCon',
+            'es': 'Presidencia, comité de becas de DemoCon'})
+        event.settings.grants_letter_contact = LazyI18nString({
+            lang: f'DemoCon e.V.\nExample Street 1\n10115 Berlin\n{country}\nvisa@democon.example'
+            for lang, country in (('en', 'Germany'), ('de', 'Deutschland'), ('it', 'Germania'), ('fr', 'Allemagne'),
+                                  ('es', 'Alemania'))})
         expiry = (event.date_to + timedelta(days=400)).date()
         grace = letters.request_letter(event, {
             'full_name': 'Grace Brewster Hopper', 'nationality': 'US', 'passport_number': 'X12345678',
