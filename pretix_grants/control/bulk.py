@@ -32,7 +32,7 @@ from ..permissions import MANAGE
 from . import actions
 from .forms import BULK_CHOICES, BulkForm
 from .pages import PluginPageMixin
-from .views import filtered_grants, grant_url
+from .views import BULK_KEPT, filtered_grants, grant_url
 
 logger = logging.getLogger(__name__)
 DONE, SKIPPED, FAILED = 'done', 'skipped', 'failed'
@@ -190,6 +190,10 @@ class BulkActionView(PluginPageMixin, AsyncAction, View):
             for errs in form.errors.values():
                 for e in errs:
                     messages.error(request, e)
+            request.session[BULK_KEPT] = {
+                'grant': [int(pk) for pk in request.POST.getlist('grant') if pk.isdigit()][:10000],
+                'operation': request.POST.get('operation', '')[:64], 'scope': request.POST.get('scope', '')[:16],
+            }
             url = grant_url(request.event, 'list')
             if request.POST.get('filter'):
                 url += '?' + request.POST['filter']

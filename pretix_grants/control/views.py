@@ -93,6 +93,10 @@ def filtered_grants(event, data, user=None, blind=True):
     return form, qs.order_by(ordering, 'pk')
 
 
+# the session key under which a bulk action sent back with an error keeps the chosen grants and action for the list
+BULK_KEPT = 'pretix_grants_bulk_kept'
+
+
 class GrantList(PluginPageMixin, PaginationMixin, ListView):
     template_name = 'pretix_grants/control/list.html'
     context_object_name = 'grants'
@@ -120,6 +124,11 @@ class GrantList(PluginPageMixin, PaginationMixin, ListView):
         ctx['decision_choices'] = Grant.DECISION_CHOICES
         ctx['run_id'] = uuid.uuid4()
         ctx['filter_query'] = self.request.GET.urlencode()
+        # a bulk action sent back with an error (e.g. no decision chosen to stage) keeps what was chosen
+        kept = self.request.session.pop(BULK_KEPT, None) or {}
+        ctx['kept_grants'] = set(kept.get('grant') or [])
+        ctx['kept_operation'] = kept.get('operation') or ''
+        ctx['kept_scope'] = kept.get('scope') or ''
         # one column each, the e-mail under the name, the staged decision under the status, the review figures
         # together: so the list fits a 1280 px screen
         ctx['orderings'] = [('name', _('Name')), ('status', _('Status')), ('voucher_state', _('Voucher')),
