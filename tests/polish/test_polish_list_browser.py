@@ -41,10 +41,10 @@ def lines(page, selector):
 def test_the_list_at_1280_px(desktop_page, control, event, make_grant):
     page, errors, shoot = desktop_page
     names = ['Ada Lovelace-Byron', 'Grace Brewster Murray Hopper', 'Edsger Wybe Dijkstra', 'Barbara Liskov']
+    statuses = (Grant.STATUS_CONFIRMED, Grant.STATUS_REJECTED, Grant.STATUS_PENDING, Grant.STATUS_APPROVED)
     grants = [make_grant(status, name=n, email=f'{n.split()[0].lower()}@example.org', travel_amount=Decimal('600.00'),
                          requested_travel=Decimal('650.00'))
-              for n, status in zip(names, (Grant.STATUS_CONFIRMED, Grant.STATUS_REJECTED, Grant.STATUS_PENDING,
-                                            Grant.STATUS_APPROVED))]
+              for n, status in zip(names, statuses)]
     log_in(page, control)
     page.goto(f'{control}/control/event/{event.organizer.slug}/{event.slug}/grants/')
     page.wait_for_load_state('networkidle')
