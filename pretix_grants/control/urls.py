@@ -4,8 +4,10 @@ from django.http import Http404
 from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
+from ..claims import control as claims
+from ..letters import control as letters
 from ..permissions import plugin_active
-from . import bulk, claims, import_views, letters, views
+from . import bulk, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 

@@ -11,7 +11,7 @@ from pretix.base.models import CachedFile
 
 from pretix_grants.models import Claim, Receipt
 
-from ..claim_fixtures import claim_url, form, jpeg_bytes, upload
+from ..claims.conftest import claim_url, form, jpeg_bytes, upload
 
 
 def post(grant, data, files=None):

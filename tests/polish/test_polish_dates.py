@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from pretix_grants import mails
 from pretix_grants.models import Grant
 
-from ..claim_fixtures import claim_url, reply_url
+from ..claims.conftest import claim_url, reply_url
 
 # how each language writes 12 January 2027, 18:30 in Berlin (17:30 UTC)
 MOMENT = {'en': '2027-01-12 18:30 (Europe/Berlin)', 'de': '12.01.2027 18:30 (Europe/Berlin)',

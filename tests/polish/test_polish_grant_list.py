@@ -11,7 +11,7 @@ import pytest
 
 from pretix_grants.models import Grant
 
-from ..control_fixtures import url
+from ..control.conftest import url
 
 
 def granted_cell(html, grant):

@@ -5,7 +5,7 @@ from django_scopes import scopes_disabled
 
 from pretix_grants.models import Grant
 
-from ..control_fixtures import url
+from ..control.conftest import url
 
 CSV = 'Full name,E-Mail,Language\nKarl Müller,karl@example.org,de\n'
 

@@ -10,11 +10,11 @@ from django.test import Client
 from django_scopes import scopes_disabled
 from i18nfield.strings import LazyI18nString
 
-from pretix_grants import letters
+from pretix_grants.letters import rules as letters
 
-from ..claim_fixtures import claim_url, form
-from ..control_fixtures import url
-from ..letter_fixtures import letter_data, pdf_text
+from ..claims.conftest import claim_url, form
+from ..control.conftest import url
+from ..letters.conftest import letter_data, pdf_text
 
 LABEL = {'en': 'Travel', 'de': 'Reise', 'it': 'Viaggio', 'fr': 'Voyage', 'es': 'Viaje'}
 
