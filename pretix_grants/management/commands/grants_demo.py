@@ -14,9 +14,11 @@ from i18nfield.strings import LazyI18nString
 from PIL import Image, ImageDraw
 from pretix.base.models import Event, Organizer, User
 from pretix.base.services.vouchers import vouchers_send
+from pretix.helpers.urls import mainreverse_absolute
+from pretix.multidomain.urlreverse import eventreverse_absolute
 from reportlab.pdfgen import canvas
 
-from pretix_grants import workflow
+from pretix_grants import mails, workflow
 from pretix_grants.claims import rules as claims
 from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant
@@ -52,20 +54,25 @@ class Command(BaseCommand):
             team.members.add(user)
         event = organizer.events.filter(slug='2027').first() or self.event(organizer, user)
         past = organizer.events.filter(slug='2026').first() or self.past_event(organizer, user)
+        # every link from pretix's configured URL ([pretix] url), as pretix's own mails build theirs
+        control = {'organizer': organizer.slug, 'event': event.slug}
         self.stdout.write(self.style.SUCCESS(
             '\npretix-grants demo\n'
-            '  control panel: http://127.0.0.1:8000/control/  (login {email} / {password})\n'
-            '  grants:        http://127.0.0.1:8000/control/event/{o}/{e}/grants/\n'
-            '  shop:          http://127.0.0.1:8000/{o}/{e}/\n'
+            '  control panel: {control}  (login {email} / {password})\n'
+            '  grants:        {grants}\n'
+            '  shop:          {shop}\n'
             '  a grantee page: {reply}\n'
-            '  claims:        http://127.0.0.1:8000/control/event/{o}/2026/grants/claims/\n'
+            '  claims:        {claims}\n'
             '  a claim:       {claim}\n'
             '  mails sent:    data/mails/\n'.format(
-                email=EMAIL, password=PASSWORD, o=organizer.slug, e=event.slug,
-                reply='http://127.0.0.1:8000/{}/{}/grant/{}/'.format(
-                    organizer.slug, event.slug, event.grants.get(email='ada@example.org').secret),
-                claim='http://127.0.0.1:8000/{}/{}/grant/{}/claim/'.format(
-                    organizer.slug, past.slug, past.grants.get(email='grace@example.org').secret),
+                email=EMAIL, password=PASSWORD,
+                control=mainreverse_absolute('control:index'),
+                grants=mainreverse_absolute('plugins:pretix_grants:control.list', kwargs=control),
+                shop=eventreverse_absolute(event, 'presale:event.index'),
+                reply=mails.reply_url(event.grants.get(email='ada@example.org')),
+                claims=mainreverse_absolute('plugins:pretix_grants:control.claims',
+                                            kwargs={**control, 'event': past.slug}),
+                claim=claims.claim_url(past.grants.get(email='grace@example.org')),
             )
         ))
 
