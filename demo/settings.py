@@ -10,3 +10,5 @@ EMAIL_FILE_PATH = os.path.join(DATA_DIR, 'mails')
 # Tasks run in this process here, and Celery logs a line for each at INFO: into the log file with them, so the
 # demo's output ends with its login and links, not a screenful of "Task ... succeeded".
 LOGGING['loggers']['celery'] = {'handlers': ['file'], 'level': 'INFO', 'propagate': False}
+# kombu warns that no broker host is configured: the demo has none on purpose
+LOGGING['loggers']['kombu'] = {'handlers': ['file'], 'level': 'INFO', 'propagate': False}
