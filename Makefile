@@ -82,7 +82,7 @@ bench-burst: venv
 # Quiet steps, so the login and the links printed by grants_demo are the last lines before the server starts.
 demo-data: venv compilemessages
 	@mkdir -p data
-	@echo "Preparing the demo database in data/ (the first time takes about a minute) ..."
+	@echo "Preparing the demo database in data/ (the first time takes several minutes) ..."
 	@$(DEMO) $(PY) -m pretix migrate --noinput -v 0
 	@$(DEMO) $(PY) -m pretix grants_demo
 

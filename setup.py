@@ -97,6 +97,8 @@ setup(
             'aiosmtpd>=1.4',
             'responses>=0.23',
             'playwright>=1.40',
+            # axe-core, the accessibility checker the browser tests run on the plugin's forms (it ships axe.min.js)
+            'axe-playwright-python>=0.1.7,<0.2',
             'hypothesis>=6.100',
             # the letters' QR code read back from the rendered PDF, as a phone's camera reads the printed page
             'pypdfium2>=4.30,<6',

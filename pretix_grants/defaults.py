@@ -139,9 +139,8 @@ def stalled_mail_seconds(email_timeout):
 # Paragraphs are separated by an empty line; the lines of a paragraph are joined (letter_pdf.py).
 LETTER_TEXT = gettext_noop("""To whom it may concern,
 
-we are pleased to invite {name}, a citizen of {nationality}, born on {date_of_birth}, holder of passport
-number {passport_number} (valid until {passport_expiry}), to attend {event}, which takes place on
-{event_dates} at {venue}.
+We are pleased to invite {name} (nationality: {nationality}, born on {date_of_birth}, passport number
+{passport_number}, valid until {passport_expiry}) to attend {event}, which takes place on {event_dates} at {venue}.
 
 {grant_coverage}
 
@@ -198,8 +197,9 @@ LETTER_DEFAULTS = {
     'grants_letters_auto_approve': (False, bool),
     'grants_letter_text': (LazyI18nString.from_gettext(LETTER_TEXT), LazyI18nString),
     'grants_letter_signatory_name': ('', str),
-    'grants_letter_signatory_role': ('', str),
-    'grants_letter_contact': ('', str),
+    # printed in the letter's language, as its text is
+    'grants_letter_signatory_role': ('', LazyI18nString),
+    'grants_letter_contact': ('', LazyI18nString),
     # None: pretix's event logo is the letterhead
     'grants_letter_logo': (None, File),
     'grants_letter_signature': (None, File),

@@ -7,6 +7,7 @@ from django.db.models import (
     DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum,
 )
 from django.db.models.functions import Coalesce, Lower
+from django.utils.text import capfirst
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import ScopedManager
@@ -35,6 +36,14 @@ def own_ticket_positions(event, email, item_ids, subevent_id=None):
 def generate_secret():
     """256 random bits, URL-safe: the grantee's only key to their reply page."""
     return secrets.token_urlsafe(32)
+
+
+def as_labels(choices):
+    """
+    A model's status choices as labels (filters, lists, badges): capitalised like pretix's own status labels. The
+    choices themselves stay lower-case, for sentences such as "cannot move from {current} to {new}".
+    """
+    return tuple((key, capfirst(label)) for key, label in choices)
 
 
 def amount_field(label):

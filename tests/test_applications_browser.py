@@ -46,7 +46,8 @@ def test_an_applicant_applies_in_the_shop_and_sees_the_status_page(browser_page,
     page.get_by_role('radio', name='No').check()
     page.get_by_role('button', name='Send application').click()
     # the justification is missing: the form says so, and keeps what was typed
-    expect(page.get_by_text('Please tell us briefly what the amounts are for.')).to_be_visible()
+    # beside the field (pretix's summary above the form names it too, linked to the field)
+    expect(page.locator('.help-block', has_text='Please tell us briefly what the amounts are for.')).to_be_visible()
     expect(page.get_by_label('Your name')).to_have_value('Grace Hopper')
     shoot('errors')
 

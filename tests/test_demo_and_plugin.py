@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from pretix.base.models import Event, Voucher
 
@@ -36,7 +37,7 @@ def test_demo_command_makes_grants_in_every_status_and_can_run_again(capsys):
     assert {lr.grant.email: lr.status for lr in event.letter_requests.all()} == {
         'grace@example.org': 'approved', 'ada@example.org': 'requested'}
     out = capsys.readouterr().out
-    assert 'admin@localhost / admin' in out and 'http://127.0.0.1:8000/control/' in out
+    assert 'admin@localhost / admin' in out and f'{settings.SITE_URL}/control/' in out
 
     with committed():
         call_command('grants_demo')

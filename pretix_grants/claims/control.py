@@ -18,7 +18,7 @@ from pretix.base.forms import SettingsForm
 from pretix.base.models import LogEntry
 
 from ..base.pages import PluginPageMixin
-from ..models import Claim, ClaimItem, Receipt
+from ..models import Claim, ClaimItem, Receipt, as_labels
 from ..permissions import MANAGE
 from . import rules as claims
 
@@ -30,7 +30,7 @@ def claims_url(event, name='control.claims', **kwargs):
 
 class ClaimFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=(('', pgettext_lazy('filter', 'All states')),
-                                                       *Claim.STATE_CHOICES))
+                                                       *as_labels(Claim.STATE_CHOICES)))
     category = forms.ChoiceField(required=False, choices=(('', pgettext_lazy('filter', 'All categories')),
                                                           *ClaimItem.CATEGORY_CHOICES))
 

@@ -14,15 +14,16 @@ import io
 import logging
 import os
 import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 from defusedcsv import csv
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse
-from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
@@ -31,7 +32,7 @@ from localflavor.generic.validators import BICValidator, IBANValidator
 from openpyxl import Workbook
 from pretix.base.i18n import LazyCurrencyNumber
 from pretix.base.middleware import add_to_response_csp
-from pretix.base.models import Event
+from pretix.base.models import CachedFile, Event
 from pretix.base.services.placeholders import SimpleFunctionalTextPlaceholder
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
@@ -145,7 +146,7 @@ def submit_blocker(grant):
 
 
 def _date(event, value):
-    return date_format(value.astimezone(event.timezone), 'SHORT_DATETIME_FORMAT')
+    return mails.format_moment(event, value)
 
 
 # --- input --------------------------------------------------------------------------------------------------------
@@ -234,6 +235,105 @@ def lock(claim):
             .get(pk=claim.pk))
 
 
+def _receipts_by_category(claim):
+    existing = {}
+    if claim is not None:
+        for r in Receipt.objects.filter(item__claim=claim).select_related('item'):
+            existing.setdefault(r.item.category, []).append(r)
+    return existing
+
+
+def problems(grant, claim, *, items, payout, new_receipts=None, remove_receipts=(), submit=False, existing=None):
+    """
+    Every reason why ``save`` would refuse these data, as ``({field: message}, the cleaned payout data)``: the
+    grantee's page shows them all at once, together with its own errors (a file that is no receipt), rather than
+    one round of errors after another. ``None`` as a field names the claim as a whole.
+    """
+    new_receipts = new_receipts or {}
+    existing = _receipts_by_category(claim) if existing is None else existing
+    remove = {int(pk) for pk in remove_receipts}
+    errors = {}
+    payout_data = None
+    granted = grant.amounts
+    for cat, (amount, description) in items.items():
+        if amount is not None and amount > granted.get(cat, Decimal('0.00')):
+            # the category's label leads, so it is written as a label in every language (capitalised in German)
+            errors[f'{cat}_amount'] = _('{category}: you can claim at most {amount}.').format(
+                amount=LazyCurrencyNumber(granted.get(cat, Decimal('0.00')), grant.event.currency),
+                category=CATEGORY_LABELS[cat])
+        elif amount is not None and amount < 0:
+            errors[f'{cat}_amount'] = _('Please enter an amount of zero or more.')
+    try:
+        payout_data = clean_payout(grant.event, complete=submit, **payout)
+    except ValidationError as e:
+        errors.update(e.message_dict)
+    for cat in CATEGORIES:
+        kept = [r for r in existing.get(cat, []) if r.pk not in remove]
+        count = len(kept) + len(new_receipts.get(cat, []))
+        if count > MAX_RECEIPTS:
+            errors[f'{cat}_receipts'] = _('Please add at most {n} receipts per category.').format(n=MAX_RECEIPTS)
+        amount, description = items.get(cat, (None, ''))
+        if submit and amount:
+            if not (description or '').strip():
+                errors[f'{cat}_description'] = _('Please describe what you claim.')
+            if not count:
+                errors[f'{cat}_receipts'] = _('Please add at least one receipt.')
+    if submit and not any(amount for amount, d in items.values()):
+        errors[None] = _('Please enter the amount you claim in at least one category.')
+    return errors, payout_data
+
+
+# --- receipts kept across a form that had errors ------------------------------------------------------------------
+
+HELD_FOR = timedelta(hours=6)
+
+
+def _held_key(grant, category):
+    return f'pretix_grants.receipt:{grant.pk}:{category}'
+
+
+def hold_receipt(grant, category, upload, content_type):
+    """
+    Keep a checked receipt of a claim form that had errors, so the grantee need not choose it again: as one of
+    pretix's cached files, tied to the grant and the category, never downloadable, and removed by pretix's own
+    clean-up of expired files if the claim is never saved.
+    """
+    cf = CachedFile(expires=now() + HELD_FOR, date=now(), filename=clean_name(upload), type=content_type,
+                    web_download=False, session_key=_held_key(grant, category))
+    upload.seek(0)
+    cf.file.save('receipt', upload, save=False)
+    cf.save()
+    return cf
+
+
+def held_receipts(grant, ids):
+    """The receipts held for this grant among ``ids``: {category: [CachedFile]}; any other id is ignored."""
+    valid = []
+    for i in ids:
+        try:
+            valid.append(uuid.UUID(str(i)))
+        except ValueError:
+            continue
+    found = {}
+    keys = {_held_key(grant, cat): cat for cat in CATEGORIES}
+    for cf in CachedFile.objects.filter(id__in=valid, session_key__in=keys, expires__gt=now()).order_by('date'):
+        if cf.file:
+            found.setdefault(keys[cf.session_key], []).append(cf)
+    return found
+
+
+def held_upload(cf):
+    """A held receipt as ``save`` takes a new one: a file with the grantee's file name and size."""
+    return File(cf.file.open('rb'), name=cf.filename)
+
+
+def release_held(held):
+    """Forget held receipts (saved into the claim, or removed by the grantee); their files go with them."""
+    for cfs in held.values():
+        for cf in cfs:
+            cf.delete()
+
+
 def save(grant, *, items, payout, new_receipts=None, remove_receipts=(), submit=False, at=None):
     """
     Save the grantee's claim, and with ``submit`` send it to the organizers.
@@ -256,37 +356,10 @@ def save(grant, *, items, payout, new_receipts=None, remove_receipts=(), submit=
                 reason = submit_blocker(grant)
                 if reason:
                     raise ClaimError(reason, claim)
-            errors = {}
-            granted = grant.amounts
-            for cat, (amount, description) in items.items():
-                if amount is not None and amount > granted.get(cat, Decimal('0.00')):
-                    errors[f'{cat}_amount'] = _('You can claim at most {amount} for {category}.').format(
-                        amount=LazyCurrencyNumber(granted.get(cat, Decimal('0.00')), grant.event.currency),
-                        category=str(CATEGORY_LABELS[cat]).lower())
-                elif amount is not None and amount < 0:
-                    errors[f'{cat}_amount'] = _('Please enter an amount of zero or more.')
-            try:
-                payout_data = clean_payout(grant.event, complete=submit, **payout)
-            except ValidationError as e:
-                errors.update(e.message_dict)
-            existing = {}
-            if claim is not None:
-                for r in Receipt.objects.filter(item__claim=claim).select_related('item'):
-                    existing.setdefault(r.item.category, []).append(r)
+            existing = _receipts_by_category(claim)
             remove = {int(pk) for pk in remove_receipts}
-            for cat in CATEGORIES:
-                kept = [r for r in existing.get(cat, []) if r.pk not in remove]
-                count = len(kept) + len(new_receipts.get(cat, []))
-                if count > MAX_RECEIPTS:
-                    errors[f'{cat}_receipts'] = _('Please add at most {n} receipts per category.').format(n=MAX_RECEIPTS)
-                amount, description = items.get(cat, (None, ''))
-                if submit and amount:
-                    if not (description or '').strip():
-                        errors[f'{cat}_description'] = _('Please describe what you claim.')
-                    if not count:
-                        errors[f'{cat}_receipts'] = _('Please add at least one receipt.')
-            if submit and not any(amount for amount, d in items.values()):
-                errors[None] = _('Please enter the amount you claim in at least one category.')
+            errors, payout_data = problems(grant, claim, items=items, payout=payout, new_receipts=new_receipts,
+                                           remove_receipts=remove, submit=submit, existing=existing)
             if errors:
                 raise ValidationError(errors)
 

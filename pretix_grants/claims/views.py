@@ -84,6 +84,12 @@ class ClaimForm(forms.Form):
                     size=claims.MAX_RECEIPT_SIZE // (1024 * 1024)),
             )
             self.categories.append((cat, label, item))
+        # receipts checked on an earlier submit that had errors, kept so they need not be chosen again
+        held = claims.held_receipts(grant, self.data.getlist('held_receipts')) if self.is_bound else {}
+        dropped = set(self.data.getlist('drop_held')) if self.is_bound else set()
+        self.held = {cat: [cf for cf in cfs if str(cf.id) not in dropped] for cat, cfs in held.items()}
+        self.dropped = {cat: [cf for cf in cfs if str(cf.id) in dropped] for cat, cfs in held.items()}
+        self.new_uploads = {}
         receipts = list(Receipt.objects.filter(item__claim=claim)) if claim else []
         if receipts:
             self.fields['remove_receipts'] = forms.MultipleChoiceField(
@@ -117,15 +123,44 @@ class ClaimForm(forms.Form):
         self.receipts = {}
         for cat, label, item in self.categories:
             field = f'{cat}_receipts'
-            accepted = []
+            accepted = [(claims.held_upload(cf), cf.type) for cf in self.held.get(cat, [])]
             for upload in data.get(field) or []:
                 try:
-                    accepted.append((upload, claims.check_receipt(upload)))
+                    content_type = claims.check_receipt(upload)
                 except ValidationError as e:
                     self.add_error(field, e)
+                else:
+                    accepted.append((upload, content_type))
+                    self.new_uploads.setdefault(cat, []).append((upload, content_type))
             if accepted:
                 self.receipts[cat] = accepted
         return data
+
+    def add_rule_errors(self, errors):
+        """The claim rules' errors (``claims.problems``, ``claims.save``), each once, beside the form's own."""
+        for field, messages_ in errors.items():
+            field = field if field in self.fields else None
+            if field is None:
+                known = set(self.non_field_errors())
+                messages_ = [m for m in (messages_ if isinstance(messages_, list) else [messages_]) if str(m) not in known]
+                if messages_:
+                    self.add_error(None, messages_)
+            elif field not in self.errors:
+                self.add_error(field, messages_)
+
+    def hold_new_receipts(self):
+        """After a failed submit: keep the new receipts that were accepted, to be shown and sent again."""
+        for cat, uploads in self.new_uploads.items():
+            for upload, content_type in uploads:
+                self.held.setdefault(cat, []).append(claims.hold_receipt(self.grant, cat, upload, content_type))
+        self.new_uploads = {}
+        claims.release_held(self.dropped)
+        self.dropped = {}
+
+    def release_held(self):
+        """After a save: the held receipts are the claim's receipts now."""
+        claims.release_held(self.held)
+        claims.release_held(self.dropped)
 
     def items(self):
         d = self.cleaned_data
@@ -137,13 +172,16 @@ class ClaimForm(forms.Form):
                 'iban': d.get('iban', ''), 'bic': d.get('bic', ''), 'other': d.get('payout_other', '')}
 
     def category_fields(self):
-        """(label, amount field, description field, receipts field, kept receipts) per category, for the template."""
+        """
+        (label, amount field, description field, receipts field, kept receipts, held receipts) per category, for
+        the template.
+        """
         receipts = {}
         if self.claim:
             for r in Receipt.objects.filter(item__claim=self.claim).select_related('item'):
                 receipts.setdefault(r.item.category, []).append(r)
         return [(label, self[f'{cat}_amount'], self[f'{cat}_description'], self[f'{cat}_receipts'],
-                 receipts.get(cat, [])) for cat, label, item in self.categories]
+                 receipts.get(cat, []), self.held.get(cat, [])) for cat, label, item in self.categories]
 
 
 class ClaimView(GrantPageMixin, TemplateView):
@@ -195,22 +233,29 @@ class ClaimView(GrantPageMixin, TemplateView):
             return redirect(self.claim_page_url)
         form = ClaimForm(request.POST, request.FILES, grant=g, claim=claim)
         submit = request.POST.get('claim_step') == 'submit'
-        if form.is_valid():
+        if not form.is_valid():
+            # the form's own errors (a file that is no receipt, an amount that is no number) and, at once, the ones
+            # the claim rules find in the rest: one round of corrections, not one per kind of error
+            rule_errors, _payout = claims.problems(
+                g, claim, items=form.items(), payout=form.payout(), new_receipts=form.receipts,
+                remove_receipts=form.cleaned_data.get('remove_receipts') or [], submit=submit)
+            form.add_rule_errors(rule_errors)
+        else:
             try:
                 claims.save(g, items=form.items(), payout=form.payout(), new_receipts=form.receipts,
                             remove_receipts=form.cleaned_data.get('remove_receipts') or [], submit=submit)
             except ValidationError as e:
-                for field, errors in e.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form.add_rule_errors(e.message_dict)
             except claims.ClaimError as e:
                 messages.error(request, _('Your claim was not saved. {reason}').format(reason=e))
                 return redirect(self.claim_page_url)
             else:
+                form.release_held()
                 messages.success(request, _('Thank you: your claim has been submitted.') if submit
                                  else _('Your claim has been saved as a draft.'))
                 return redirect(self.claim_page_url)
-        messages.error(request, _('Your claim was not saved: please check the fields marked below, and choose your '
-                                  'new receipts again.'))
+        form.hold_new_receipts()
+        messages.error(request, _('Your claim was not saved: please check the fields marked below.'))
         return self.render_to_response(self.get_context_data(form=form))
 
 

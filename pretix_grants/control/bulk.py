@@ -33,7 +33,7 @@ from ..permissions import MANAGE
 from . import actions
 from .actions import DONE, FAILED, SKIPPED
 from .forms import BULK_CHOICES, BulkForm
-from .listing import filtered_grants, grant_url
+from .listing import BULK_KEPT, filtered_grants, grant_url
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +188,10 @@ class BulkActionView(PluginPageMixin, AsyncAction, View):
             for errs in form.errors.values():
                 for e in errs:
                     messages.error(request, e)
+            request.session[BULK_KEPT] = {
+                'grant': [int(pk) for pk in request.POST.getlist('grant') if pk.isdigit()][:10000],
+                'operation': request.POST.get('operation', '')[:64], 'scope': request.POST.get('scope', '')[:16],
+            }
             url = grant_url(request.event, 'list')
             if request.POST.get('filter'):
                 url += '?' + request.POST['filter']

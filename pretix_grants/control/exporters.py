@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.strings import LazyI18nString
 from pretix.base.exporter import ListExporter
@@ -9,6 +11,11 @@ from ..models import Grant
 from ..permissions import REVIEW, VIEW
 
 MAIL_STATES = {'failed': _('failed'), 'queued': _('queued'), 'sent': _('sent'), '': ''}
+
+
+def cents(value):
+    """A sum the database computed, with two decimal places like every other amount (SQLite's sum drops them)."""
+    return Decimal(value or 0).quantize(Decimal('0.01'))
 
 
 class GrantExporter(ListExporter):
@@ -47,12 +54,12 @@ class GrantExporter(ListExporter):
                 g.name, g.email, g.locale, g.get_status_display(), g.get_decision_display() or '',
                 g.reply_deadline.astimezone(tz).strftime(fmt) if g.reply_deadline else '',
                 _('Yes') if g.ticket else _('No'),
-                g.travel_amount, g.accommodation_amount, g.other_amount, g.total,
+                g.travel_amount, g.accommodation_amount, g.other_amount, cents(g.total),
                 g.voucher.code if g.voucher else '', g.get_voucher_state_display(),
                 ', '.join(orders.get(g.voucher_id, [])), mail_state,
                 g.created.astimezone(tz).strftime(fmt),
                 _('Yes') if g.requested_ticket else _('No'), g.requested_travel, g.requested_accommodation,
-                g.requested_other, g.requested_total, g.justification, g.motivation, g.review_count,
+                g.requested_other, cents(g.requested_total), g.justification, g.motivation, g.review_count,
                 round(g.review_mean, 2) if g.review_mean is not None else '',
                 round(g.review_stddev, 2) if g.review_stddev is not None else '',
                 *answer_columns(qs, g),

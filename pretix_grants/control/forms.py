@@ -18,7 +18,7 @@ from .. import mails, reviews
 from ..applications import QUESTION_TYPES, parse_questions
 from ..claims import rules as claims
 from ..defaults import MAIL_TEMPLATES
-from ..models import Grant
+from ..models import Grant, as_labels
 from . import actions
 
 MAIL_LABELS = {
@@ -94,7 +94,7 @@ ORDERINGS = ('name', 'email', 'status', 'decision', 'voucher_state', 'total', 'c
 
 class GrantFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=(('', pgettext_lazy('filter', 'All statuses')),)
-                               + Grant.STATUS_CHOICES)
+                               + as_labels(Grant.STATUS_CHOICES))
     decision = forms.ChoiceField(required=False, choices=(
         ('', pgettext_lazy('filter', 'All staged decisions')), ('none', _('No staged decision')),
         ('any', _('Any staged decision')),

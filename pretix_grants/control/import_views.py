@@ -1,5 +1,6 @@
 import uuid
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404
@@ -13,7 +14,9 @@ from pretix.base.models import CachedFile
 
 from ..base.pages import PluginPageMixin
 from ..permissions import MANAGE
-from .importer import MappingForm, UploadForm, check_rows, import_rows
+from .importer import (
+    CHARSETS, MappingForm, UploadForm, check_rows, import_rows, python_charset,
+)
 from .listing import grant_url
 
 
@@ -31,15 +34,19 @@ class ImportUpload(PluginPageMixin, FormView):
                                        type='text/csv', web_download=False,
                                        session_key=self.request.session.session_key)
         cf.file.save('grants.csv', f)
+        charset = form.cleaned_data['charset'] or 'utf8'
         try:
-            reader = parse_csv(cf.file, 1024 * 1024)
+            reader = parse_csv(cf.file, 1024 * 1024, charset=python_charset(charset))
         except UnicodeDecodeError:
-            reader = None
+            cf.delete()
+            form.add_error('file', _('This file cannot be read as {charset}. Please choose the character set it was '
+                                     'saved in.').format(charset=charset))
+            return self.form_invalid(form)
         if reader is None or not reader.fieldnames:
             cf.delete()
             form.add_error('file', _('This does not look like a CSV file with a header row.'))
             return self.form_invalid(form)
-        return redirect(grant_url(self.request.event, 'import.map', file=cf.pk))
+        return redirect(grant_url(self.request.event, 'import.map', file=cf.pk) + '?' + urlencode({'charset': charset}))
 
 
 class ImportMap(PluginPageMixin, FormView):
@@ -58,8 +65,15 @@ class ImportMap(PluginPageMixin, FormView):
             raise Http404(_('The uploaded file is not available (any more). Please upload it again.'))
         return cf
 
+    @property
+    def charset(self):
+        charset = self.request.GET.get('charset')
+        return charset if charset in CHARSETS else 'utf8'
+
     def reader(self):
-        return parse_csv(self.file.file, 1024 * 1024 * 10)
+        # the file was read in this character set once already, at its upload; a character that still cannot be
+        # read (past the first megabyte) shows as a replacement character rather than a 500
+        return parse_csv(self.file.file, 1024 * 1024 * 10, 'replace', charset=python_charset(self.charset))
 
     def get_form(self, form_class=None):
         return MappingForm(data=self.request.POST if self.request.method == 'POST' else None,

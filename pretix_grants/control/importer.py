@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _, gettext_lazy
+from pretix.control.views.modelimport import ENCODINGS
 
 from .. import workflow
 from ..models import Grant
@@ -47,8 +48,22 @@ YES = {'1', 'yes', 'y', 'true', 'x', 'ja', 'oui'}
 NO = {'0', 'no', 'n', 'false', 'nein', 'non', ''}
 
 
+# the character sets pretix's own order and voucher import offers; UTF-8 first, as most exports are in it today
+CHARSETS = ('utf8',) + tuple(e for e in ENCODINGS if e != 'utf8')
+
+
+def python_charset(charset):
+    """The codec to read a file in ``charset`` with: UTF-8 read as ``utf-8-sig`` accepts a leading byte order mark."""
+    return 'utf-8-sig' if charset == 'utf8' else charset
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy('CSV file'))
+    charset = forms.ChoiceField(
+        label=gettext_lazy('Character set'), choices=[(c, c) for c in CHARSETS], initial='utf8', required=False,
+        help_text=gettext_lazy('Most programs export UTF-8. If names look garbled in the preview, go back and choose '
+                               'the character set the file was saved in.'),
+    )
 
 
 class MappingForm(forms.Form):

@@ -15,6 +15,9 @@ def grant_url(event, name, **kwargs):
         'organizer': event.organizer.slug, 'event': event.slug, **kwargs})
 
 
+# the session key under which a bulk action sent back with an error keeps the chosen grants and action for the list
+BULK_KEPT = 'pretix_grants_bulk_kept'
+
 REVIEW_ORDERINGS = {'review_count', 'review_mean', 'review_stddev', 'own_score'}
 
 

@@ -49,6 +49,8 @@ def plugin_active_required(view):
 urlpatterns += [
     re_path(PREFIX + r'letters/$', letters.LetterList.as_view(), name='control.letters'),
     re_path(PREFIX + r'letters/settings/$', letters.LetterSettings.as_view(), name='control.letters.settings'),
+    re_path(PREFIX + r'letters/settings/preview/(?P<key>[a-z_]+)/$', letters.LetterTemplatePreview.as_view(),
+            name='control.letters.preview'),
     re_path(PREFIX + r'letters/bulk/$', letters.LetterBulkApprove.as_view(), name='control.letters.bulk'),
     re_path(PREFIX + r'letters/(?P<letter>\d+)/$', letters.LetterDetail.as_view(), name='control.letter'),
     re_path(PREFIX + r'letters/(?P<letter>\d+)/edit/$', letters.LetterEdit.as_view(), name='control.letter.edit'),

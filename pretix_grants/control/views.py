@@ -31,7 +31,7 @@ from .forms import (
     BULK_CHOICES, MAIL_LABELS, ActionForm, GrantForm, GrantSettingsForm,
     ReviewForm, question_formset, template_placeholders,
 )
-from .listing import filtered_grants, grant_url
+from .listing import BULK_KEPT, filtered_grants, grant_url
 
 
 class GrantList(PluginPageMixin, PaginationMixin, ListView):
@@ -61,6 +61,11 @@ class GrantList(PluginPageMixin, PaginationMixin, ListView):
         ctx['decision_choices'] = Grant.DECISION_CHOICES
         ctx['run_id'] = uuid.uuid4()
         ctx['filter_query'] = self.request.GET.urlencode()
+        # a bulk action sent back with an error (e.g. no decision chosen to stage) keeps what was chosen
+        kept = self.request.session.pop(BULK_KEPT, None) or {}
+        ctx['kept_grants'] = set(kept.get('grant') or [])
+        ctx['kept_operation'] = kept.get('operation') or ''
+        ctx['kept_scope'] = kept.get('scope') or ''
         # one column each, the e-mail under the name, the staged decision under the status, the review figures
         # together: so the list fits a 1280 px screen
         ctx['orderings'] = [('name', _('Name')), ('status', _('Status')), ('voucher_state', _('Voucher')),

@@ -20,14 +20,18 @@ from django.views.generic import FormView, ListView, TemplateView
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
 from pretix.base.exporter import ListExporter
 from pretix.base.forms import SettingsForm
+from pretix.base.i18n import language
 from pretix.base.models import LogEntry
 from pretix.control.forms import ExtFileField
 from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
+from pretix.helpers.format import format_map
+from pretix.multidomain.urlreverse import eventreverse_absolute
 
+from .. import mails
 from ..base.pages import PluginPageMixin
 from ..defaults import LETTER_MAIL_TEMPLATES
-from ..models import LetterRequest
+from ..models import LetterRequest, as_labels
 from ..permissions import MANAGE
 from . import rules as letters
 from .forms import LetterForm
@@ -48,7 +52,7 @@ def letter_url(event, name, **kwargs):
 
 class LetterFilterForm(forms.Form):
     status = forms.ChoiceField(label=_('Status'), required=False,
-                               choices=(('', _('All states')), *LetterRequest.STATUS_CHOICES))
+                               choices=(('', _('All states')), *as_labels(LetterRequest.STATUS_CHOICES)))
     kind = forms.ChoiceField(label=_('Requested by'), required=False, choices=KINDS)
     query = forms.CharField(label=_('Search'), required=False,
                             widget=forms.TextInput(attrs={'placeholder': _('Name, email or reference')}))
@@ -237,10 +241,11 @@ class LetterSettingsForm(SettingsForm):
                                     'accommodation_amount', 'reference', 'signatory_name', 'signatory_role'))),
     )
     grants_letter_signatory_name = forms.CharField(label=_('Signed by'), required=False, max_length=200)
-    grants_letter_signatory_role = forms.CharField(label=pgettext_lazy('letter', 'Role of the signatory'),
-                                                   required=False, max_length=200)
-    grants_letter_contact = forms.CharField(
-        label=_('Contact block'), required=False, widget=forms.Textarea(attrs={'rows': 4}),
+    # in each of the event's languages, as the letter's text: a German letter names the role in German
+    grants_letter_signatory_role = I18nFormField(label=pgettext_lazy('letter', 'Role of the signatory'),
+                                                 required=False, max_length=200, widget=I18nTextInput)
+    grants_letter_contact = I18nFormField(
+        label=_('Contact block'), required=False, widget=I18nTextarea, max_length=1000,
         help_text=_('Printed at the top right of the letter: your organization\'s address, email, website.'),
     )
     grants_letter_logo = ExtFileField(
@@ -278,8 +283,35 @@ class LetterSettings(PluginPageMixin, EventSettingsFormView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         form = ctx['form']
-        ctx['mail_fields'] = [(MAIL_LABELS[k], form[f'grants_mail_{k}_subject'], form[f'grants_mail_{k}_text'])
+        ctx['mail_fields'] = [(MAIL_LABELS[k], form[f'grants_mail_{k}_subject'], form[f'grants_mail_{k}_text'], k)
                               for k in LETTER_MAIL_TEMPLATES]
+        ctx['locales'] = [(lc, dict(settings.LANGUAGES).get(lc, lc)) for lc in self.request.event.settings.locales]
+        return ctx
+
+
+class LetterTemplatePreview(PluginPageMixin, TemplateView):
+    """A letter mail's saved template with sample values, as the grant mails' preview shows theirs."""
+    permission = MANAGE
+    template_name = 'pretix_grants/control/preview.html'
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        key = self.kwargs['key']
+        if key not in LETTER_MAIL_TEMPLATES:
+            raise Http404()
+        event = self.request.event
+        lc = self.request.GET.get('locale')
+        if lc not in event.settings.locales:
+            lc = event.settings.locale
+        subject, text = mails.template(event, key)
+        with language(lc, event.settings.region):
+            page = eventreverse_absolute(event, 'plugins:pretix_grants:letter.grant', kwargs={'secret': 'sample'})
+            sample = {'event': str(event.name), 'name': str(_('Jane Doe')), 'reference': 'ABCD-EFGH-JKLM-NPQR',
+                      'letter_url': page, 'reason': str(_('A reason the organizers give.'))}
+            ctx['subject'], ctx['text'] = format_map(str(subject), sample), format_map(str(text), sample)
+        ctx.update({'key': key, 'label': MAIL_LABELS[key], 'locale': lc,
+                    'locale_name': dict(settings.LANGUAGES).get(lc, lc),
+                    'back_url': letter_url(event, 'letters.settings')})
         return ctx
 
 

@@ -112,7 +112,7 @@ def values(letter):
         'accommodation_amount': _money(event, grant.accommodation_amount) if grant is not None else '',
         'reference': letter.reference,
         'signatory_name': settings.grants_letter_signatory_name or '',
-        'signatory_role': settings.grants_letter_signatory_role or '',
+        'signatory_role': str(settings.grants_letter_signatory_role or ''),
     }
 
 
@@ -183,7 +183,7 @@ def render(letter, verify_url):
         logo = _image(event, 'grants_letter_logo', 'logo_image')
         if logo:
             _draw_image(canvas, logo, MARGIN, top - LOGO_HEIGHT, 80 * mm, LOGO_HEIGHT)
-        contact = settings.grants_letter_contact or str(event.organizer.name)
+        contact = str(settings.grants_letter_contact or '').strip() or str(event.organizer.name)
         contact_p = Paragraph('<br/>'.join(escape(line) for line in contact.splitlines()), right)
         cw, ch = contact_p.wrap(80 * mm, 40 * mm)
         contact_p.drawOn(canvas, width - MARGIN - cw, top - ch)
@@ -221,7 +221,7 @@ def render(letter, verify_url):
             story.append(_Image(signature, iw * scale, ih * scale))
         else:
             story.append(Spacer(0, 10 * mm))
-        signatory = [settings.grants_letter_signatory_name, settings.grants_letter_signatory_role,
+        signatory = [settings.grants_letter_signatory_name, str(settings.grants_letter_signatory_role or ''),
                      str(event.organizer.name)]
         story.append(Paragraph('<br/>'.join(escape(s) for s in signatory if s), normal))
 

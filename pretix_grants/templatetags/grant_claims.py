@@ -29,3 +29,10 @@ def claim_summary(context):
         'closed_reason': claims.closed_reason(grant, claim),
         'claim_url': eventreverse(grant.event, 'plugins:pretix_grants:claim', kwargs={'secret': grant.secret}),
     }
+
+
+@register.filter
+def iban_groups(iban):
+    """An IBAN as banks print it, in groups of four: read aloud and compared group by group, wrapped between them."""
+    iban = claims.normalise_iban(iban)
+    return ' '.join(iban[i:i + 4] for i in range(0, len(iban), 4))

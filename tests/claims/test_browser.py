@@ -118,7 +118,7 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
     page.goto(f'{live.url}/control/event/pyconf/2027/grants/claims/')
     expect(page.locator('#total-claimed')).to_have_text('€250.00')
     page.get_by_role('link', name='Ada Lovelace').click()
-    expect(page.locator('#claim-state')).to_have_text('submitted')
+    expect(page.locator('#claim-state')).to_have_text('Submitted')
     img = page.locator('.grant-claim-receipt img')
     expect(img).to_be_visible()
     # the receipt photo is shown inline, once the browser has loaded it

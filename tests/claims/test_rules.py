@@ -120,7 +120,7 @@ def test_over_claiming_a_category_is_refused_and_nothing_is_saved(claim_grant):
              {'travel_receipts': upload('train.pdf'),
               'accommodation_receipts': upload('hostel.jpg', jpeg_bytes(), 'image/jpeg')})
     assert r.status_code == 200
-    assert 'You can claim at most €300.00 for travel.' in page_text(r)
+    assert 'Travel: you can claim at most €300.00.' in page_text(r)
     assert not Claim.objects.exists()
     assert not Receipt.objects.exists()
     assert receipt_files() == before, 'no file left on storage'

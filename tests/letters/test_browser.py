@@ -107,7 +107,7 @@ def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page,
     djmail.outbox = []
     page.get_by_role('button', name='Approve and send the letter').click()
     expect(page.get_by_text('The letter has been issued and sent to the requester.')).to_be_visible()
-    expect(page.locator('#letter-status')).to_have_text('issued')
+    expect(page.locator('#letter-status')).to_have_text('Issued')
     shoot('control-issued')
     [mail] = [m for m in djmail.outbox if m.to == ['lukasz@example.org']]
     assert mail.attachments[0][0] == f'invitation-letter-{letter.reference}.pdf'
@@ -190,7 +190,7 @@ def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queu
     expect(page.get_by_text('NEW1234567')).to_be_visible()
     page.get_by_label('Reason (sent to the requester)').fill('Issued by mistake.')
     page.get_by_role('button', name='Withdraw the letter').click()
-    expect(page.locator('#letter-status')).to_have_text('withdrawn')
+    expect(page.locator('#letter-status')).to_have_text('Withdrawn')
     shoot('control-withdrawn')
 
     page.goto(f'{shop}/control/event/pyconf/2027/grants/letters/settings/')

@@ -10,12 +10,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
+from i18nfield.strings import LazyI18nString
 from PIL import Image, ImageDraw
 from pretix.base.models import Event, Organizer, User
 from pretix.base.services.vouchers import vouchers_send
+from pretix.helpers.urls import mainreverse_absolute
+from pretix.multidomain.urlreverse import eventreverse_absolute
 from reportlab.pdfgen import canvas
 
-from pretix_grants import workflow
+from pretix_grants import mails, workflow
 from pretix_grants.claims import rules as claims
 from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant
@@ -51,20 +54,25 @@ class Command(BaseCommand):
             team.members.add(user)
         event = organizer.events.filter(slug='2027').first() or self.event(organizer, user)
         past = organizer.events.filter(slug='2026').first() or self.past_event(organizer, user)
+        # every link from pretix's configured URL ([pretix] url), as pretix's own mails build theirs
+        control = {'organizer': organizer.slug, 'event': event.slug}
         self.stdout.write(self.style.SUCCESS(
             '\npretix-grants demo\n'
-            '  control panel: http://127.0.0.1:8000/control/  (login {email} / {password})\n'
-            '  grants:        http://127.0.0.1:8000/control/event/{o}/{e}/grants/\n'
-            '  shop:          http://127.0.0.1:8000/{o}/{e}/\n'
+            '  control panel: {control}  (login {email} / {password})\n'
+            '  grants:        {grants}\n'
+            '  shop:          {shop}\n'
             '  a grantee page: {reply}\n'
-            '  claims:        http://127.0.0.1:8000/control/event/{o}/2026/grants/claims/\n'
+            '  claims:        {claims}\n'
             '  a claim:       {claim}\n'
             '  mails sent:    data/mails/\n'.format(
-                email=EMAIL, password=PASSWORD, o=organizer.slug, e=event.slug,
-                reply='http://127.0.0.1:8000/{}/{}/grant/{}/'.format(
-                    organizer.slug, event.slug, event.grants.get(email='ada@example.org').secret),
-                claim='http://127.0.0.1:8000/{}/{}/grant/{}/claim/'.format(
-                    organizer.slug, past.slug, past.grants.get(email='grace@example.org').secret),
+                email=EMAIL, password=PASSWORD,
+                control=mainreverse_absolute('control:index'),
+                grants=mainreverse_absolute('plugins:pretix_grants:control.list', kwargs=control),
+                shop=eventreverse_absolute(event, 'presale:event.index'),
+                reply=mails.reply_url(event.grants.get(email='ada@example.org')),
+                claims=mainreverse_absolute('plugins:pretix_grants:control.claims',
+                                            kwargs={**control, 'event': past.slug}),
+                claim=claims.claim_url(past.grants.get(email='grace@example.org')),
             )
         ))
 
@@ -137,8 +145,14 @@ class Command(BaseCommand):
         event.save(update_fields=['location'])
         event.settings.grants_letters_grantees = True
         event.settings.grants_letter_signatory_name = 'Alex Organizer'
-        event.settings.grants_letter_signatory_role = 'Chair, DemoCon grants committee'
-        event.settings.grants_letter_contact = 'DemoCon e.V.\nExample Street 1\n10115 Berlin\nvisa@democon.example'
+        event.settings.grants_letter_signatory_role = LazyI18nString({
+            'en': 'Chair, DemoCon grants committee', 'de': 'Vorsitz, Förderausschuss der DemoCon',
+            'it': 'Presidenza, commissione borse di DemoCon', 'fr': 'Présidence, comité des bourses de DemoCon',
+            'es': 'Presidencia, comité de becas de DemoCon'})
+        event.settings.grants_letter_contact = LazyI18nString({
+            lang: f'DemoCon e.V.\nExample Street 1\n10115 Berlin\n{country}\nvisa@democon.example'
+            for lang, country in (('en', 'Germany'), ('de', 'Deutschland'), ('it', 'Germania'), ('fr', 'Allemagne'),
+                                  ('es', 'Alemania'))})
         expiry = (event.date_to + timedelta(days=400)).date()
         grace = letters.request_letter(event, {
             'full_name': 'Grace Brewster Hopper', 'nationality': 'US', 'passport_number': 'X12345678',
