@@ -6,6 +6,7 @@ from .api import GrantViewSet
 from .api_claims import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
 from .letter_api import LetterRequestViewSet
+from .speakers.urls import urlpatterns as speaker_patterns
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.
@@ -17,7 +18,7 @@ event_patterns = [
 ]
 
 # the organizer control panel
-urlpatterns = [*control_patterns]
+urlpatterns = [*control_patterns, *speaker_patterns]
 
 # the REST API: /api/v1/organizers/{organizer}/events/{event}/grants/
 event_router.register(r'grants', GrantViewSet)

@@ -39,6 +39,8 @@ FLOORS = {
     'control.views': 6.3, 'control.claims': 6.3, 'control.letters': 6.3,
     'control.bulk': 6.4, 'control.import_views': 6.4,
     'control.urls': 6.5,
+    # speakers from pretalx (speakers/)
+    'speakers.rules': 4.5, 'speakers.control': 6.3, 'speakers.urls': 6.6, 'speakers.signals': 7,
     'management.commands.grants_demo': 7,
     'signals': 7, 'urls': 7,
     'apps': 8,

@@ -1,0 +1,25 @@
+"""The feature's receivers: the sync by pretix's cron."""
+import logging
+
+from django.dispatch import receiver
+from django_scopes import scope
+from pretix.base.models import Event
+from pretix.base.signals import periodic_task
+
+from ..permissions import PLUGIN
+from . import rules
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_speakers_sync')
+def sync_speakers(sender, **kwargs):
+    """Every event with the automatic sync on, every 15 minutes, and at the next run after a failed sync."""
+    for event in Event.objects.filter(plugins__contains=PLUGIN).select_related('organizer'):
+        with scope(organizer=event.organizer):
+            if PLUGIN not in event.get_plugins() or not rules.due(event):
+                continue
+            try:
+                rules.sync(event)
+            except Exception:  # one event's failure must not stop the others; pretalx errors are kept by sync()
+                logger.exception('Syncing the speakers of event %s failed', event.pk)
