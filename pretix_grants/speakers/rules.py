@@ -232,7 +232,7 @@ def _apply_one(sp, w, held, free_emails, *, user=None, auth=None):
     if voucher is not None and voucher.pk in held:
         sp.state, sp.attention = Speaker.STATE_GRANT, ''  # the grant's ticket now: never changed by the sync
     elif w['role'] == Speaker.ROLE_NONE:
-        if voucher is not None and sp.state == Speaker.STATE_ISSUED:
+        if voucher is not None and sp.state in (Speaker.STATE_ISSUED, Speaker.STATE_GRANT):
             outcome = _release(sp, voucher, user=user, auth=auth)
         elif sp.state == Speaker.STATE_GRANT:
             sp.state = Speaker.STATE_NONE
@@ -243,7 +243,8 @@ def _apply_one(sp, w, held, free_emails, *, user=None, auth=None):
         outcome = 'no_email'
     elif w['email'].lower() in free_emails and (voucher is None or sp.state != Speaker.STATE_ISSUED):
         sp.state, sp.attention = Speaker.STATE_GRANT, ''  # their grant gives the one free ticket
-    elif voucher is not None and sp.state in (Speaker.STATE_ISSUED, Speaker.STATE_ATTENTION):
+    elif voucher is not None and sp.state in (Speaker.STATE_ISSUED, Speaker.STATE_ATTENTION, Speaker.STATE_GRANT):
+        # their own voucher (a grant that linked or upgraded it and ended gave it back as it was)
         if _upgrade_needed(sp.event, voucher, w['role']) and not issuance.valid_positions(voucher).exists():
             _set_terms(sp.event, voucher, w['role'], user=user, auth=auth)
             outcome = 'upgraded'

@@ -2,7 +2,7 @@
 import logging
 
 from django.dispatch import receiver
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 from pretix.base.models import Event
 from pretix.base.signals import periodic_task
 
@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 @receiver(periodic_task, dispatch_uid='pretix_grants_speakers_sync')
 def sync_speakers(sender, **kwargs):
     """Every event with the automatic sync on, every 15 minutes, and at the next run after a failed sync."""
-    for event in Event.objects.filter(plugins__contains=PLUGIN).select_related('organizer'):
+    with scopes_disabled():  # as pretix's own periodic tasks: the events of every organizer
+        events = list(Event.objects.filter(plugins__contains=PLUGIN).select_related('organizer'))
+    for event in events:
         with scope(organizer=event.organizer):
             if PLUGIN not in event.get_plugins() or not rules.due(event):
                 continue

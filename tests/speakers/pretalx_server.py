@@ -35,7 +35,7 @@ def ensure_venv():
 def _env(data_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith(('DJANGO_', 'PRETIX_'))}
     env.update(PYTHONPATH=str(SIDE), DJANGO_SETTINGS_MODULE='grants_pretalx_settings', PRETALX_DATA_DIR=str(data_dir),
-               PRETALX_REDIS_SESSIONS='False', PRETALX_DEBUG='False', PRETALX_SITE_URL='http://127.0.0.1')
+               PRETALX_REDIS_SESSIONS='False', PRETALX_SITE_URL='http://127.0.0.1')
     return env
 
 
