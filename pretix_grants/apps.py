@@ -27,4 +27,6 @@ class PluginApp(PluginConfig):
     def ready(self):
         from . import signals  # NOQA: wires the receivers
         from . import tasks  # NOQA: registers the Celery tasks
-        from .speakers import signals as speaker_signals  # NOQA: speakers from pretalx
+        from .speakers import (  # NOQA: speakers from pretalx
+            signals as speaker_signals,
+        )
