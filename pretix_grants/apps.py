@@ -25,8 +25,11 @@ class PluginApp(PluginConfig):
         compatibility = 'pretix>=2026.8.0'
 
     def ready(self):
+        # the order of these imports is the receivers' order
+        # isort: off
         from . import signals  # NOQA: wires the receivers
+        from .letters import signals as letter_signals  # NOQA: the letters' receivers, after the grant's
+        from .claims import signals as claim_signals  # NOQA: the claims' receivers, after the letters'
         from . import tasks  # NOQA: registers the Celery tasks
-        from .speakers import (  # NOQA: speakers from pretalx
-            signals as speaker_signals,
-        )
+        from .speakers import signals as speaker_signals  # NOQA: the speakers' receivers (pretalx sync)
+        # isort: on

@@ -1,12 +1,13 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import applications, claim_views, letter_views, views
+from . import applications, views
 from .api import GrantViewSet
-from .api_claims import ClaimViewSet
+from .claims import views as claim_views
+from .claims.api import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
-from .letter_api import LetterRequestViewSet
-from .speakers.urls import urlpatterns as speaker_patterns
+from .letters import views as letter_views
+from .letters.api import LetterRequestViewSet
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.
@@ -18,7 +19,7 @@ event_patterns = [
 ]
 
 # the organizer control panel
-urlpatterns = [*control_patterns, *speaker_patterns]
+urlpatterns = [*control_patterns]
 
 # the REST API: /api/v1/organizers/{organizer}/events/{event}/grants/
 event_router.register(r'grants', GrantViewSet)

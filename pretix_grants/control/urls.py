@@ -4,8 +4,11 @@ from django.http import Http404
 from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
+from ..claims import control as claims
+from ..letters import control as letters
 from ..permissions import plugin_active
-from . import bulk, claims, import_views, letters, views
+from ..speakers import control as speakers
+from . import bulk, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -62,6 +65,13 @@ urlpatterns += [
     re_path(PREFIX + r'claims/(?P<claim>\d+)/$', claims.ClaimDetail.as_view(), name='control.claim'),
     re_path(PREFIX + r'claims/(?P<claim>\d+)/receipt/(?P<receipt>\d+)/$', claims.ClaimReceipt.as_view(),
             name='control.claim.receipt'),
+]
+
+
+# speakers from pretalx (speakers/control.py)
+urlpatterns += [
+    re_path(PREFIX + r'speakers/$', speakers.SpeakerSettings.as_view(), name='control.speakers'),
+    re_path(PREFIX + r'speakers/action/$', speakers.SpeakerAction.as_view(), name='control.speakers.action'),
 ]
 
 

@@ -14,7 +14,7 @@ from pretix.base.forms import SettingsForm
 from pretix.base.models import OrderPosition
 from pretix.control.views.event import EventSettingsFormView
 
-from ..control.pages import PluginPageMixin
+from ..base.pages import PluginPageMixin
 from ..defaults import SPEAKER_MAIL_TEMPLATES
 from ..models import TICKET_VALID, Speaker
 from ..permissions import MANAGE

@@ -12,7 +12,7 @@ from pretix_grants.models import Grant, Speaker
 
 from ..checkout import Shop
 from ..conftest import committed
-from ..control_fixtures import url as grant_url
+from ..control.conftest import url as grant_url
 from .helpers import SECOND, SOLO, TRIO, press, speaker
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from pretix_grants.models import Speaker
 from pretix_grants.speakers import rules, signals as speaker_signals
 
 from ..checkout import Shop
-from ..control_fixtures import form_data
+from ..control.conftest import form_data
 from .helpers import PAIR, SOLO, TRIO, press, snapshot, speaker, url
 
 pytestmark = pytest.mark.django_db
