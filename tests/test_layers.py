@@ -45,7 +45,7 @@ FLOORS = {
     'control.bulk': 9, 'control.import_views': 9,
     'control.urls': 10, 'claims.signals': 10, 'letters.signals': 10,
     # speakers from pretalx (speakers/)
-    'speakers.rules': 4, 'speakers.control': 8, 'speakers.signals': 10,
+    'speakers.rules': 4, 'speakers.shredder': 4, 'speakers.control': 8, 'speakers.signals': 10,
     'management.commands.grants_demo': 11, 'signals': 11, 'urls': 11,
     'apps': 12,
 }

@@ -1,13 +1,14 @@
-"""The feature's receivers: the sync by pretix's cron."""
+"""The feature's receivers: the sync by pretix's cron, the shredder."""
 import logging
 
 from django.dispatch import receiver
 from django_scopes import scope, scopes_disabled
 from pretix.base.models import Event
-from pretix.base.signals import periodic_task
+from pretix.base.signals import periodic_task, register_data_shredders
 
 from ..permissions import PLUGIN
 from . import rules
+from .shredder import SpeakerShredder
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +26,8 @@ def sync_speakers(sender, **kwargs):
                 rules.sync(event)
             except Exception:  # one event's failure must not stop the others; pretalx errors are kept by sync()
                 logger.exception('Syncing the speakers of event %s failed', event.pk)
+
+
+@receiver(register_data_shredders, dispatch_uid='pretix_grants_speakers_shredder')
+def speakers_data_shredder(sender, **kwargs):
+    return SpeakerShredder

@@ -10,6 +10,7 @@ from pretix.base.signals import periodic_task
 
 from pretix_grants.models import Speaker
 from pretix_grants.speakers import rules, signals as speaker_signals
+from pretix_grants.speakers.shredder import SpeakerShredder
 
 from ..checkout import Shop
 from ..control.conftest import form_data
@@ -206,3 +207,16 @@ def test_the_token_is_kept_when_the_settings_are_saved_without_it(manager_client
     assert r.status_code == 302
     with scopes_disabled():
         assert connected.settings.grants_pretalx_token == pretalx.token
+
+
+def test_the_shredder_removes_the_speakers_names_and_addresses(manager_client, connected, pretalx):
+    press(manager_client, connected, 'sync')
+    with scope(organizer=connected.organizer):
+        shredder = SpeakerShredder(connected)
+        files = {name: content for name, _type, content in shredder.generate_files()}
+        assert 'speaker3@example.org' in files['speakers.json']
+        shredder.shred_data()
+    with scopes_disabled():
+        assert set(Speaker.objects.filter(event=connected).values_list('name', 'email')) == {('', '')}
+        assert Speaker.objects.filter(event=connected, voucher__isnull=False).count() == 7
+    assert 'speaker3@example.org' not in manager_client.get(url(connected)).content.decode()
