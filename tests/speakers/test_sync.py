@@ -60,7 +60,7 @@ def test_first_sync_issues_the_right_vouchers_and_mails(manager_client, connecte
             assert code in to[0].body
             sent = LogEntry.objects.get(action_type='pretix.voucher.sent', object_id=speaker(event, pretalx, n).voucher_id)
             assert sent.parsed_data['recipient'] == f'speaker{n}@example.org'
-        assert 'Vielen Dank' in [m for m in djmail.outbox if 'speaker2@example.org' in m.to][0].body
+        assert 'vielen Dank, dass Sie' in [m for m in djmail.outbox if 'speaker2@example.org' in m.to][0].body
     page = manager_client.get(url(event)).content.decode()
     assert 'speaker3@example.org' in page and 'Last error' not in page
 
