@@ -99,7 +99,7 @@ clean:
 # A real pretalx for the speaker tests (tests/speakers) and the speaker benchmark, in a virtualenv of its own:
 # pretalx pins its own Django and needs Python 3.13. `make pretalx` serves one beside the demo (see doc/speakers.md).
 PRETALX_PYTHON ?= $(shell command -v python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python3)
-PRETALX_VENV := .pretalx-venv
+PRETALX_VENV ?= .pretalx-venv
 PRETALX_STAMP := $(PRETALX_VENV)/.installed
 .PHONY: pretalx-venv pretalx
 

@@ -20,7 +20,8 @@ from urllib.error import URLError
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / '.pretalx-venv'
+# PRETALX_VENV: a virtualenv outside the tree (CI keeps one between runs), else .pretalx-venv in the tree
+VENV = Path(os.environ.get('PRETALX_VENV') or ROOT / '.pretalx-venv').resolve()
 PYTHON = VENV / 'bin' / 'python'
 SIDE = Path(__file__).resolve().parent / 'pretalx_side'
 TEMPLATE = VENV / 'grants-template'
@@ -29,7 +30,7 @@ TEMPLATE = VENV / 'grants-template'
 def ensure_venv():
     """Build pretalx's virtualenv if it is missing (a fresh clone): the Makefile's target, a few minutes once."""
     if not (VENV / '.installed').exists():
-        subprocess.run(['make', '-C', str(ROOT), 'pretalx-venv'], check=True)
+        subprocess.run(['make', '-C', str(ROOT), 'pretalx-venv', f'PRETALX_VENV={VENV}'], check=True)
 
 
 def _env(data_dir):
