@@ -112,7 +112,7 @@ def main():
 def pretalx_version():
     from tests.speakers.pretalx_server import VENV
     found = sorted(VENV.glob('lib/python*/site-packages/pretalx-*.dist-info'))
-    return found[0].name.split('-')[1] if found else '?'
+    return found[0].name.removesuffix('.dist-info').split('-')[1] if found else '?'
 
 
 if __name__ == '__main__':
