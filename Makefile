@@ -41,7 +41,7 @@ lint: venv
 	mkdir -p data
 	$(DEMO) $(PY) -m pretix makemigrations --check --dry-run pretix_grants
 
-test: lint compilemessages
+test: lint compilemessages pretalx-venv
 	PRETIX_CONFIG_FILE=tests/sqlite.cfg $(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) test-stack
 
@@ -95,3 +95,21 @@ demo-reset:
 
 clean:
 	rm -rf data build *.egg-info $(MO_FILES)
+
+# A real pretalx for the speaker tests (tests/speakers) and the speaker benchmark, in a virtualenv of its own:
+# pretalx pins its own Django and needs Python 3.13. `make pretalx` serves one beside the demo (see doc/speakers.md).
+PRETALX_PYTHON ?= $(shell command -v python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python3)
+PRETALX_VENV ?= .pretalx-venv
+PRETALX_STAMP := $(PRETALX_VENV)/.installed
+.PHONY: pretalx-venv pretalx
+
+$(PRETALX_STAMP):
+	test -x $(PRETALX_VENV)/bin/python || $(PRETALX_PYTHON) -m venv $(PRETALX_VENV)
+	$(PRETALX_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PRETALX_VENV)/bin/python -m pip install -q 'pretalx>=2026.2,<2026.3'
+	touch $(PRETALX_STAMP)
+
+pretalx-venv: $(PRETALX_STAMP)
+
+pretalx: pretalx-venv venv
+	$(PY) tests/speakers/pretalx_server.py --serve 127.0.0.1:8001

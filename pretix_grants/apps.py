@@ -32,4 +32,5 @@ class PluginApp(PluginConfig):
         from .claims import signals as claim_signals  # NOQA: the claims' receivers, after the letters'
         from .decisions import signals as decision_signals  # NOQA: the second round, after the claims'
         from . import tasks  # NOQA: registers the Celery tasks
+        from .speakers import signals as speaker_signals  # NOQA: the speakers' receivers (pretalx sync)
         # isort: on

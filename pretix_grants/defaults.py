@@ -362,3 +362,37 @@ DECISION_DEFAULTS = {
 DEFAULTS.update(DECISION_DEFAULTS)
 for key, (value, type_) in DECISION_DEFAULTS.items():
     settings_hierarkey.add_default(key, value, type_)
+
+# Speakers from pretalx (speakers/): the connection, the voucher rules, the sync's record and the speaker's mail.
+SPEAKER_MAIL_TEMPLATES = {
+    'speaker_voucher': (
+        gettext_noop('Your speaker ticket for {event}'),
+        _signed(gettext_noop("""Hello {name},
+
+thank you for speaking at {event}:
+{talks}
+
+Your voucher for your ticket is {voucher}. You can redeem it here:
+{redeem_url}""")),
+    ),
+}
+SPEAKER_DEFAULTS = {
+    'grants_pretalx_url': ('', str),
+    'grants_pretalx_event': ('', str),
+    'grants_pretalx_token': ('', str),
+    'grants_pretalx_states': (['accepted', 'confirmed'], list),
+    # further speakers of a talk: 'free', 'percent' or 'amount' (grants_speakers_co_value off the price)
+    'grants_speakers_co_mode': ('percent', str),
+    'grants_speakers_co_value': (Decimal('25.00'), Decimal),
+    # pk of a product of the speakers' own; None: the grant vouchers' product
+    'grants_speakers_item': (None, int),
+    'grants_speakers_auto_sync': (False, bool),
+    'grants_pretalx_last_attempt': (None, datetime),
+    'grants_pretalx_last_sync': (None, datetime),
+    'grants_pretalx_last_error': ('', str),
+}
+for kind, (subject, text) in SPEAKER_MAIL_TEMPLATES.items():
+    SPEAKER_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
+    SPEAKER_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
+for key, (value, type_) in SPEAKER_DEFAULTS.items():
+    settings_hierarkey.add_default(key, value, type_)

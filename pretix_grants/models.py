@@ -737,3 +737,53 @@ class KeptLetterFile(models.Model):
     """
     path = models.CharField(max_length=255, unique=True)
     created = models.DateTimeField(auto_now_add=True)
+
+
+# Speakers from pretalx (speakers/): one row per pretalx speaker of an event, with the voucher the sync gave them.
+
+
+class Speaker(LoggedModel):
+    """A speaker of the connected pretalx event, as the last successful sync read them, and their voucher."""
+
+    ROLE_MAIN = 'main'
+    ROLE_CO = 'co'
+    ROLE_NONE = 'none'
+    ROLE_CHOICES = (
+        (ROLE_MAIN, _('Main speaker')),
+        (ROLE_CO, _('Co-speaker')),
+        (ROLE_NONE, _('No talk in the chosen states')),
+    )
+    STATE_NONE = 'none'
+    STATE_ISSUED = 'issued'
+    STATE_GRANT = 'grant'
+    STATE_ENDED = 'ended'
+    STATE_ATTENTION = 'attention'
+    STATE_CHOICES = (
+        (STATE_NONE, _('No voucher')),
+        (STATE_ISSUED, _('Voucher issued')),
+        (STATE_GRANT, _('Free ticket from a grant')),
+        (STATE_ENDED, _('Voucher ended')),
+        (STATE_ATTENTION, _('Needs attention')),
+    )
+
+    event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='grant_speakers')
+    code = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True, default='')
+    email = models.EmailField(max_length=254, blank=True, default='')
+    locale = models.CharField(max_length=32, blank=True, default='')
+    role = models.CharField(max_length=8, choices=ROLE_CHOICES, default=ROLE_NONE)
+    # the pretalx codes and titles of the speaker's talks in the chosen states: [[code, title, main], ...]
+    talks = models.JSONField(default=list)
+    voucher = models.ForeignKey('pretixbase.Voucher', null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name='grant_speakers')
+    state = models.CharField(max_length=16, choices=STATE_CHOICES, default=STATE_NONE)
+    attention = models.TextField(blank=True, default='')
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(organizer='event__organizer')
+
+    class Meta:
+        ordering = ('name', 'code')
+        constraints = [
+            models.UniqueConstraint(fields=('event', 'code'), name='pretix_grants_one_speaker_per_code'),
+        ]

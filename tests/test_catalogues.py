@@ -73,7 +73,7 @@ def test_wheel_and_sdist_carry_the_compiled_catalogues(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     src = tmp_path / 'src'
     shutil.copytree(root, src, ignore=shutil.ignore_patterns(
-        '.git', '.venv', 'data', 'build', 'dist', '*.egg-info', '__pycache__', '*.mo', 'tests', 'bench', 'artifacts'))
+        '.git', '.venv', '.pretalx-venv', 'data', 'build', 'dist', '*.egg-info', '__pycache__', '*.mo', 'tests', 'bench', 'artifacts'))
     env = dict(os.environ, PYTHONPATH='')
     subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q',
                     '-w', str(tmp_path / 'wheel'), str(src)], check=True, env=env, timeout=120)

@@ -53,9 +53,11 @@ FLOORS = {
     # decisions/: its rules are pure; its pages, API and receivers sit with the other features'
     'decisions.rules': 1, 'decisions.programme': 5, 'decisions.forms': 6, 'decisions.tasks': 6, 'decisions.views': 6,
     'decisions.api': 7, 'decisions.control': 9, 'decisions.signals': 11,
+    # speakers from pretalx (speakers/)
+    'speakers.rules': 4, 'speakers.shredder': 4, 'speakers.control': 9, 'speakers.signals': 11,
 }
 # the feature packages; ``base`` is what they share, below them
-FEATURES = ('claims', 'letters', 'decisions', 'tickets')
+FEATURES = ('claims', 'letters', 'decisions', 'speakers', 'tickets')
 
 
 def modules():

@@ -65,6 +65,13 @@ def nav_event(request):
         'url': reverse('plugins:pretix_grants:control.claims', kwargs=kw),
         'active': ours and name.startswith('control.claim'),
     })
+    if request.user.has_event_permission(request.organizer, event, MANAGE, request=request):
+        # speakers from pretalx (speakers/)
+        children.append({
+            'label': _('Speakers from pretalx'),
+            'url': reverse('plugins:pretix_grants:control.speakers', kwargs=kw),
+            'active': ours and name.startswith('control.speakers'),
+        })
     return [{
         'label': _('Grants'),
         'url': children[0]['url'],

@@ -8,6 +8,7 @@ from ..claims import control as claims
 from ..decisions import control as decisions
 from ..letters import control as letters
 from ..permissions import plugin_active
+from ..speakers import control as speakers
 from ..tickets import control as tickets
 from . import bulk, import_views, views
 
@@ -80,6 +81,12 @@ urlpatterns += [
 urlpatterns += [
     re_path(PREFIX + r'decide/$', decisions.Decide.as_view(), name='control.decide'),
     re_path(PREFIX + r'conflicts/$', decisions.Conflicts.as_view(), name='control.conflicts'),
+]
+
+# speakers from pretalx (speakers/control.py)
+urlpatterns += [
+    re_path(PREFIX + r'speakers/$', speakers.SpeakerSettings.as_view(), name='control.speakers'),
+    re_path(PREFIX + r'speakers/action/$', speakers.SpeakerAction.as_view(), name='control.speakers.action'),
 ]
 
 

@@ -1,0 +1,122 @@
+"""
+Speakers from pretalx in the control panel: the connection and the voucher rules (with the speaker mail), the
+"Test connection" and "Sync now" buttons, the last sync and the last error, and the speakers with their vouchers.
+All of it needs the plugin's manage permission: the page shows the speakers' e-mail addresses.
+"""
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
+from pretix.base.forms import SettingsForm
+from pretix.base.models import OrderPosition
+from pretix.control.views.event import EventSettingsFormView
+
+from ..base.pages import PluginPageMixin
+from ..defaults import SPEAKER_MAIL_TEMPLATES
+from ..models import TICKET_VALID, Speaker
+from ..permissions import MANAGE
+from . import rules
+
+STATES = (('accepted', _('Accepted')), ('confirmed', _('Confirmed')))
+CO_MODES = ((rules.CO_FREE, _('A free ticket')), (rules.CO_PERCENT, _('A discount in percent')),
+            (rules.CO_AMOUNT, _('A discount of a fixed amount')))
+
+
+def speakers_url(event):
+    return reverse('plugins:pretix_grants:control.speakers', kwargs={
+        'organizer': event.organizer.slug, 'event': event.slug})
+
+
+class SpeakerSettingsForm(SettingsForm):
+    grants_pretalx_url = forms.URLField(
+        label=_('pretalx URL'), required=False, max_length=200, assume_scheme='https',
+        help_text=_('The address of the pretalx instance, e.g. https://pretalx.com'))
+    grants_pretalx_event = forms.SlugField(label=_('pretalx event slug'), required=False, max_length=100)
+    grants_pretalx_token = forms.CharField(
+        label=_('pretalx API token'), required=False, max_length=128,
+        widget=forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
+        help_text=_('A token of a pretalx user in a team that may change proposals, with read access to '
+                    '"submissions" and "speakers". Leave empty to keep the saved token.'))
+    grants_pretalx_states = forms.MultipleChoiceField(
+        label=_('Talks in these states'), choices=STATES, widget=forms.CheckboxSelectMultiple, required=True)
+    grants_speakers_co_mode = forms.ChoiceField(label=_('Further speakers of a talk get'), choices=CO_MODES)
+    grants_speakers_co_value = forms.DecimalField(
+        label=_('Discount for further speakers'), required=False, min_value=0, max_digits=13, decimal_places=2,
+        help_text=_('In percent or in the event\'s currency, as chosen above.'))
+    grants_speakers_item = forms.ChoiceField(
+        label=_('Product of the speaker vouchers'), required=False,
+        help_text=_('Empty: the product of the grant vouchers.'))
+    grants_speakers_auto_sync = forms.BooleanField(
+        label=_('Sync automatically every 15 minutes'), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        event = self.obj
+        self.fields['grants_speakers_item'].choices = [('', '---------')] + [
+            (str(i.pk), str(i.name)) for i in event.items.all()]
+        for key in SPEAKER_MAIL_TEMPLATES:
+            for part, widget in (('subject', I18nTextInput), ('text', I18nTextarea)):
+                self.fields[f'grants_mail_{key}_{part}'] = I18nFormField(
+                    label=_('Mail subject') if part == 'subject' else _('Mail text'), widget=widget,
+                    locales=self.locales, required=True,
+                    help_text=_('Placeholders: {placeholders}').format(
+                        placeholders='{event}, {name}, {talks}, {voucher}, {redeem_url}'))
+
+    def clean_grants_pretalx_token(self):
+        return self.cleaned_data.get('grants_pretalx_token') or self.obj.settings.grants_pretalx_token
+
+    def clean_grants_speakers_item(self):
+        value = self.cleaned_data.get('grants_speakers_item')
+        return int(value) if value else None
+
+    def clean(self):
+        data = super().clean()
+        if data.get('grants_speakers_co_mode') == rules.CO_PERCENT and (data.get('grants_speakers_co_value') or 0) > 100:
+            self.add_error('grants_speakers_co_value', _('A discount in percent is at most 100.'))
+        return data
+
+
+class SpeakerSettings(PluginPageMixin, EventSettingsFormView):
+    permission = MANAGE
+    form_class = SpeakerSettingsForm
+    template_name = 'pretix_grants/control/speakers.html'
+
+    def get_success_url(self):
+        return speakers_url(self.request.event)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        event = self.request.event
+        s = event.settings
+        speakers = list(Speaker.objects.filter(event=event).select_related('voucher'))
+        used = set(OrderPosition.objects.filter(
+            voucher__in=[sp.voucher_id for sp in speakers if sp.voucher_id], order__status__in=TICKET_VALID,
+        ).values_list('voucher_id', flat=True))
+        ctx['speakers'] = [(sp, sp.voucher_id in used) for sp in speakers]
+        ctx['last_sync'] = s.get('grants_pretalx_last_sync', as_type=None)
+        ctx['last_error'] = s.grants_pretalx_last_error
+        ctx['token_saved'] = bool(s.grants_pretalx_token)
+        return ctx
+
+
+class SpeakerAction(PluginPageMixin, View):
+    """The page's two buttons: test the connection, sync now."""
+    permission = MANAGE
+
+    def post(self, request, *args, **kwargs):
+        event = request.event
+        if request.POST.get('do') == 'test':
+            ok, message = rules.test_connection(event)
+            (messages.success if ok else messages.error)(request, message)
+        elif request.POST.get('do') == 'sync':
+            ok, result = rules.sync(event, user=request.user)
+            if ok:
+                messages.success(request, _('Sync done: {issued} vouchers issued, {upgraded} upgraded, {released} '
+                                            'released, {unchanged} speakers unchanged, {no_email} without e-mail.'
+                                            ).format(**result))
+            else:
+                messages.error(request, _('The sync failed and changed nothing: {error}').format(error=result))
+        return redirect(speakers_url(event))
