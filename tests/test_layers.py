@@ -39,6 +39,8 @@ FLOORS = {
     'control.views': 6.3, 'control.claims': 6.3, 'control.letters': 6.3,
     'control.bulk': 6.4, 'control.import_views': 6.4,
     'control.urls': 6.5,
+    # insights/: the statistics page and the post-event report
+    'insights.suppression': 0.5, 'insights.rules': 1.5, 'insights.report': 1.6, 'insights.control': 6.3,
     'management.commands.grants_demo': 7,
     'signals': 7, 'urls': 7,
     'apps': 8,

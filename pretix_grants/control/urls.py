@@ -4,6 +4,7 @@ from django.http import Http404
 from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
+from ..insights import control as insights
 from ..permissions import plugin_active
 from . import bulk, claims, import_views, letters, views
 
@@ -62,6 +63,14 @@ urlpatterns += [
     re_path(PREFIX + r'claims/(?P<claim>\d+)/$', claims.ClaimDetail.as_view(), name='control.claim'),
     re_path(PREFIX + r'claims/(?P<claim>\d+)/receipt/(?P<receipt>\d+)/$', claims.ClaimReceipt.as_view(),
             name='control.claim.receipt'),
+]
+
+
+# insights: the statistics page, its settings and the post-event report (insights/control.py)
+urlpatterns += [
+    re_path(PREFIX + r'statistics/$', insights.InsightsView.as_view(), name='control.insights'),
+    re_path(PREFIX + r'statistics/settings/$', insights.InsightsSettings.as_view(), name='control.insights.settings'),
+    re_path(PREFIX + r'statistics/report/$', insights.ReportView.as_view(), name='control.insights.report'),
 ]
 
 

@@ -1,0 +1,12 @@
+"""
+The insights tests run as production does: no suite-wide scopes_disabled(); only the fixtures' and assertions' own
+queries are wrapped in it.
+"""
+import pytest
+
+from ..claim_fixtures import claim_grant, past_event  # NOQA: F401
+
+
+@pytest.fixture(autouse=True)
+def _no_scopes():
+    yield
