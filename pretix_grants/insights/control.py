@@ -66,7 +66,11 @@ class InsightsView(PluginPageMixin, TemplateView):
     @cached_property
     def filter_form(self):
         event = self.request.event
-        return FilterForm(data=self.request.GET or None, event=event, rounds=rules.rounds(event))
+        return FilterForm(data=self.request.GET or None, event=event, rounds=self.rounds)
+
+    @cached_property
+    def rounds(self):
+        return rules.rounds(self.request.event)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -76,7 +80,7 @@ class InsightsView(PluginPageMixin, TemplateView):
         if form.is_bound and form.is_valid():
             statuses = form.cleaned_data['status'] or None
             round_day = form.rounds.get(form.cleaned_data['round'])
-        fig = rules.figures(event, rules.questions(event), statuses, round_day)
+        fig = rules.figures(event, rules.questions(event), statuses, round_day, self.rounds)
         ctx.update(view_context(event, fig))
         ctx['filter_form'] = form
         ctx['filtered'] = bool(statuses or round_day)
@@ -104,6 +108,7 @@ def view_context(event, fig):
                 'rows': [{'label': c.label, 'text': t(c)} for c in tb['cells']]}
 
     m = fig['money']
+    marks = _marks(event, fig)
     money_rows = [{'label': r['label'], **{col: t(r[col], True) for col in ('granted', 'confirmed', 'claimed')}}
                   for r in m['rows']]
     money_total = {col: t(m[col], True) for col in ('granted', 'confirmed', 'claimed', 'approved', 'paid')}
@@ -113,7 +118,7 @@ def view_context(event, fig):
                    **{f'{col}_text': t(r[col], True) for col in ('granted', 'confirmed', 'claimed')}}
                   for r in m['rows']],
         'days': [{'label': c.label, 'value': c.chart_value(), 'text': t(c)} for c in fig['days']['cells']],
-        'events': [d.isoformat() for d in _marks(event, fig)],
+        'events': [d.isoformat() for d in marks],
         'who': [{'key': tb['key'], 'rows': [{'label': c.label, 'value': c.chart_value(), 'text': t(c)}
                                             for c in tb['cells']]} for tb in [fig['types']] + fig['who']],
         'labels': {'count': str(_('Applications')), 'granted': str(_('Granted')),
@@ -130,7 +135,7 @@ def view_context(event, fig):
         'left': t(m['left'], True) if m['left'] is not None else None,
         'rate_grantees': att['grantees'], 'rate_all': att['all'],
         'charts_json': json.dumps(charts),
-        'marks': [date_format(d, 'SHORT_DATE_FORMAT') for d in _marks(event, fig)],
+        'marks': [date_format(d, 'SHORT_DATE_FORMAT') for d in marks],
         'shown': SHOWN,
     }
 
@@ -139,7 +144,7 @@ def _marks(event, fig):
     """The dates a timeline marks: the application period's opening and closing, and each decision round."""
     tz = event.timezone
     marks = [d.astimezone(tz).date() for d in fig['application_period'] if d and hasattr(d, 'astimezone')]
-    return sorted(set(marks) | {d for d, n in rules.rounds(event)})
+    return sorted(set(marks) | {d for d, n in fig['rounds']})
 
 
 class InsightsSettings(PluginPageMixin, FormView):

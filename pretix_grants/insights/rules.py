@@ -247,7 +247,7 @@ def _answer_table(key, title, counter, label, k, total, order=None):
     return _table(key, title, cells, k, total)
 
 
-def figures(event, questions, statuses=None, round_day=None):
+def figures(event, questions, statuses=None, round_day=None, decision_rounds=None):
     """
     Everything the page, the CSV and the report show, suppressed: a fixed number of queries (rounds, aggregate,
     claimed, per day, answers, attendance).
@@ -326,6 +326,7 @@ def figures(event, questions, statuses=None, round_day=None):
         'days': days_table,
         'who': who,
         'attendance': attendance_rows,
+        'rounds': rounds(event) if decision_rounds is None else decision_rounds,
         'application_period': (event.settings.get('grants_applications_open'),
                                event.settings.get('grants_applications_close')),
     }
