@@ -8,13 +8,15 @@ decisions were published; a grant belongs to the round of its first published de
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
-    Count, DecimalField, Exists, Min, OuterRef, Q, Subquery, Sum, Value,
+    Count, DecimalField, Exists, Min, OuterRef, Q, Sum, Value,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils.timezone import make_aware
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from i18nfield.strings import LazyI18nString
 from pretix.base.models import Checkin, LogEntry, OrderPosition
@@ -105,11 +107,13 @@ def grants(event, statuses=None, round_day=None):
     if statuses:
         qs = qs.filter(status__in=statuses)
     if round_day:
-        first = (LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Grant),
-                                         object_id=OuterRef('pk'), action_type__in=PUBLISHED)
-                 .order_by().values('object_id').annotate(m=Min('datetime')).values('m'))
-        qs = qs.annotate(first_decision=Subquery(first)).annotate(
-            first_day=TruncDate('first_decision', tzinfo=event.timezone)).filter(first_day=round_day)
+        # one subquery, not one per grant: the grants whose first published decision falls on that day
+        start = make_aware(datetime.combine(round_day, time.min), event.timezone)
+        first = (LogEntry.objects.filter(event=event, content_type=ContentType.objects.get_for_model(Grant),
+                                         action_type__in=PUBLISHED)
+                 .order_by().values('object_id').annotate(m=Min('datetime'))
+                 .filter(m__gte=start, m__lt=start + timedelta(days=1)).values('object_id'))
+        qs = qs.filter(pk__in=first)
     return qs
 
 
@@ -206,10 +210,9 @@ def _choice_label(q, value):
     return str(value)
 
 
-def _country_label(value):
-    value = str(value).strip()
+def _country_labels():
     names = dict(CachedCountries())
-    return str(names.get(value.upper(), value))
+    return lambda value: str(names.get(str(value).strip().upper(), value))
 
 
 def answers(qs, event, questions):
@@ -300,7 +303,7 @@ def figures(event, questions, statuses=None, round_day=None, decision_rounds=Non
     country_q, counted = answers(qs, event, questions)
     who = []
     if country_q in counted:
-        who.append(_answer_table('country', _('Country of residence'), counted[country_q], _country_label, k, applied))
+        who.append(_answer_table('country', _('Country of residence'), counted[country_q], _country_labels(), k, applied))
     for q in questions:
         if q['id'] in counted and q['id'] != country_q:
             order = ['True', 'False'] if q['type'] == 'boolean' else [str(i) for i in range(len(q['choices']))]
