@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext as _, gettext_lazy
-from django_filters.rest_framework import CharFilter, FilterSet
+from django_filters.rest_framework import BooleanFilter, CharFilter, FilterSet
 from django_scopes import scopes_disabled
 from pretix.base.models import CachedFile, SubEvent
 from rest_framework import serializers, status, viewsets
@@ -26,7 +26,7 @@ from rest_framework.reverse import reverse
 
 from . import issuance, mails, reviews, workflow
 from .actors import auth_key
-from .api_base import PluginResourceMixin
+from .base.api import PluginResourceMixin, refused
 from .models import Grant
 from .tasks import publish_grants
 
@@ -157,6 +157,8 @@ with scopes_disabled():
     class GrantFilter(FilterSet):
         email = CharFilter(lookup_expr='iexact')
         search = CharFilter(method='search_qs')
+        # tickets/: the person holds a ticket of the grant product they bought themselves
+        holds_ticket = BooleanFilter(method='holds_ticket_qs')
 
         class Meta:
             model = Grant
@@ -164,6 +166,10 @@ with scopes_disabled():
 
         def search_qs(self, qs, name, value):
             return qs.filter(Q(name__icontains=value) | Q(email__icontains=value))
+
+        def holds_ticket_qs(self, qs, name, value):
+            holding = issuance.holding_own_ticket(self.request.event, qs)
+            return holding if value else qs.exclude(pk__in=holding.values('pk'))
 
 
 def _actor(request):
@@ -177,7 +183,7 @@ def _illegal(grant, message):
     detail = str(message)
     if label not in detail:
         detail = '{} {}'.format(detail, _('The grant is "{status}".').format(status=label))
-    return Response({'detail': detail, 'status': grant.status}, status=status.HTTP_400_BAD_REQUEST)
+    return refused(detail, status=grant.status)
 
 
 class GrantViewSet(PluginResourceMixin, viewsets.ModelViewSet):

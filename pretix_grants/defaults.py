@@ -301,6 +301,52 @@ DEFAULTS.update(CLAIM_DEFAULTS)
 for key, (value, type_) in CLAIM_DEFAULTS.items():
     settings_hierarkey.add_default(key, value, type_)
 
+
+# tickets/: the ticket a grantee bought themselves, and places held for applicants
+TICKET_MAIL_TEMPLATES = {
+    'own_ticket_refunded': (
+        gettext_noop('Your grant for {event}: your ticket is refunded'),
+        _signed(gettext_noop("""Hello {name},
+
+your grant for {event} includes a free ticket. You have already bought
+one (order {own_ticket_order}), so we do not send you a voucher: your
+ticket stays valid, and we refund what you paid for it,
+{own_ticket_refund}, through the payment you made.""")),
+    ),
+    'own_ticket_free': (
+        gettext_noop('Your grant for {event}: your ticket is free'),
+        _signed(gettext_noop("""Hello {name},
+
+your grant for {event} includes a free ticket. You have already ordered
+one (order {own_ticket_order}) and not paid it yet: we have made it
+free, so you do not need to pay anything. It is your ticket for the
+event, and we do not send you a voucher.""")),
+    ),
+    'own_ticket_kept': (
+        gettext_noop('Your grant for {event}: your ticket'),
+        _signed(gettext_noop("""Hello {name},
+
+your grant for {event} includes a free ticket. You have already bought
+one (order {own_ticket_order}); it stays as it is and is your ticket for
+the event, so we do not send you a voucher.""")),
+    ),
+}
+MAIL_TEMPLATES.update(TICKET_MAIL_TEMPLATES)
+TICKET_DEFAULTS = {
+    # what confirming a grant does for a person who bought a ticket: 'voucher' (issue one anyway), 'refund',
+    # 'keep' or 'ask' (the grantee chooses on their reply page)
+    'grants_own_ticket': ('voucher', str),
+    # hold a ticket in the grant product's quota for applicants: '' (no), 'pending' (from the application) or
+    # 'approved' (from the offer)
+    'grants_hold_tickets': ('', str),
+}
+for kind, (subject, text) in TICKET_MAIL_TEMPLATES.items():
+    TICKET_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
+    TICKET_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
+DEFAULTS.update(TICKET_DEFAULTS)
+for key, (value, type_) in TICKET_DEFAULTS.items():
+    settings_hierarkey.add_default(key, value, type_)
+
 # insights/: the statistics page and the post-event report (small-number threshold, country question, introduction)
 INSIGHTS_DEFAULTS = {
     'grants_insights_threshold': (5, int),

@@ -54,8 +54,8 @@ from pretix.base.models.vouchers import generate_codes
 from pretix.base.services.locking import lock_objects
 from pretix.helpers import OF_SELF
 
-from . import mails
-from .hooks import grant_mails_owed
+from . import mails, models
+from .hooks import grant_mails_owed, grant_own_ticket
 from .models import TICKET_VALID, Grant, GrantMail
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,12 @@ class Target:
 
     def quotas(self):
         return Voucher.get_affected_quotas(self.quota, self.item, self.variation, self.subevent)
+
+    def item_ids(self):
+        """The products a ticket of the grant product (or of its quota) can be."""
+        if self.item:
+            return [self.item.pk]
+        return list(self.quota.items.values_list('pk', flat=True))
 
     def hidden(self):
         return bool(self.item and self.item.hide_without_voucher)
@@ -270,8 +276,39 @@ def issue_voucher(grant, *, event=None, user=None, auth=None):
         except NeedsAttention as e:
             _flag(g, str(e), voucher=e.voucher, user=user, auth=auth)
             return g
+        if _own_ticket(g, target, user=user, auth=auth):
+            return g
         _issue_locked(g, target, existing_voucher(g, target), user=user, auth=auth)
     return g
+
+
+def _own_ticket(g, target, *, user=None, auth=None):
+    """
+    Whether the locked grant ``g``'s person holds a ticket that needs no voucher (``hooks.grant_own_ticket``); if
+    so the grant records it, and gets no voucher.
+    """
+    reasons = [r for receiver, r in grant_own_ticket.send(g.event, grant=g, target=target) if r]
+    if not reasons:
+        return False
+    g.voucher_state, g.voucher_attention = Grant.VOUCHER_OWN_TICKET, ''
+    g.save(update_fields=['voucher', 'voucher_state', 'voucher_attention', 'modified'])
+    g.log_action('pretix_grants.grant.voucher.own_ticket', data={'reason': str(reasons[0])}, user=user, auth=auth)
+    return True
+
+
+def holding_own_ticket(event, grants):
+    """Of ``grants`` (of ``event``), those whose person holds their own ticket of the grant product (or quota)."""
+    try:
+        target = voucher_target(event)
+    except NeedsAttention:
+        return grants.none()
+    return grants.holding_own_ticket(target.item_ids())
+
+
+def own_ticket_positions(grant, target):
+    """The person's own pending or paid order positions of the grant product (or quota), first bought first."""
+    return models.own_ticket_positions(grant.event, grant.email, target.item_ids(),
+                                       target.subevent.pk if target.subevent else None).order_by('order__datetime', 'pk')
 
 
 def _issue_locked(g, target, voucher, *, user=None, auth=None):
@@ -373,7 +410,8 @@ def _issue_batch(event, ids, user, auth):
             except NeedsAttention as e:
                 _flag(g, str(e), user=user, auth=auth)
                 continue
-            _issue_locked(g, dated_target, existing_voucher(g, dated_target), user=user, auth=auth)
+            if not _own_ticket(g, dated_target, user=user, auth=auth):
+                _issue_locked(g, dated_target, existing_voucher(g, dated_target), user=user, auth=auth)
         if not due:
             return {g.pk: g for g in grants}
         # the grants without a date share one target (and its reason, where there is none, flags only them)
@@ -383,6 +421,7 @@ def _issue_batch(event, ids, user, auth):
             for g in due:
                 _flag(g, str(e), user=user, auth=auth)
             return {g.pk: g for g in grants}
+        due = [g for g in due if not _own_ticket(g, target, user=user, auth=auth)]
         held = _held_vouchers(event, due, target)
         fresh = []
         for g in due:

@@ -4,12 +4,13 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import (
-    DecimalField, Exists, ExpressionWrapper, F, OuterRef, Sum,
+    DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum,
 )
 from django.db.models.functions import Coalesce, Lower
+from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import ScopedManager
-from pretix.base.models import LoggedModel, Order, OutgoingMail
+from pretix.base.models import LoggedModel, Order, OrderPosition, OutgoingMail
 from pretix.helpers import OF_SELF
 from pretix.helpers.countries import FastCountryField
 
@@ -17,6 +18,18 @@ ZERO = Decimal('0.00')
 # The ticket orders that count as "has a ticket" (not canceled, not expired).
 TICKET_VALID = (Order.STATUS_PAID, Order.STATUS_PENDING)
 MAIL_PENDING = (OutgoingMail.STATUS_QUEUED, OutgoingMail.STATUS_INFLIGHT, OutgoingMail.STATUS_AWAITING_RETRY)
+
+
+def own_ticket_positions(event, email, item_ids, subevent_id=None):
+    """
+    The order positions of ``event`` that are ``email``'s own ticket for one of ``item_ids``: not canceled, in a
+    pending or paid order, bought under that order email or for that attendee email (case-insensitive).
+    ``event`` and ``email`` may be ``OuterRef``s.
+    """
+    qs = OrderPosition.objects.filter(order__event=event, order__status__in=TICKET_VALID, item_id__in=item_ids)
+    if subevent_id:
+        qs = qs.filter(subevent_id=subevent_id)
+    return qs.filter(Q(order__email__iexact=email) | Q(attendee_email__iexact=email))
 
 
 def generate_secret():
@@ -48,11 +61,24 @@ class GrantQuerySet(models.QuerySet):
 
     def due_for_voucher(self):
         """Confirmed grants with a ticket whose voucher is not (or no longer) in their hands."""
-        return self.filter(status=Grant.STATUS_CONFIRMED, ticket=True).exclude(voucher_state__in=Grant.VOUCHER_STATES_DONE)
+        return self.filter(status=Grant.STATUS_CONFIRMED, ticket=True).exclude(
+            voucher_state__in=Grant.VOUCHER_STATES_SETTLED)
+
+    def holding_own_ticket(self, item_ids, subevent_id=None):
+        """
+        Grants whose person holds a ticket of their own for one of ``item_ids`` (the grant product, or its quota's
+        products): a pending or paid order of the event with such a position, by the order's or the attendee's
+        email.
+        """
+        return self.filter(Exists(own_ticket_positions(OuterRef('event'), OuterRef('email'), item_ids, subevent_id)))
 
     def holding_voucher(self):
         """Grants whose voucher is in the grantee's hands."""
         return self.filter(voucher_state__in=Grant.VOUCHER_STATES_DONE, voucher__isnull=False)
+
+    def reply_deadline_passed(self, at=None):
+        """Offers whose reply deadline has passed (see ``Grant.reply_deadline_passed``)."""
+        return self.filter(status=Grant.STATUS_APPROVED, reply_deadline__lt=at or now())
 
     def holding_place(self):
         """Grants that hold a place: offered and waiting for a reply, or confirmed."""
@@ -123,8 +149,12 @@ class Grant(LoggedModel):
         (VOUCHER_LINKED, _('existing free voucher')),
         (VOUCHER_UPGRADED, _('existing voucher upgraded')),
         (VOUCHER_NEEDS_ATTENTION, _('needs attention')),
+        ('own_ticket', _('no voucher: the person\'s own ticket')),
     )
     VOUCHER_STATES_DONE = (VOUCHER_ISSUED, VOUCHER_LINKED, VOUCHER_UPGRADED)
+    # the person's own order is their ticket (``hooks.grant_own_ticket``): no voucher is due
+    VOUCHER_OWN_TICKET = 'own_ticket'
+    VOUCHER_STATES_SETTLED = (*VOUCHER_STATES_DONE, VOUCHER_OWN_TICKET)
     # The grants that hold a place: offered and waiting for a reply, or confirmed.
     HOLDING = (STATUS_APPROVED, STATUS_CONFIRMED)
     # The statuses in which a voucher the person already holds may be linked to the grant.
@@ -239,10 +269,14 @@ class Grant(LoggedModel):
     def status_label(cls, status):
         return dict(cls.STATUS_CHOICES).get(status, status)
 
+    def reply_deadline_passed(self, at=None):
+        """An offer whose reply deadline has passed: the grantee may no longer answer. At the deadline itself they still may."""
+        return self.status == self.STATUS_APPROVED and bool(self.reply_deadline) and (at or now()) > self.reply_deadline
+
     def is_due_for_voucher(self):
         """Confirmed, with a ticket, and the voucher not (or no longer) in the grantee's hands."""
         return (self.status == self.STATUS_CONFIRMED and self.ticket
-                and self.voucher_state not in self.VOUCHER_STATES_DONE)
+                and self.voucher_state not in self.VOUCHER_STATES_SETTLED)
 
     def holds_voucher(self):
         """The grant's voucher is in the grantee's hands."""
@@ -303,6 +337,8 @@ class GrantMail(models.Model):
     # reimbursement claims (claims.py)
     KIND_CLAIM = 'claim'
     KIND_CLAIM_REMINDER = 'claim_reminder'
+    # the person's own ticket (tickets/)
+    KIND_OWN_TICKET = 'own_ticket'
     KIND_CHOICES = (
         (KIND_RECEIVED, _('Application received')),
         (KIND_DECISION, _('Decision')),
@@ -311,6 +347,7 @@ class GrantMail(models.Model):
         (KIND_EXPIRED, _('Offer expired')),
         (KIND_CLAIM, _('Reimbursement claim')),
         (KIND_CLAIM_REMINDER, _('Reminder to claim')),
+        (KIND_OWN_TICKET, _('Your own ticket')),
     )
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name='mails')
@@ -533,3 +570,80 @@ class Receipt(models.Model):
     @property
     def is_image(self):
         return self.content_type.startswith('image/')
+
+
+# The person's own ticket (tickets/): an order they bought themselves, and a place held for an applicant.
+
+class OwnTicket(LoggedModel):
+    """
+    What became of the ticket a grantee bought themselves (``tickets.rules``): refunded through pretix, kept as
+    theirs, or waiting for their choice. One per grant; ``refund`` is pretix's own refund object.
+    """
+
+    HANDLING_REFUND = 'refund'
+    HANDLING_KEEP = 'keep'
+    HANDLING_ASK = 'ask'
+    HANDLING_CHOICES = (
+        (HANDLING_REFUND, pgettext_lazy('own ticket', 'refund the ticket')),
+        (HANDLING_KEEP, pgettext_lazy('own ticket', 'keep the order')),
+        (HANDLING_ASK, pgettext_lazy('own ticket', 'ask the grantee')),
+    )
+    STATE_ASKED = 'asked'
+    STATE_PENDING = 'pending'
+    STATE_REFUNDED = 'refunded'
+    STATE_FREE = 'free'
+    STATE_KEPT = 'kept'
+    STATE_FAILED = 'failed'
+    STATE_CHOICES = (
+        (STATE_ASKED, pgettext_lazy('own ticket', 'waiting for the grantee\'s choice')),
+        (STATE_PENDING, pgettext_lazy('own ticket', 'refund being made')),
+        (STATE_REFUNDED, pgettext_lazy('own ticket', 'refunded')),
+        (STATE_FREE, pgettext_lazy('own ticket', 'order made free')),
+        (STATE_KEPT, pgettext_lazy('own ticket', 'kept as the person\'s own ticket')),
+        (STATE_FAILED, pgettext_lazy('own ticket', 'refund failed')),
+    )
+
+    grant = models.OneToOneField(Grant, on_delete=models.CASCADE, related_name='own_ticket')
+    order = models.ForeignKey('pretixbase.Order', on_delete=models.CASCADE, related_name='+')
+    position = models.ForeignKey('pretixbase.OrderPosition', null=True, on_delete=models.SET_NULL, related_name='+')
+    # the grantee's choice where the organizer asks them (HANDLING_ASK), else the organizer's setting
+    handling = models.CharField(max_length=16, choices=HANDLING_CHOICES)
+    choice = models.CharField(max_length=16, blank=True, default='')
+    state = models.CharField(max_length=16, choices=STATE_CHOICES, default=STATE_PENDING)
+    price_paid = models.DecimalField(max_digits=13, decimal_places=2, default=ZERO)
+    refund = models.ForeignKey('pretixbase.OrderRefund', null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name='+')
+    error = models.TextField(blank=True, default='')
+    attempts = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(organizer='grant__event__organizer')
+
+    @property
+    def event(self):
+        return self.grant.event
+
+
+class TicketHold(models.Model):
+    """A place held for an applicant in the grant product's quota, as pretix holds one for a voucher."""
+
+    STATE_HELD = 'held'
+    STATE_FULL = 'full'
+    STATE_RELEASED = 'released'
+    STATE_USED = 'used'
+    STATE_CHOICES = (
+        (STATE_HELD, pgettext_lazy('ticket hold', 'ticket held')),
+        (STATE_FULL, pgettext_lazy('ticket hold', 'no ticket could be held')),
+        (STATE_RELEASED, pgettext_lazy('ticket hold', 'released')),
+        (STATE_USED, pgettext_lazy('ticket hold', 'became the grant voucher')),
+    )
+
+    grant = models.OneToOneField(Grant, on_delete=models.CASCADE, related_name='ticket_hold')
+    voucher = models.ForeignKey('pretixbase.Voucher', null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name='+')
+    state = models.CharField(max_length=16, choices=STATE_CHOICES, default=STATE_HELD)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(organizer='grant__event__organizer')

@@ -16,26 +16,27 @@ from pretix.base.signals import (
 )
 from pretix.control.signals import event_dashboard_widgets, nav_event
 from pretix.helpers.periodic import minimum_interval
-from pretix.presale.signals import front_page_top, order_info
+from pretix.presale.signals import front_page_top
 
 from . import defaults  # NOQA: registers the settings' defaults
-from . import claims, issuance, letters, lifecycle, mails, tasks
+from . import issuance, lifecycle, mails, tasks
 from .applications import front_page_link
+from .claims import (  # NOQA: F401 (wires the claims' receivers)
+    signals as claim_signals,
+)
 from .control.dashboard import dashboard_widget
 from .control.eventcopy import copy_settings
 from .control.exporters import GrantExporter
-from .control.letters import LetterExporter
 from .control.nav import nav_event as control_nav
 from .hooks import grant_mails_owed, grant_status_changed
-from .letter_views import order_info as letter_order_info_box
+from .letters import (  # NOQA: F401 (wires the letters' receivers)
+    signals as letter_signals,
+)
 from .mails import placeholders
 from .permissions import permission_group
-from .shredder import ClaimShredder, GrantShredder, LetterShredder
-from .webhooks import (
-    claim_webhook_events as grant_claim_webhook_events,
-    letter_webhook_events as grant_letter_webhook_events,
-    webhook_events as grant_webhook_events,
-)
+from .shredder import GrantShredder
+from .tickets import signals as ticket_signals  # NOQA: F401 (receivers)
+from .webhooks import webhook_events as grant_webhook_events
 
 __all__ = ['grant_status_changed']  # the plugin's own signal lives in hooks.py; importable from here as before
 
@@ -131,8 +132,12 @@ def mails_owed(sender, record_ids, **kwargs):
            order_approved, order_denied], dispatch_uid='pretix_grants_lifecycle_order')
 def lifecycle_order(sender, order, **kwargs):
     # after pretix's checkout committed: it holds the voucher's locks until then, and the plugin locks grant
-    # rows before voucher locks (issuance's lock order)
-    transaction.on_commit(lambda: lifecycle.on_order_changed(order))
+    # rows before voucher locks (issuance's lock order); the scope that changed the order may be gone by then
+    def follow():
+        with scopes_disabled():
+            lifecycle.on_order_changed(order)
+
+    transaction.on_commit(follow)
 
 
 @receiver(checkin_created, dispatch_uid='pretix_grants_lifecycle_checkin_created')
@@ -244,76 +249,3 @@ def resend_stalled_mails(sender, **kwargs):
 @receiver(register_data_shredders, dispatch_uid='pretix_grants_data_shredder')
 def data_shredder(sender, **kwargs):
     return GrantShredder
-
-
-# Visa invitation letters (letters.py, letter_views.py, control/letters.py, letter_api.py).
-@log_entry_types.new_from_dict({
-    'pretix_grants.letter.requested': _('An invitation letter has been requested (reference {reference}).'),
-    'pretix_grants.letter.approved': _('The invitation letter {reference} has been issued.'),
-    'pretix_grants.letter.rejected': _('The request for invitation letter {reference} has been rejected.'),
-    'pretix_grants.letter.cancelled': _('The invitation letter {reference} has been withdrawn.'),
-    'pretix_grants.letter.changed': _('The data of invitation letter {reference} have been corrected.'),
-    'pretix_grants.letter.reissued': _('The invitation letter {reference} has been issued again with the corrected data.'),
-    'pretix_grants.letter.mail.sent': _('An email about the invitation letter has been sent.'),
-})
-class LetterLogEntryType(EventLogEntryType):
-    pass
-
-
-@receiver(order_info, dispatch_uid='pretix_grants_letters_order_info')
-def letters_order_info(sender, order=None, request=None, **kwargs):
-    return letter_order_info_box(sender, order, request)
-
-
-@receiver(register_data_exporters, dispatch_uid='pretix_grants_letters_exporter')
-def letters_data_exporter(sender, **kwargs):
-    return LetterExporter
-
-
-@receiver(register_data_shredders, dispatch_uid='pretix_grants_letters_shredder')
-def letters_data_shredder(sender, **kwargs):
-    return LetterShredder
-
-
-@receiver(register_webhook_events, dispatch_uid='pretix_grants_letters_webhook_events')
-def letters_webhook_events(sender, **kwargs):
-    return grant_letter_webhook_events()
-
-
-@receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
-def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
-    letters.on_grant_status_changed(grant, new_status)
-
-
-# Reimbursement claims (claims.py): mail placeholders, log texts, the deadline reminder, webhooks, the shredder.
-@receiver(register_mail_placeholders, dispatch_uid='pretix_grants_claim_mail_placeholders')
-def claim_mail_placeholders(sender, **kwargs):
-    return claims.placeholders()
-
-
-@receiver(periodic_task, dispatch_uid='pretix_grants_claim_reminders')
-@minimum_interval(minutes_after_success=60)
-def claim_reminders(sender, **kwargs):
-    claims.send_reminders()
-
-
-@log_entry_types.new_from_dict({
-    'pretix_grants.claim.saved': _('The grantee has saved their reimbursement claim ({claimed}).'),
-    'pretix_grants.claim.submitted': _('The reimbursement claim has been submitted ({claimed}).'),
-    'pretix_grants.claim.approved': _('The reimbursement claim has been approved: {approved} of {claimed}.'),
-    'pretix_grants.claim.changes_requested': _('Changes to the reimbursement claim have been requested.'),
-    'pretix_grants.claim.rejected': _('The reimbursement claim has been rejected.'),
-    'pretix_grants.claim.paid': _('The reimbursement claim has been paid ({approved}).'),
-})
-class ClaimLogEntryType(EventLogEntryType):
-    pass
-
-
-@receiver(register_webhook_events, dispatch_uid='pretix_grants_claim_webhook_events')
-def claim_webhook_events(sender, **kwargs):
-    return grant_claim_webhook_events()
-
-
-@receiver(register_data_shredders, dispatch_uid='pretix_grants_claim_data_shredder')
-def claim_data_shredder(sender, **kwargs):
-    return ClaimShredder

@@ -1,11 +1,15 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import applications, claim_views, letter_views, views
+from . import applications, views
 from .api import GrantViewSet
-from .api_claims import ClaimViewSet
+from .claims import views as claim_views
+from .claims.api import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
-from .letter_api import LetterRequestViewSet
+from .letters import views as letter_views
+from .letters.api import LetterRequestViewSet
+from .tickets import views as ticket_views
+from .tickets.api import GrantTicketViewSet
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.
@@ -47,3 +51,10 @@ event_patterns += [
 
 # api_claims.py: /api/v1/organizers/{organizer}/events/{event}/grant_claims/
 event_router.register(r'grant_claims', ClaimViewSet)
+
+# tickets/: the grantee's choice for their own ticket, and /api/v1/organizers/{organizer}/events/{event}/grant_tickets/
+event_patterns += [
+    event_url(r'^grant/(?P<secret>[A-Za-z0-9_-]{1,64})/ticket/$', ticket_views.ChoiceView.as_view(),
+              name='tickets.choice', require_live=False),
+]
+event_router.register(r'grant_tickets', GrantTicketViewSet, basename='grant_tickets')

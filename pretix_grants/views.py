@@ -5,32 +5,20 @@ Grantees are not pretix users: the link is their only key. The page tells them w
 confirm or decline an offer before its deadline, and shows their voucher once it exists. Every answer goes through
 ``workflow`` (which checks the state machine and the deadline and logs the answer with actor ``grantee``).
 """
-import hmac
-
 from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect
-from django.utils import translation
-from django.utils.decorators import method_decorator
-from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
-from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 from pretix.base.i18n import get_language_without_region
-from pretix.base.middleware import (
-    get_language_from_cookie, get_supported_language,
-)
-from pretix.multidomain.urlreverse import eventreverse
-from pretix.presale.views import EventViewMixin
 
 from . import issuance, logentries, workflow
+from .base.grantpage import GrantPageMixin
+from .hooks import grant_reply_panels
 from .mails import redeem_url
 from .models import Grant
 
-# The part of the secret the database looks up; the rest is compared in constant time (see ``find_grant``).
-SELECTOR_LENGTH = 16
 OPENED = 'pretix_grants.grant.reply_page.opened'
 # Once the first visit is recorded, later visits (the page's own reloads among them) do not ask the database again.
 OPENED_CACHE_SECONDS = 30 * 24 * 3600
@@ -80,35 +68,12 @@ STATUS_TEXTS = {
 DEADLINE_PASSED_TEXTS = (pgettext_lazy('grant_reply', 'The offer has expired'), DEADLINE_PASSED)
 
 
-def find_grant(event, secret):
-    """
-    The grant of ``event`` whose secret is ``secret``, or None.
-
-    The secret is used like a selector/verifier token: the database is asked only for the grants of this event
-    whose secret starts with the first ``SELECTOR_LENGTH`` characters (PostgreSQL serves ``LIKE 'prefix%'`` from
-    the ``varchar_pattern_ops`` index Django creates for the unique column), and each candidate's full secret is
-    compared with ``hmac.compare_digest``. Timing can at most tell an attacker whether a guessed selector exists,
-    which opens nothing: the remaining 27 characters (about 160 bits) are only ever compared in constant time. A
-    plain ``secret=...`` query would instead let the database's string comparison leak how much of a guess is
-    right. Grants of other events never match, so another event's secret gives the same 404 as a made-up one.
-    """
-    if len(secret) < SELECTOR_LENGTH or len(secret) > Grant._meta.get_field('secret').max_length:
-        return None
-    found = None
-    candidates = Grant.objects.filter(event=event, secret__startswith=secret[:SELECTOR_LENGTH]).select_related('voucher')
-    for candidate in candidates:
-        if hmac.compare_digest(candidate.secret.encode(), secret.encode()):
-            found = candidate
-    return found
-
-
 def voucher_used(grant):
     """Whether the grant's voucher has been used for an order (then withdrawing is a matter for the organizers)."""
     return issuance.voucher_used(grant)
 
 
-@method_decorator(never_cache, name='dispatch')
-class ReplyView(EventViewMixin, TemplateView):
+class ReplyView(GrantPageMixin, TemplateView):
     """
     GET shows the grant; POST ``action=confirm`` confirms, POST ``action=decline`` asks once more and
     ``action=decline`` with ``really=yes`` declines. Anything the state machine or the deadline does not allow
@@ -116,32 +81,8 @@ class ReplyView(EventViewMixin, TemplateView):
     """
     template_name = 'pretix_grants/reply.html'
 
-    def dispatch(self, request, *args, **kwargs):
-        self.grant = find_grant(request.event, kwargs['secret'])
-        if self.grant is None:
-            raise Http404(_('This page does not exist. Please use the link from your email.'))
-        self._activate_language()
-        return super().dispatch(request, *args, **kwargs)
-
-    def _activate_language(self):
-        """The grant's language, unless the visitor picked one with the language switcher (pretix's cookie)."""
-        request, settings = self.request, self.request.event.settings
-        chosen = get_language_from_cookie(request)
-        if chosen and (chosen in settings.locales or chosen.split('-')[0] in settings.locales):
-            return
-        lang = get_supported_language(self.grant.locale or settings.locale, settings.locales, settings.locale)
-        if '-' not in lang and settings.region:
-            lang += '-' + settings.region
-        translation.activate(lang)
-        request.LANGUAGE_CODE = get_language_without_region()
-
-    @property
-    def url(self):
-        return eventreverse(self.request.event, 'plugins:pretix_grants:reply', kwargs={'secret': self.grant.secret})
-
     def deadline_passed(self):
-        g = self.grant
-        return g.status == Grant.STATUS_APPROVED and bool(g.reply_deadline) and now() > g.reply_deadline
+        return self.grant.reply_deadline_passed()
 
     def can_confirm(self):
         return workflow.allowed(self.grant, Grant.STATUS_CONFIRMED, workflow.GRANTEE) and not self.deadline_passed()
@@ -190,6 +131,8 @@ class ReplyView(EventViewMixin, TemplateView):
             'can_decline': self.can_decline(),
             'page_url': self.url,
             'voucher_used': voucher_used(g),
+            'panels': [html for receiver, html in grant_reply_panels.send(self.request.event, grant=g,
+                                                                          request=self.request) if html],
             'amounts': [(label, value) for label, value in (
                 (_('Travel'), g.travel_amount), (_('Accommodation'), g.accommodation_amount), (_('Other'), g.other_amount),
             ) if value],
@@ -200,6 +143,8 @@ class ReplyView(EventViewMixin, TemplateView):
                 ctx['redeem_url'] = redeem_url(self.request.event, g.voucher.code, get_language_without_region())
             elif g.voucher_state == Grant.VOUCHER_NEEDS_ATTENTION:
                 ctx['voucher_delayed'] = True
+            elif g.voucher_state == Grant.VOUCHER_OWN_TICKET:
+                pass  # their own order is their ticket: no voucher comes (the feature's panel says what happens)
             else:
                 ctx['voucher_pending'] = True
                 waited = self._waited()

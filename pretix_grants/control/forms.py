@@ -14,8 +14,9 @@ from pretix.base.services.placeholders import (
 )
 from pretix.control.forms import SplitDateTimeField
 
-from .. import claims, mails
+from .. import mails
 from ..applications import QUESTION_TYPES, parse_questions
+from ..claims import rules as claims
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant
 from . import actions
@@ -56,6 +57,10 @@ MAIL_PLACEHOLDERS = {
     'claim_rejected': {'name', 'reply_url', 'claim_url', 'claim_amount', 'claim_message', *AMOUNT_PLACEHOLDERS},
     'claim_paid': {'name', 'reply_url', 'claim_url', 'claim_amount', 'claim_approved_amount', *AMOUNT_PLACEHOLDERS},
     'claim_reminder': {'name', 'reply_url', 'claim_url', 'claim_deadline', *AMOUNT_PLACEHOLDERS},
+    # tickets/: the ticket the grantee bought themselves (its own placeholders come from that package)
+    'own_ticket_refunded': {'name', 'reply_url', *AMOUNT_PLACEHOLDERS},
+    'own_ticket_kept': {'name', 'reply_url', *AMOUNT_PLACEHOLDERS},
+    'own_ticket_free': {'name', 'reply_url', *AMOUNT_PLACEHOLDERS},
 }
 
 
@@ -74,6 +79,7 @@ VOUCHER_FILTERS = (
     ('upgraded', _('existing voucher upgraded')),
     ('needs_attention', _('needs attention')),
     ('ordered', _('used for an order')),
+    ('holds_ticket', _('already holds a ticket')),
 )
 MAIL_FILTERS = (
     ('', pgettext_lazy('filter', 'All mail states')),
@@ -217,6 +223,23 @@ class GrantSettingsForm(SettingsForm):
     grants_voucher_block_quota = forms.BooleanField(
         label=_('Vouchers reserve quota'), required=False,
         help_text=_('A grantee\'s ticket is kept for them even if the event sells out.'),
+    )
+    # tickets/: a ticket the grantee bought themselves, and places held for applicants
+    grants_own_ticket = forms.ChoiceField(
+        label=_('Grantees who already bought a ticket'), required=False,
+        choices=(('voucher', _('Issue a grant voucher anyway')),
+                 ('refund', _('Refund their ticket through pretix (no voucher; the ticket stays valid)')),
+                 ('keep', _('Keep their order as it is (no voucher, no refund)')),
+                 ('ask', _('Ask the grantee on their reply page'))),
+        help_text=_('Found by the order\'s or the attendee\'s email: a pending or paid order with the grant '
+                    'product. A pending order is made free instead of refunded.'),
+    )
+    grants_hold_tickets = forms.ChoiceField(
+        label=_('Hold a ticket for applicants'), required=False,
+        choices=(('', _('No')), ('pending', _('From the application')),
+                 ('approved', _('From the offer (approved, awaiting reply)'))),
+        help_text=_('A voucher that blocks one place in the grant product\'s quota, as pretix holds one, until the '
+                    'application ends without a ticket. Never more than the quota has.'),
     )
     grants_reply_days = forms.IntegerField(
         label=_('Days to reply'), min_value=1, max_value=365,

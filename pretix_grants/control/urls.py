@@ -4,9 +4,12 @@ from django.http import Http404
 from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
+from ..claims import control as claims
 from ..insights import control as insights
+from ..letters import control as letters
 from ..permissions import plugin_active
-from . import bulk, claims, import_views, letters, views
+from ..tickets import control as tickets
+from . import bulk, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -63,6 +66,12 @@ urlpatterns += [
     re_path(PREFIX + r'claims/(?P<claim>\d+)/$', claims.ClaimDetail.as_view(), name='control.claim'),
     re_path(PREFIX + r'claims/(?P<claim>\d+)/receipt/(?P<receipt>\d+)/$', claims.ClaimReceipt.as_view(),
             name='control.claim.receipt'),
+]
+
+
+# the person's own ticket (tickets/control.py)
+urlpatterns += [
+    re_path(PREFIX + r'(?P<grant>\d+)/ticket/retry/$', tickets.RetryRefund.as_view(), name='tickets.retry'),
 ]
 
 

@@ -21,7 +21,9 @@ from pretix.helpers.format import format_map
 
 from .. import issuance, mails, reviews, workflow
 from ..applications import answer_display
+from ..base.pages import PluginPageMixin
 from ..defaults import MAIL_TEMPLATES
+from ..hooks import grant_page_panels
 from ..models import Grant, GrantMail, Review
 from ..permissions import MANAGE, REVIEW
 from . import actions
@@ -30,7 +32,6 @@ from .forms import (
     BULK_CHOICES, MAIL_LABELS, ActionForm, GrantFilterForm, GrantForm,
     GrantSettingsForm, question_formset, template_placeholders,
 )
-from .pages import PluginPageMixin
 
 
 def grant_url(event, name, **kwargs):
@@ -72,6 +73,8 @@ def filtered_grants(event, data, user=None, blind=True):
         qs = qs.filter(voucher__redeemed__gt=0)
     elif v == 'issued':
         qs = qs.filter(voucher_state__in=(Grant.VOUCHER_ISSUED, Grant.VOUCHER_LINKED))
+    elif v == 'holds_ticket':
+        qs = issuance.holding_own_ticket(event, qs)
     elif v:
         qs = qs.filter(voucher_state=v)
     m = fd.get('mail')
@@ -191,6 +194,8 @@ class GrantDetail(PluginPageMixin, DetailView):
             # say before anyone confirms what issuing will do with a voucher this person already holds
             (ctx['voucher_plan'], ctx['planned_voucher'], ctx['voucher_target'],
              ctx['voucher_unfit']) = issuance.planned_voucher(g)
+        ctx['panels'] = [html for receiver, html in grant_page_panels.send(
+            self.request.event, grant=g, request=self.request) if html]
         return ctx
 
 

@@ -17,7 +17,7 @@ from pretix.base.forms import SettingsForm
 from pretix.base.i18n import language
 from pretix.base.templatetags.money import money_filter
 
-from ..control.pages import PluginPageMixin
+from ..base.pages import PluginPageMixin
 from ..models import Grant
 from ..permissions import MANAGE
 from . import report, rules

@@ -4,8 +4,6 @@ queries are wrapped in it.
 """
 import pytest
 
-from ..claim_fixtures import claim_grant, past_event  # NOQA: F401
-
 
 @pytest.fixture(autouse=True)
 def _no_scopes():

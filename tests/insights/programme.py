@@ -13,12 +13,13 @@ from django.utils.timezone import now
 from django_scopes import scope, scopes_disabled
 from pretix.base.models import User, Voucher
 
-from pretix_grants import claims, reviews, workflow
+from pretix_grants import reviews, workflow
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant
 
-from ..claim_fixtures import claim_url, form, upload
+from ..claims.conftest import claim_url, form, upload
 from ..conftest import committed
-from ..lifecycle_helpers import check_in, order_with_voucher
+from ..lifecycle.helpers import check_in, order_with_voucher
 
 QUESTIONS = [
     {'id': 'country', 'type': 'text', 'question': {'en': 'Country of residence'}, 'required': False},

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from pretix_grants.models import Grant
 
-from ..control_fixtures import url
+from ..control.conftest import url
 from . import programme
 
 FUNNEL_LABELS = {

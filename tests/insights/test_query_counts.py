@@ -9,7 +9,7 @@ from pretix.base.models import User
 
 from pretix_grants.models import Claim, ClaimItem, Grant, Review
 
-from ..control_fixtures import url
+from ..control.conftest import url
 
 
 def add_grants(event, make_grant, n, start):
