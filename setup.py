@@ -98,6 +98,7 @@ setup(
             'responses>=0.23',
             'playwright>=1.40',
             'hypothesis>=6.100',
+            'axe-playwright-python>=0.1.4,<0.2',  # axe-core in the browser tests (insights)
             # the letters' QR code read back from the rendered PDF, as a phone's camera reads the printed page
             'pypdfium2>=4.30,<6',
             'zxing-cpp>=2.2,<4',

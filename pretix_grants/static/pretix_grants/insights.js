@@ -1,5 +1,6 @@
 /* globals Morris, $ */
 /* Grants → Statistics: the charts, drawn with pretix's own Morris.js/Raphaël from the page's JSON. */
+/* No "resize": Morris 0.5.1 then calls setTimeout with an undefined handler, which pretix's CSP refuses as eval. */
 $(function () {
     'use strict';
     var el = document.getElementById('grants-insights-data');
@@ -35,7 +36,6 @@ $(function () {
             barColors: [purple],
             hideHover: 'auto',
             horizontal: !!horizontal,
-            resize: true,
             xLabelMargin: 2,
             hoverCallback: hoverText(rows, ['text'], labels)
         });
@@ -51,7 +51,6 @@ $(function () {
             labels: [data.labels.granted, data.labels.confirmed, data.labels.claimed],
             barColors: [purple, green, violet],
             hideHover: 'auto',
-            resize: true,
             hoverCallback: hoverText(data.money, ['granted_text', 'confirmed_text', 'claimed_text'],
                 [data.labels.granted, data.labels.confirmed, data.labels.claimed])
         });
@@ -67,7 +66,6 @@ $(function () {
             events: data.events,
             eventLineColors: [green],
             smooth: false,
-            resize: true,
             fillOpacity: 0.3,
             behaveLikeLine: true,
             hideHover: 'auto',
