@@ -34,7 +34,7 @@ def control(live_server, settings, admin_team, user, event, grant_settings, make
 
 
 @pytest.mark.xfail(strict=True, reason='open defect: the page raises a CSP "Evaluating a string as JavaScript" error '
-                   'and the money chart does not draw; the source is not found yet')
+                   '(new Function in Raphael._pathToAbsolute) and the money chart does not draw')
 def test_the_charts_draw_the_filters_work_and_axe_finds_nothing(desktop_page, control, event):
     page, errors, shoot = desktop_page
     page.on('response', lambda r: errors.append(f'{r.status} {r.url}') if r.status >= 400 else None)
