@@ -396,3 +396,14 @@ for kind, (subject, text) in SPEAKER_MAIL_TEMPLATES.items():
     SPEAKER_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
 for key, (value, type_) in SPEAKER_DEFAULTS.items():
     settings_hierarkey.add_default(key, value, type_)
+
+# insights/: the statistics page and the post-event report (small-number threshold, country question, introduction)
+INSIGHTS_DEFAULTS = {
+    'grants_insights_threshold': (5, int),
+    # the id of the application question whose answer is the applicant's country of residence
+    'grants_insights_country_question': ('country', str),
+    'grants_insights_intro': (LazyI18nString(''), LazyI18nString),
+}
+DEFAULTS.update(INSIGHTS_DEFAULTS)
+for key, (value, type_) in INSIGHTS_DEFAULTS.items():
+    settings_hierarkey.add_default(key, value, type_)

@@ -55,9 +55,11 @@ FLOORS = {
     'decisions.api': 7, 'decisions.control': 9, 'decisions.signals': 11,
     # speakers from pretalx (speakers/)
     'speakers.rules': 4, 'speakers.shredder': 4, 'speakers.control': 9, 'speakers.signals': 11,
+    # insights/: the statistics page and the post-event report
+    'insights.suppression': 0, 'insights.rules': 1, 'insights.report': 2, 'insights.control': 9,
 }
 # the feature packages; ``base`` is what they share, below them
-FEATURES = ('claims', 'letters', 'decisions', 'speakers', 'tickets')
+FEATURES = ('claims', 'letters', 'decisions', 'insights', 'speakers', 'tickets')
 
 
 def modules():

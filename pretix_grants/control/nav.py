@@ -72,6 +72,12 @@ def nav_event(request):
             'url': reverse('plugins:pretix_grants:control.speakers', kwargs=kw),
             'active': ours and name.startswith('control.speakers'),
         })
+    # insights/control.py: statistics and the post-event report
+    children.append({
+        'label': _('Statistics'),
+        'url': reverse('plugins:pretix_grants:control.insights', kwargs=kw),
+        'active': ours and name.startswith('control.insights'),
+    })
     return [{
         'label': _('Grants'),
         'url': children[0]['url'],

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..claims import control as claims
 from ..decisions import control as decisions
+from ..insights import control as insights
 from ..letters import control as letters
 from ..permissions import plugin_active
 from ..speakers import control as speakers
@@ -87,6 +88,14 @@ urlpatterns += [
 urlpatterns += [
     re_path(PREFIX + r'speakers/$', speakers.SpeakerSettings.as_view(), name='control.speakers'),
     re_path(PREFIX + r'speakers/action/$', speakers.SpeakerAction.as_view(), name='control.speakers.action'),
+]
+
+
+# insights: the statistics page, its settings and the post-event report (insights/control.py)
+urlpatterns += [
+    re_path(PREFIX + r'statistics/$', insights.InsightsView.as_view(), name='control.insights'),
+    re_path(PREFIX + r'statistics/settings/$', insights.InsightsSettings.as_view(), name='control.insights.settings'),
+    re_path(PREFIX + r'statistics/report/$', insights.ReportView.as_view(), name='control.insights.report'),
 ]
 
 
