@@ -52,7 +52,7 @@ def test_the_claim_page_shows_receipts_images_inline_and_pdfs_as_links(two_claim
     pdf, jpg = sorted(ada.items.get(category='travel').receipts.all(), key=lambda r: r.content_type)
     assert f'<img src="{url(past_event, f"claims/{ada.pk}/receipt/{jpg.pk}/")}"' in text
     assert f'href="{url(past_event, f"claims/{ada.pk}/receipt/{pdf.pk}/")}" target="_blank"' in text
-    assert 'DE89370400440532013000' in text
+    assert 'DE89 3704 0044 0532 0130 00' in text  # in groups of four, as it is read out and typed
     r = admin_client.get(url(past_event, f'claims/{ada.pk}/receipt/{pdf.pk}/'))
     assert r['Content-Type'] == 'application/pdf' and r['Content-Disposition'].startswith('inline')
     # a receipt of another claim under this claim's URL

@@ -21,6 +21,8 @@ from pretix_grants import signals, workflow
 from pretix_grants.claims import signals as claim_signals
 from pretix_grants.letters import signals as letter_signals
 from pretix_grants.models import Grant, GrantMail
+from pretix_grants.speakers import signals as speaker_signals
+from pretix_grants.tickets import signals as ticket_signals
 
 from ..conftest import committed, mails_to
 
@@ -90,6 +92,8 @@ def test_every_receiver_of_a_pretix_signal_runs_with_no_scope_active(stalled_vou
         claim_signals.claim_mail_placeholders: {},
         claim_signals.claim_webhook_events: {},
         claim_signals.claim_data_shredder: {},
+        speaker_signals.speakers_data_shredder: {},
+        ticket_signals.placeholders: {},
         signals.control_event_copy_data: {'other': event},
     }
     called = set()
