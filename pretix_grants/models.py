@@ -533,3 +533,62 @@ class Receipt(models.Model):
     @property
     def is_image(self):
         return self.content_type.startswith('image/')
+
+
+# Payout batches (claim_payouts.py): an export of payout files is a batch, so each approved claim is paid once.
+
+class PayoutBatch(LoggedModel):
+    """
+    One payout file as it was handed out: the claims it pays, their total and the file itself, so that a second
+    download is the same file. A claim is in at most one batch that is not cancelled (``PayoutEntry``).
+    """
+
+    FORMAT_SEPA = 'sepa'
+    FORMAT_CSV = 'csv'
+    FORMAT_XLSX = 'xlsx'
+    FORMAT_CHOICES = (
+        (FORMAT_SEPA, _('SEPA transfer (XML)')),
+        (FORMAT_CSV, _('CSV')),
+        (FORMAT_XLSX, _('Excel')),
+    )
+
+    event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='grant_payout_batches')
+    format = models.CharField(max_length=8, choices=FORMAT_CHOICES)
+    total = models.DecimalField(max_digits=13, decimal_places=2, default=Decimal('0.00'))
+    # the file's bytes; it holds account details, so the claims shredder empties it
+    content = models.BinaryField(default=b'')
+    filename = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey('pretixbase.User', null=True, blank=True, on_delete=models.SET_NULL, related_name='+')
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey('pretixbase.User', null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name='+')
+
+    objects = ScopedManager(organizer='event__organizer')
+
+    class Meta:
+        ordering = ('-created', '-id')
+
+    @property
+    def cancelled(self):
+        return self.cancelled_at is not None
+
+
+class PayoutEntry(models.Model):
+    """A claim in a payout batch, with the amount the batch pays it; ``active`` until the batch is cancelled."""
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.CASCADE, related_name='entries')
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name='payout_entries')
+    amount = models.DecimalField(max_digits=13, decimal_places=2)
+    active = models.BooleanField(default=True)
+
+    objects = ScopedManager(organizer='batch__event__organizer')
+
+    class Meta:
+        ordering = ('batch', 'id')
+        constraints = [
+            # the database's own guarantee that a claim is in one live batch at most
+            models.UniqueConstraint(fields=('claim',), condition=models.Q(active=True),
+                                    name='pretix_grants_claim_in_one_live_batch'),
+        ]

@@ -16,7 +16,9 @@ from pretix.base.models import OutgoingMail, Voucher
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
 from . import letters
-from .models import Claim, ClaimItem, Grant, GrantMail, LetterRequest, Receipt
+from .models import (
+    Claim, ClaimItem, Grant, GrantMail, LetterRequest, PayoutBatch, Receipt,
+)
 
 SHREDDED = '█'
 STATUS_TYPES = [f'pretix_grants.grant.{status}' for status, label in Grant.STATUS_CHOICES]
@@ -163,6 +165,8 @@ class ClaimShredder(BaseDataShredder):
             Receipt.objects.filter(pk__in=[r.pk for r in receipts]).delete()
             self._claims().update(account_holder='', iban='', bic='', payout_other='', message='')
             ClaimItem.objects.filter(claim__grant__event=self.event).update(description='')
+            # the payout files hold the account details too; the batches keep their claims and totals
+            PayoutBatch.objects.filter(event=self.event).update(content=b'')
             for le in self.event.logentry_set.filter(action_type__in=CLAIM_LOG_PII).exclude(data=''):
                 shred_log_fields(le, banlist=CLAIM_LOG_PII[le.action_type])
         # the files after the rows: a file is never missing under a receipt that still exists

@@ -317,3 +317,13 @@ def claim_webhook_events(sender, **kwargs):
 @receiver(register_data_shredders, dispatch_uid='pretix_grants_claim_data_shredder')
 def claim_data_shredder(sender, **kwargs):
     return ClaimShredder
+
+
+# Payout batches (claim_payouts.py): their log texts.
+@log_entry_types.new_from_dict({
+    'pretix_grants.payout.created': _('A payout batch has been created ({total}).'),
+    'pretix_grants.payout.paid': _('The claims of the payout batch have been marked as paid ({total}).'),
+    'pretix_grants.payout.cancelled': _('The payout batch has been cancelled; its claims can be paid again ({total}).'),
+})
+class PayoutLogEntryType(EventLogEntryType):
+    pass

@@ -14,7 +14,7 @@ from django.utils.timezone import now
 from django_scopes import scope
 from pretix.base.models import Event, LogEntry
 
-from pretix_grants import claims
+from pretix_grants import claim_payouts, claims
 from pretix_grants.models import Claim, Grant, GrantMail, Receipt
 
 from .claim_fixtures import (
@@ -309,7 +309,8 @@ def test_the_demo_has_a_past_event_with_a_submitted_claim_and_receipts(capsys):
     assert {r.content_type for r in Receipt.objects.filter(item__claim=submitted)} == {'image/jpeg', 'application/pdf'}
     assert all(default_storage.exists(r.file.name) for r in Receipt.objects.filter(item__claim=submitted))
     assert Claim.objects.filter(grant__event=past, state=Claim.STATE_APPROVED).count() == 1
-    assert claims.sepa_transfer(past, claims.payable(past)).startswith(b'<?xml')
+    batch, left_out = claim_payouts.create_batch(past, 'sepa', claims.payable(past).values_list('pk', flat=True))
+    assert bytes(batch.content).startswith(b'<?xml') and left_out == []
     assert f'/democon/2026/grant/{submitted.grant.secret}/claim/' in capsys.readouterr().out
     with committed():
         call_command('grants_demo')

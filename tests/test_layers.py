@@ -4,10 +4,11 @@ The package's shape: imports point down one way, and nothing imports inside a fu
 Floors, bottom to top. A module may import modules of lower floors only; inside ``control`` the sub-floors order
 the panel's own modules.
 
-0  models, defaults, logentries, permissions, hooks (the plugin's own signals), actors (who acted, for tasks)
+0  models, defaults, logentries, permissions, hooks (the plugin's own signals), actors (who acted, for tasks),
+   spreadsheets (safe xlsx and CSV files)
 1  mails, reviews (blind review figures), webhooks (payloads), letter_pdf (the letter's PDF), letter_forms (the
    letter request's fields)
-2  issuance, claims (reimbursement claims), letters (visa invitation letters)
+2  issuance, claims (reimbursement claims), letters (visa invitation letters); claim_payouts (payout batches)
 3  workflow
 4  lifecycle, applications (the shop's application form: creates grants through workflow), shredder (personal
    data, with the letters' files)
@@ -25,8 +26,10 @@ import pretix_grants
 PACKAGE = Path(pretix_grants.__file__).parent
 FLOORS = {
     'models': 0, 'defaults': 0, 'logentries': 0, 'permissions': 0, 'hooks': 0, 'actors': 0, '__init__': 0,
+    'spreadsheets': 0,
     'mails': 1, 'reviews': 1, 'webhooks': 1, 'letter_pdf': 1, 'letter_forms': 1,
     'issuance': 2, 'claims': 2, 'letters': 2,
+    'claim_payouts': 2.5,
     'workflow': 3,
     'lifecycle': 4, 'applications': 4, 'shredder': 4,
     'tasks': 5,
@@ -37,6 +40,7 @@ FLOORS = {
     'control.forms': 6.2, 'control.importer': 6.2, 'control.nav': 6.2, 'control.eventcopy': 6.2,
     'control.dashboard': 6.2, 'control.exporters': 6.2, 'control.pages': 6.2,
     'control.views': 6.3, 'control.claims': 6.3, 'control.letters': 6.3,
+    'control.payouts': 6.35,
     'control.bulk': 6.4, 'control.import_views': 6.4,
     'control.urls': 6.5,
     'management.commands.grants_demo': 7,

@@ -2,13 +2,12 @@
 The organizers' side of reimbursement claims: the list with its totals, a claim with its receipts and the decision,
 bulk "mark as paid", the payout files and the claim settings. Every change goes through ``claims``.
 """
-from datetime import date
 from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _, ngettext, pgettext_lazy
@@ -160,66 +159,6 @@ class ClaimsPaid(ClaimViewMixin, View):
                                         'as paid.').format(count=len(chosen) - len(done)))
         return redirect(request.POST.get('next') == 'export' and claims_url(request.event, 'control.claims.export')
                         or claims_url(request.event))
-
-
-EXPORTS = {
-    'sepa': ('xml', 'application/xml'),
-    'csv': ('csv', 'text/csv'),
-    'xlsx': ('xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'),
-}
-
-
-class ClaimsExport(ClaimViewMixin, TemplateView):
-    """
-    The payout files of the approved, unpaid claims: SEPA credit transfer XML and CSV/Excel. The page then offers to
-    mark exactly the exported claims as paid.
-    """
-    permission = MANAGE
-    template_name = 'pretix_grants/control/claims_export.html'
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        payable = list(claims.payable(self.request.event).prefetch_related('items'))
-        s = self.request.event.settings
-        sepa_claims = [c for c in payable if claims.in_sepa(c)]
-        account_ready = bool(s.grants_payout_account_holder and s.grants_payout_iban)
-        eur = self.request.event.currency == 'EUR'
-        ctx.update({
-            'payable': payable,
-            'sepa_claims': sepa_claims,
-            'other_claims': [c for c in payable if not claims.in_sepa(c)],
-            'total': sum((c.approved_amount for c in payable), Decimal('0.00')),
-            'account_ready': account_ready,
-            # a SEPA file can be made, with these claims in it
-            'sepa_ready': eur and account_ready and bool(sepa_claims),
-        })
-        return ctx
-
-    def post(self, request, *args, **kwargs):
-        fmt = request.POST.get('export_format')
-        if fmt not in EXPORTS:
-            messages.error(request, _('Please choose a file format.'))
-            return redirect(claims_url(request.event, 'control.claims.export'))
-        payable = {c.pk: c for c in claims.payable(request.event)}
-        chosen = [payable[int(i)] for i in request.POST.getlist('claim') if i.isdigit() and int(i) in payable]
-        if not chosen:
-            messages.error(request, _('There are no approved, unpaid claims to export.'))
-            return redirect(claims_url(request.event, 'control.claims.export'))
-        try:
-            if fmt == 'sepa':
-                content = claims.sepa_transfer(request.event, chosen)
-            elif fmt == 'csv':
-                content = claims.payout_csv(chosen)
-            else:
-                content = claims.payout_xlsx(chosen)
-        except Exception as e:  # sepaxml reports what it refuses with plain exceptions
-            messages.error(request, _('The payout file could not be made: {reason}').format(reason=e))
-            return redirect(claims_url(request.event, 'control.claims.export'))
-        ext, content_type = EXPORTS[fmt]
-        resp = HttpResponse(content, content_type=content_type)
-        resp['Content-Disposition'] = 'attachment; filename="grant-payouts-{}-{}.{}"'.format(
-            request.event.slug, date.today().isoformat(), ext)
-        return resp
 
 
 class ClaimSettingsForm(SettingsForm):
