@@ -3,6 +3,7 @@ Spreadsheets and CSV files the plugin writes, from text grantees and applicants 
 (pretix's ``SafeWorkbook`` for xlsx, ``defusedcsv`` for CSV, as pretix's own exporters) and no control character
 reaches a file (Excel refuses them, and they have no place in a payout list).
 """
+import functools
 import io
 import re
 
@@ -44,3 +45,13 @@ def xlsx_bytes(title, header, rows):
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def clean_rows(iterate_list):
+    """For an exporter's ``iterate_list``: every row it yields without control characters (pretix's ``ListExporter``
+    already writes xlsx through ``SafeWorkbook`` and CSV through ``defusedcsv``)."""
+    @functools.wraps(iterate_list)
+    def wrapped(self, form_data):
+        for row in iterate_list(self, form_data):
+            yield clean_row(row) if isinstance(row, (list, tuple)) else row
+    return wrapped

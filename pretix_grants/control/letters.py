@@ -30,6 +30,7 @@ from ..defaults import LETTER_MAIL_TEMPLATES
 from ..letter_forms import LetterForm
 from ..models import LetterRequest
 from ..permissions import MANAGE
+from ..spreadsheets import clean_rows
 from .pages import PluginPageMixin
 
 KINDS = (('', _('Grantees and ticket holders')), ('grant', _('Grantees')), ('order', _('Ticket holders')))
@@ -294,6 +295,7 @@ class LetterExporter(ListExporter):
     def get_required_event_permission(cls):
         return MANAGE
 
+    @clean_rows
     def iterate_list(self, form_data):
         yield [
             _('Reference'), _('Status'), _('Requested by'), _('Email'), _('Full name as in the passport'),
