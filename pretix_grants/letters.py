@@ -24,7 +24,7 @@ from pretix.base.models import Order
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
-from . import letter_pdf, mails
+from . import files, letter_pdf, mails
 from .models import Grant, LetterRequest
 
 logger = logging.getLogger(__name__)
@@ -266,7 +266,8 @@ def pdf_content(letter):
 
 
 def is_valid(letter):
-    return letter.status == APPROVED
+    """An issued letter whose data still exist: a shredded letter no longer vouches for anyone."""
+    return letter.status == APPROVED and not letter.shredded
 
 
 def was_issued(letter):
@@ -281,7 +282,9 @@ def find_by_reference(event, reference):
 def shred(letters):
     """Remove the passport data and the PDFs of ``letters`` (the data shredder); the requests and states stay."""
     for letter in letters:
-        _delete_pdf(letter)
+        files.delete_after_commit(letter.pdf)
+        letter.pdf = ''
+        letter.email = f'letter-{letter.pk}@shredded.invalid'
         letter.full_name = '█'
         letter.nationality = None
         letter.passport_number = ''
@@ -292,4 +295,4 @@ def shred(letters):
         letter.reason = ''
         letter.shredded = True
     LetterRequest.objects.bulk_update(
-        letters, ['pdf', *DATA_FIELDS, 'reason', 'shredded'], batch_size=500)
+        letters, ['pdf', 'email', *DATA_FIELDS, 'reason', 'shredded'], batch_size=500)

@@ -394,8 +394,9 @@ class LetterRequest(LoggedModel):
     passport_number = models.CharField(max_length=32, blank=True, default='', verbose_name=_('Passport number'))
     passport_expiry = models.DateField(null=True, blank=True, verbose_name=_('Passport expiry date'))
     date_of_birth = models.DateField(null=True, blank=True, verbose_name=_('Date of birth'))
-    address = models.TextField(blank=True, default='', verbose_name=_('Postal address'))
-    consulate = models.TextField(blank=True, default='', verbose_name=_('Consulate or embassy'))
+    # bounded: the letter's PDF is rendered from them (in the requester's request with automatic approval)
+    address = models.TextField(max_length=500, blank=True, default='', verbose_name=_('Postal address'))
+    consulate = models.TextField(max_length=500, blank=True, default='', verbose_name=_('Consulate or embassy'))
 
     # the issued PDF on the default storage, under a random folder no web server serves (letters.PDF_FOLDER)
     pdf = models.CharField(max_length=255, blank=True, default='')
@@ -592,3 +593,11 @@ class PayoutEntry(models.Model):
             models.UniqueConstraint(fields=('claim',), condition=models.Q(active=True),
                                     name='pretix_grants_claim_in_one_live_batch'),
         ]
+
+
+class FileToDelete(models.Model):
+    """A file of a deleted row (a receipt, a letter's PDF) the storage refused to delete: the periodic job retries."""
+
+    name = models.CharField(max_length=255, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)

@@ -169,8 +169,6 @@ class ClaimShredder(BaseDataShredder):
             PayoutBatch.objects.filter(event=self.event).update(content=b'')
             for le in self.event.logentry_set.filter(action_type__in=CLAIM_LOG_PII).exclude(data=''):
                 shred_log_fields(le, banlist=CLAIM_LOG_PII[le.action_type])
-        # the files after the rows: a file is never missing under a receipt that still exists
-        for r in receipts:
-            r.file.storage.delete(r.file.name)
+        # the files go after the rows' deletion commits, each on its own (files.py, through the rows' post_delete)
         if progress_callback:
             progress_callback(100)

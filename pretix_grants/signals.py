@@ -1,5 +1,7 @@
 from django.db import transaction
-from django.db.models.signals import post_save, pre_delete, pre_save
+from django.db.models.signals import (
+    post_delete, post_save, pre_delete, pre_save,
+)
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
@@ -19,7 +21,7 @@ from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import front_page_top, order_info
 
 from . import defaults  # NOQA: registers the settings' defaults
-from . import claims, issuance, letters, lifecycle, mails, tasks
+from . import claims, files, issuance, letters, lifecycle, mails, tasks
 from .applications import front_page_link
 from .control.dashboard import dashboard_widget
 from .control.eventcopy import copy_settings
@@ -29,6 +31,7 @@ from .control.nav import nav_event as control_nav
 from .hooks import grant_mails_owed, grant_status_changed
 from .letter_views import order_info as letter_order_info_box
 from .mails import placeholders
+from .models import LetterRequest, Receipt
 from .permissions import permission_group
 from .shredder import ClaimShredder, GrantShredder, LetterShredder
 from .webhooks import (
@@ -167,6 +170,7 @@ class GrantLifecycleLogEntryType(EventLogEntryType):
 
 @log_entry_types.new_from_dict({
     'pretix_grants.grant.reply_page.opened': _('The grantee opened their reply page for the first time.'),
+    'pretix_grants.grant.reply_page.viewed': _('A team member looked at the grantee\'s page (read only).'),
 })
 class GrantReplyPageLogEntryType(EventLogEntryType):
     pass
@@ -327,3 +331,20 @@ def claim_data_shredder(sender, **kwargs):
 })
 class PayoutLogEntryType(EventLogEntryType):
     pass
+
+
+# Files live and die with their rows (files.py): a receipt's file and a letter's PDF go with the row, however it goes.
+@receiver(post_delete, sender=Receipt, dispatch_uid='pretix_grants_receipt_file_deleted')
+def receipt_file_deleted(sender, instance, **kwargs):
+    files.delete_after_commit(instance.file.name)
+
+
+@receiver(post_delete, sender=LetterRequest, dispatch_uid='pretix_grants_letter_file_deleted')
+def letter_file_deleted(sender, instance, **kwargs):
+    files.delete_after_commit(instance.pdf)
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_retry_file_deletion')
+@minimum_interval(minutes_after_success=30)
+def retry_file_deletion(sender, **kwargs):
+    files.retry()

@@ -9,6 +9,7 @@ import hmac
 
 from django.contrib import messages
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
@@ -28,10 +29,13 @@ from pretix.presale.views import EventViewMixin
 from . import issuance, logentries, workflow
 from .mails import redeem_url
 from .models import Grant
+from .permissions import PERSONAL
 
 # The part of the secret the database looks up; the rest is compared in constant time (see ``find_grant``).
 SELECTOR_LENGTH = 16
 OPENED = 'pretix_grants.grant.reply_page.opened'
+# a team member looked at the grantee's page (read only)
+VIEWED = 'pretix_grants.grant.reply_page.viewed'
 # Once the first visit is recorded, later visits (the page's own reloads among them) do not ask the database again.
 OPENED_CACHE_SECONDS = 30 * 24 * 3600
 # While a confirmed grant waits for its voucher the page reloads itself this often, this many times.
@@ -102,6 +106,17 @@ def find_grant(event, secret):
     return found
 
 
+def deadline_passed(grant):
+    return grant.status == Grant.STATUS_APPROVED and bool(grant.reply_deadline) and now() > grant.reply_deadline
+
+
+def status_texts(grant):
+    """What the grantee's page says about the grant: (heading, explanation); also the control panel's preview."""
+    if deadline_passed(grant):
+        return DEADLINE_PASSED_TEXTS
+    return STATUS_TEXTS.get(grant.status, (grant.get_status_display(), ''))
+
+
 def voucher_used(grant):
     """Whether the grant's voucher has been used for an order (then withdrawing is a matter for the organizers)."""
     return issuance.voucher_used(grant)
@@ -115,12 +130,32 @@ class ReplyView(EventViewMixin, TemplateView):
     is refused with a message and changes nothing.
     """
     template_name = 'pretix_grants/reply.html'
+    # a page of the grantee's showing passport data, payout details or receipts (the claim and letter pages)
+    holds_personal_data = False
 
     def dispatch(self, request, *args, **kwargs):
         self.grant = find_grant(request.event, kwargs['secret'])
         if self.grant is None:
             raise Http404(_('This page does not exist. Please use the link from your email.'))
         self._activate_language()
+        if request_by_team_member(request):
+            return self._team_member(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _team_member(self, request, *args, **kwargs):
+        """
+        A signed-in team member sees the grantee's page read only, their visit logged with their name: what they do
+        for a grantee they do from the control panel, where it is logged as theirs.
+        """
+        if self.holds_personal_data and not request.user.has_event_permission(
+                request.organizer, request.event, PERSONAL, request=request):
+            raise PermissionDenied(_('This page holds personal data of the grantee.'))
+        if request.method not in ('GET', 'HEAD'):
+            messages.error(request, _('You are signed in as a member of the organizer\'s team: this page answers '
+                                      'only for the grantee. Please act for the grantee from the control panel.'))
+            return redirect(self.url)
+        if request.method == 'GET':
+            logentries.save([self.grant.log_action(VIEWED, user=request.user, data={}, save=False)])
         return super().dispatch(request, *args, **kwargs)
 
     def _activate_language(self):
@@ -140,8 +175,7 @@ class ReplyView(EventViewMixin, TemplateView):
         return eventreverse(self.request.event, 'plugins:pretix_grants:reply', kwargs={'secret': self.grant.secret})
 
     def deadline_passed(self):
-        g = self.grant
-        return g.status == Grant.STATUS_APPROVED and bool(g.reply_deadline) and now() > g.reply_deadline
+        return deadline_passed(self.grant)
 
     def can_confirm(self):
         return workflow.allowed(self.grant, Grant.STATUS_CONFIRMED, workflow.GRANTEE) and not self.deadline_passed()
@@ -151,9 +185,7 @@ class ReplyView(EventViewMixin, TemplateView):
                 and not voucher_used(self.grant))
 
     def status_texts(self):
-        if self.deadline_passed():
-            return DEADLINE_PASSED_TEXTS
-        return STATUS_TEXTS.get(self.grant.status, (self.grant.get_status_display(), ''))
+        return status_texts(self.grant)
 
     def get(self, request, *args, **kwargs):
         self._record_first_visit()

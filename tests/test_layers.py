@@ -26,7 +26,7 @@ import pretix_grants
 PACKAGE = Path(pretix_grants.__file__).parent
 FLOORS = {
     'models': 0, 'defaults': 0, 'logentries': 0, 'permissions': 0, 'hooks': 0, 'actors': 0, '__init__': 0,
-    'spreadsheets': 0,
+    'spreadsheets': 0, 'files': 0.5,
     'mails': 1, 'reviews': 1, 'webhooks': 1, 'letter_pdf': 1, 'letter_forms': 1,
     'issuance': 2, 'claims': 2, 'letters': 2,
     'claim_payouts': 2.5,

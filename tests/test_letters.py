@@ -20,7 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 
 from pretix_grants import letter_pdf, letters, workflow
 from pretix_grants.models import Grant, LetterRequest
-from pretix_grants.permissions import VIEW
+from pretix_grants.permissions import MANAGE, PERSONAL, VIEW
 from pretix_grants.shredder import LetterShredder
 
 from .conftest import committed
@@ -281,6 +281,8 @@ def test_the_control_panel_preview_of_a_request(client, requested_letter, team_m
     url = reverse('plugins:pretix_grants:control.letter.pdf', kwargs={
         'organizer': 'pyconf', 'event': '2027', 'letter': requested_letter.pk})
     client.force_login(team_member({VIEW: True}, 'viewer-letters@example.org'))
+    assert client.get(url).status_code == 403, 'the letter holds the passport data'
+    client.force_login(team_member({VIEW: True, MANAGE: True, PERSONAL: True}, 'letters@example.org'))
     r = client.get(url)
     assert r.status_code == 200 and r['Content-Type'] == 'application/pdf'
     assert len(PdfReader(io.BytesIO(r.content)).pages) == 1

@@ -18,7 +18,7 @@ from pretix.base.models import LogEntry
 
 from .. import claims
 from ..models import Claim, ClaimItem, Receipt
-from ..permissions import MANAGE
+from ..permissions import MANAGE, PERSONAL
 from .pages import PluginPageMixin
 
 
@@ -126,7 +126,8 @@ class ClaimDetail(ClaimViewMixin, TemplateView):
 
 
 class ClaimReceipt(ClaimViewMixin, View):
-    """A receipt of a claim of this event, to a team member allowed to see grants; anything else is a 404."""
+    """A receipt of a claim of this event, to a team member with access to personal data; anything else is a 404."""
+    permission = PERSONAL
 
     def get(self, request, *args, **kwargs):
         receipt = Receipt.objects.filter(pk=kwargs['receipt'], item__claim__pk=kwargs['claim'],

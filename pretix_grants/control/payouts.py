@@ -1,6 +1,6 @@
 """
 The payout page and payout batches (claim_payouts.py): export the approved claims in no batch as a batch, download
-a batch's file again, mark exactly its claims as paid, or cancel it. Managers only: the files hold account details.
+a batch's file again, mark exactly its claims as paid, or cancel it. Managers with the personal data permission only: the files hold account details.
 """
 from decimal import Decimal
 
@@ -14,7 +14,7 @@ from pretix.base.models import LogEntry
 
 from .. import claim_payouts, claims
 from ..models import PayoutBatch
-from ..permissions import MANAGE
+from ..permissions import MANAGE, PERSONAL
 from .claims import claims_url
 from .pages import PluginPageMixin
 
@@ -22,6 +22,7 @@ from .pages import PluginPageMixin
 class PayoutExport(PluginPageMixin, TemplateView):
     """The approved claims in no batch, the file formats, and the event's batches."""
     permission = MANAGE
+    also_required = (PERSONAL,)
     template_name = 'pretix_grants/control/claims_export.html'
 
     def get_context_data(self, **kwargs):
@@ -64,6 +65,7 @@ class PayoutExport(PluginPageMixin, TemplateView):
 
 class BatchMixin(PluginPageMixin):
     permission = MANAGE
+    also_required = (PERSONAL,)
 
     def get_batch(self):
         batch = PayoutBatch.objects.filter(event=self.request.event, pk=self.kwargs['batch']).first()

@@ -1,4 +1,4 @@
-# Payout batches (claim_payouts.py)
+# Payout batches (claim_payouts.py), the personal data permission, bounded letter fields, files to delete again
 
 from decimal import Decimal
 
@@ -6,6 +6,17 @@ import django.db.models.deletion
 import pretix.base.models.base
 from django.conf import settings
 from django.db import migrations, models
+
+
+def managers_keep_personal_data(apps, schema_editor):
+    """Teams that managed grants saw passports and bank accounts: they keep them, now as their own permission."""
+    Team = apps.get_model('pretixbase', 'Team')
+    for team in Team.objects.filter(all_event_permissions=False):
+        perms = team.limit_event_permissions or {}
+        if isinstance(perms, dict) and perms.get('pretix_grants:write'):
+            perms['pretix_grants:personal'] = True
+            team.limit_event_permissions = perms
+            team.save(update_fields=['limit_event_permissions'])
 
 
 class Migration(migrations.Migration):
@@ -51,4 +62,24 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('active', True)), fields=('claim',), name='pretix_grants_claim_in_one_live_batch')],
             },
         ),
+        migrations.AlterField(
+            model_name='letterrequest',
+            name='address',
+            field=models.TextField(blank=True, default='', max_length=500, verbose_name='Postal address'),
+        ),
+        migrations.AlterField(
+            model_name='letterrequest',
+            name='consulate',
+            field=models.TextField(blank=True, default='', max_length=500, verbose_name='Consulate or embassy'),
+        ),
+        migrations.CreateModel(
+            name='FileToDelete',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
+                ('name', models.CharField(max_length=255, unique=True)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+            ],
+        ),
+        migrations.RunPython(managers_keep_personal_data, migrations.RunPython.noop),
     ]
