@@ -26,7 +26,7 @@ from rest_framework.reverse import reverse
 
 from . import issuance, mails, reviews, workflow
 from .actors import auth_key
-from .api_base import PluginResourceMixin
+from .base.api import PluginResourceMixin, refused
 from .models import Grant
 from .permissions import may_manage
 from .tasks import publish_grants
@@ -183,7 +183,7 @@ def _illegal(grant, message):
     detail = str(message)
     if label not in detail:
         detail = '{} {}'.format(detail, _('The grant is "{status}".').format(status=label))
-    return Response({'detail': detail, 'status': grant.status}, status=status.HTTP_400_BAD_REQUEST)
+    return refused(detail, status=grant.status)
 
 
 class GrantViewSet(PluginResourceMixin, viewsets.ModelViewSet):

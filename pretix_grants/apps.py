@@ -25,5 +25,10 @@ class PluginApp(PluginConfig):
         compatibility = 'pretix>=2026.8.0'
 
     def ready(self):
+        # the order of these imports is the receivers' order
+        # isort: off
         from . import signals  # NOQA: wires the receivers
+        from .letters import signals as letter_signals  # NOQA: the letters' receivers, after the grant's
+        from .claims import signals as claim_signals  # NOQA: the claims' receivers, after the letters'
         from . import tasks  # NOQA: registers the Celery tasks
+        # isort: on

@@ -46,7 +46,7 @@ def _active_events(event_ids):
 
 def due_for_expiry(at=None):
     """Offers whose reply deadline has passed. At the deadline itself the grantee may still reply."""
-    return Grant.objects.filter(status=Grant.STATUS_APPROVED, reply_deadline__lt=at or now())
+    return Grant.objects.reply_deadline_passed(at)
 
 
 def expire_offer(grant, at=None):
@@ -57,7 +57,7 @@ def expire_offer(grant, at=None):
     at = at or now()
     with transaction.atomic():
         g = workflow.lock(grant)
-        if g.status != Grant.STATUS_APPROVED or not g.reply_deadline or g.reply_deadline >= at:
+        if not g.reply_deadline_passed(at):
             return None
         g = workflow.expire(g)
         if grant.event_id == g.event_id and Grant.event.is_cached(grant):

@@ -7,6 +7,7 @@ from django.db.models import (
     DecimalField, Exists, ExpressionWrapper, F, OuterRef, Sum,
 )
 from django.db.models.functions import Coalesce, Lower
+from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from django_scopes import ScopedManager
 from pretix.base.models import LoggedModel, Order, OutgoingMail
@@ -53,6 +54,10 @@ class GrantQuerySet(models.QuerySet):
     def holding_voucher(self):
         """Grants whose voucher is in the grantee's hands."""
         return self.filter(voucher_state__in=Grant.VOUCHER_STATES_DONE, voucher__isnull=False)
+
+    def reply_deadline_passed(self, at=None):
+        """Offers whose reply deadline has passed (see ``Grant.reply_deadline_passed``)."""
+        return self.filter(status=Grant.STATUS_APPROVED, reply_deadline__lt=at or now())
 
     def holding_place(self):
         """Grants that hold a place: offered and waiting for a reply, or confirmed."""
@@ -238,6 +243,10 @@ class Grant(LoggedModel):
     @classmethod
     def status_label(cls, status):
         return dict(cls.STATUS_CHOICES).get(status, status)
+
+    def reply_deadline_passed(self, at=None):
+        """An offer whose reply deadline has passed: the grantee may no longer answer. At the deadline itself they still may."""
+        return self.status == self.STATUS_APPROVED and bool(self.reply_deadline) and (at or now()) > self.reply_deadline
 
     def is_due_for_voucher(self):
         """Confirmed, with a ticket, and the voucher not (or no longer) in the grantee's hands."""
@@ -536,7 +545,7 @@ class Receipt(models.Model):
         return self.content_type.startswith('image/')
 
 
-# Payout batches (claim_payouts.py): an export of payout files is a batch, so each approved claim is paid once.
+# Payout batches (claims/payouts.py): an export of payout files is a batch, so each approved claim is paid once.
 
 class PayoutBatch(LoggedModel):
     """

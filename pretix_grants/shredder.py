@@ -15,18 +15,18 @@ from django.utils.translation import gettext_lazy as _
 from pretix.base.models import OutgoingMail, Voucher
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
-from . import letters
-from .models import (
-    Claim, ClaimItem, Grant, GrantMail, LetterRequest, PayoutBatch, Receipt,
-)
+from .models import Grant, GrantMail, Review
 
 SHREDDED = '█'
 STATUS_TYPES = [f'pretix_grants.grant.{status}' for status, label in Grant.STATUS_CHOICES]
 # the keys of the plugin's log entries that may hold personal data, by action type
 LOG_PII = {
-    'pretix_grants.grant.changed': ['name', 'email', 'internal_note'],
+    'pretix_grants.grant.changed': ['name', 'email', 'internal_note', 'motivation', 'justification', 'answers'],
     'pretix_grants.grant.deleted': ['name', 'email'],
     'pretix_grants.grant.mail.sent': ['subject'],
+    # the mail sweeper's entries (mails.RESENT, mails.RESENT_MAYBE_TWICE) name the mail's subject too
+    'pretix_grants.grant.mail.resent': ['subject'],
+    'pretix_grants.grant.mail.resent_maybe_twice': ['subject'],
     'pretix_grants.grant.place_refilled': ['name'],
     **{t: ['reason'] for t in STATUS_TYPES},
 }
@@ -47,7 +47,8 @@ def _without(text, needles):
 class GrantShredder(BaseDataShredder):
     verbose_name = _('Grants')
     identifier = 'pretix_grants'
-    description = _('This will remove the names, email addresses and internal notes of all grantees, the reasons '
+    description = _('This will remove the names, email addresses, internal notes, motivations, justifications and '
+                    'answers of all grantees, the reviewers\' notes, the reasons '
                     'given for their status changes and the emails sent to them, also from the grants\' history and '
                     'from the comments of their vouchers. Grants, their status, amounts and vouchers are kept.')
 
@@ -68,7 +69,11 @@ class GrantShredder(BaseDataShredder):
             self._delete_mails(grants)
             for g in grants:
                 g.name, g.email, g.internal_note = SHREDDED, placeholder_email(g), ''
-            Grant.objects.bulk_update(grants, ['name', 'email', 'internal_note'], batch_size=500)
+                # what the applicant wrote about themselves, and the reviewers' notes on it
+                g.motivation, g.justification, g.answers = '', '', {}
+            Grant.objects.bulk_update(grants, ['name', 'email', 'internal_note', 'motivation', 'justification',
+                                               'answers'], batch_size=500)
+            Review.objects.filter(grant__event=self.event).update(note='')
             for le in self.event.logentry_set.filter(action_type__in=LOG_PII).exclude(data=''):
                 shred_log_fields(le, banlist=LOG_PII[le.action_type])
         if progress_callback:
@@ -104,71 +109,3 @@ class GrantShredder(BaseDataShredder):
             if comment != v.comment:
                 v.comment = comment
                 v.save(update_fields=['comment'])
-
-
-class LetterShredder(BaseDataShredder):
-    """Visa invitation letters (letters.py): the passport data and the issued PDFs go; the requests' states stay."""
-    verbose_name = _('Visa invitation letters')
-    identifier = 'pretix_grants_letters'
-    description = _('This will remove the passport data (name, nationality, passport number and expiry, date of '
-                    'birth, address, consulate) of all requests for invitation letters and the letters\' PDF files. '
-                    'Their verification pages will no longer show a name.')
-
-    def generate_files(self):
-        yield 'letters.json', 'application/json', json.dumps([
-            {'reference': r.reference, 'status': r.status, 'email': r.email, 'full_name': r.full_name,
-             'nationality': r.nationality.code if r.nationality else None, 'passport_number': r.passport_number,
-             'passport_expiry': r.passport_expiry.isoformat() if r.passport_expiry else None,
-             'date_of_birth': r.date_of_birth.isoformat() if r.date_of_birth else None, 'address': r.address,
-             'consulate': r.consulate}
-            for r in LetterRequest.objects.filter(event=self.event, shredded=False).order_by('pk')
-        ], indent=4)
-
-    def shred_data(self, progress_callback=None):
-        with transaction.atomic():
-            letter_requests = list(LetterRequest.objects.select_for_update().filter(event=self.event, shredded=False))
-            letters.shred(letter_requests)
-            for le in self.event.logentry_set.filter(action_type__startswith='pretix_grants.letter.').exclude(data=''):
-                shred_log_fields(le, banlist=['reason'])
-        if progress_callback:
-            progress_callback(100)
-
-
-# Reimbursement claims (claims.py): the receipts (files on storage) and the payout details go; the claims stay with
-# their states and amounts, so the programme's accounts still add up.
-CLAIM_LOG_PII = {f'pretix_grants.claim.{s}': ['message'] for s in ('approved', 'changes_requested', 'rejected')}
-
-
-class ClaimShredder(BaseDataShredder):
-    verbose_name = _('Grant reimbursement claims')
-    identifier = 'pretix_grants_claims'
-    description = _('This will delete the receipts of all reimbursement claims from the storage and remove the '
-                    'account holders, IBANs, BICs and other payout details, and the organizers\' messages to the '
-                    'grantees. Claims, their states and amounts are kept.')
-
-    def _claims(self):
-        return Claim.objects.filter(grant__event=self.event)
-
-    def generate_files(self):
-        yield 'grant_claims.json', 'application/json', json.dumps([
-            {'id': c.pk, 'grant': c.grant_id, 'state': c.state, 'payout_method': c.payout_method,
-             'account_holder': c.account_holder, 'iban': c.iban, 'bic': c.bic, 'payout_other': c.payout_other,
-             'message': c.message,
-             'items': [{'category': i.category, 'amount': str(i.amount), 'description': i.description,
-                        'receipts': [r.original_name for r in i.receipts.all()]} for i in c.items.all()]}
-            for c in self._claims().prefetch_related('items__receipts').order_by('pk')
-        ], indent=4)
-
-    def shred_data(self, progress_callback=None):
-        receipts = list(Receipt.objects.filter(item__claim__grant__event=self.event))
-        with transaction.atomic():
-            Receipt.objects.filter(pk__in=[r.pk for r in receipts]).delete()
-            self._claims().update(account_holder='', iban='', bic='', payout_other='', message='')
-            ClaimItem.objects.filter(claim__grant__event=self.event).update(description='')
-            # the payout files hold the account details too; the batches keep their claims and totals
-            PayoutBatch.objects.filter(event=self.event).update(content=b'')
-            for le in self.event.logentry_set.filter(action_type__in=CLAIM_LOG_PII).exclude(data=''):
-                shred_log_fields(le, banlist=CLAIM_LOG_PII[le.action_type])
-        # the files go after the rows' deletion commits, each on its own (files.py, through the rows' post_delete)
-        if progress_callback:
-            progress_callback(100)

@@ -1,7 +1,5 @@
 from django.db import transaction
-from django.db.models.signals import (
-    post_delete, post_save, pre_delete, pre_save,
-)
+from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
@@ -18,27 +16,26 @@ from pretix.base.signals import (
 )
 from pretix.control.signals import event_dashboard_widgets, nav_event
 from pretix.helpers.periodic import minimum_interval
-from pretix.presale.signals import front_page_top, order_info
+from pretix.presale.signals import front_page_top
 
 from . import defaults  # NOQA: registers the settings' defaults
-from . import claims, files, issuance, letters, lifecycle, mails, tasks
+from . import files, issuance, lifecycle, mails, tasks
 from .applications import front_page_link
+from .claims import (  # NOQA: F401 (wires the claims' receivers)
+    signals as claim_signals,
+)
 from .control.dashboard import dashboard_widget
 from .control.eventcopy import copy_settings
 from .control.exporters import GrantExporter
-from .control.letters import LetterExporter
 from .control.nav import nav_event as control_nav
 from .hooks import grant_mails_owed, grant_status_changed
-from .letter_views import order_info as letter_order_info_box
-from .mails import placeholders
-from .models import LetterRequest, Receipt
-from .permissions import permission_group
-from .shredder import ClaimShredder, GrantShredder, LetterShredder
-from .webhooks import (
-    claim_webhook_events as grant_claim_webhook_events,
-    letter_webhook_events as grant_letter_webhook_events,
-    webhook_events as grant_webhook_events,
+from .letters import (  # NOQA: F401 (wires the letters' receivers)
+    signals as letter_signals,
 )
+from .mails import placeholders
+from .permissions import permission_group
+from .shredder import GrantShredder
+from .webhooks import webhook_events as grant_webhook_events
 
 __all__ = ['grant_status_changed']  # the plugin's own signal lives in hooks.py; importable from here as before
 
@@ -250,100 +247,7 @@ def data_shredder(sender, **kwargs):
     return GrantShredder
 
 
-# Visa invitation letters (letters.py, letter_views.py, control/letters.py, letter_api.py).
-@log_entry_types.new_from_dict({
-    'pretix_grants.letter.requested': _('An invitation letter has been requested (reference {reference}).'),
-    'pretix_grants.letter.approved': _('The invitation letter {reference} has been issued.'),
-    'pretix_grants.letter.rejected': _('The request for invitation letter {reference} has been rejected.'),
-    'pretix_grants.letter.cancelled': _('The invitation letter {reference} has been withdrawn.'),
-    'pretix_grants.letter.changed': _('The data of invitation letter {reference} have been corrected.'),
-    'pretix_grants.letter.reissued': _('The invitation letter {reference} has been issued again with the corrected data.'),
-    'pretix_grants.letter.mail.sent': _('An email about the invitation letter has been sent.'),
-})
-class LetterLogEntryType(EventLogEntryType):
-    pass
-
-
-@receiver(order_info, dispatch_uid='pretix_grants_letters_order_info')
-def letters_order_info(sender, order=None, request=None, **kwargs):
-    return letter_order_info_box(sender, order, request)
-
-
-@receiver(register_data_exporters, dispatch_uid='pretix_grants_letters_exporter')
-def letters_data_exporter(sender, **kwargs):
-    return LetterExporter
-
-
-@receiver(register_data_shredders, dispatch_uid='pretix_grants_letters_shredder')
-def letters_data_shredder(sender, **kwargs):
-    return LetterShredder
-
-
-@receiver(register_webhook_events, dispatch_uid='pretix_grants_letters_webhook_events')
-def letters_webhook_events(sender, **kwargs):
-    return grant_letter_webhook_events()
-
-
-@receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
-def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
-    letters.on_grant_status_changed(grant, new_status)
-
-
-# Reimbursement claims (claims.py): mail placeholders, log texts, the deadline reminder, webhooks, the shredder.
-@receiver(register_mail_placeholders, dispatch_uid='pretix_grants_claim_mail_placeholders')
-def claim_mail_placeholders(sender, **kwargs):
-    return claims.placeholders()
-
-
-@receiver(periodic_task, dispatch_uid='pretix_grants_claim_reminders')
-@minimum_interval(minutes_after_success=60)
-def claim_reminders(sender, **kwargs):
-    claims.send_reminders()
-
-
-@log_entry_types.new_from_dict({
-    'pretix_grants.claim.saved': _('The grantee has saved their reimbursement claim ({claimed}).'),
-    'pretix_grants.claim.submitted': _('The reimbursement claim has been submitted ({claimed}).'),
-    'pretix_grants.claim.approved': _('The reimbursement claim has been approved: {approved} of {claimed}.'),
-    'pretix_grants.claim.changes_requested': _('Changes to the reimbursement claim have been requested.'),
-    'pretix_grants.claim.rejected': _('The reimbursement claim has been rejected.'),
-    'pretix_grants.claim.paid': _('The reimbursement claim has been paid ({approved}).'),
-})
-class ClaimLogEntryType(EventLogEntryType):
-    pass
-
-
-@receiver(register_webhook_events, dispatch_uid='pretix_grants_claim_webhook_events')
-def claim_webhook_events(sender, **kwargs):
-    return grant_claim_webhook_events()
-
-
-@receiver(register_data_shredders, dispatch_uid='pretix_grants_claim_data_shredder')
-def claim_data_shredder(sender, **kwargs):
-    return ClaimShredder
-
-
-# Payout batches (claim_payouts.py): their log texts.
-@log_entry_types.new_from_dict({
-    'pretix_grants.payout.created': _('A payout batch has been created ({total}).'),
-    'pretix_grants.payout.paid': _('The claims of the payout batch have been marked as paid ({total}).'),
-    'pretix_grants.payout.cancelled': _('The payout batch has been cancelled; its claims can be paid again ({total}).'),
-})
-class PayoutLogEntryType(EventLogEntryType):
-    pass
-
-
-# Files live and die with their rows (files.py): a receipt's file and a letter's PDF go with the row, however it goes.
-@receiver(post_delete, sender=Receipt, dispatch_uid='pretix_grants_receipt_file_deleted')
-def receipt_file_deleted(sender, instance, **kwargs):
-    files.delete_after_commit(instance.file.name)
-
-
-@receiver(post_delete, sender=LetterRequest, dispatch_uid='pretix_grants_letter_file_deleted')
-def letter_file_deleted(sender, instance, **kwargs):
-    files.delete_after_commit(instance.pdf)
-
-
+# Files of deleted rows the storage refused to delete (files.py): tried again.
 @receiver(periodic_task, dispatch_uid='pretix_grants_retry_file_deletion')
 @minimum_interval(minutes_after_success=30)
 def retry_file_deletion(sender, **kwargs):

@@ -1,11 +1,13 @@
 from pretix.api.urls import event_router
 from pretix.multidomain import event_url
 
-from . import applications, claim_views, letter_views, views
+from . import applications, views
 from .api import GrantViewSet
-from .api_claims import ClaimViewSet
+from .claims import views as claim_views
+from .claims.api import ClaimViewSet
 from .control.urls import urlpatterns as control_patterns
-from .letter_api import LetterRequestViewSet
+from .letters import views as letter_views
+from .letters.api import LetterRequestViewSet
 
 event_patterns = [
     # Grant offers often go out before the shop is live: the grantee's page works either way.

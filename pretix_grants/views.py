@@ -5,37 +5,20 @@ Grantees are not pretix users: the link is their only key. The page tells them w
 confirm or decline an offer before its deadline, and shows their voucher once it exists. Every answer goes through
 ``workflow`` (which checks the state machine and the deadline and logs the answer with actor ``grantee``).
 """
-import hmac
-
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect
-from django.utils import translation
-from django.utils.decorators import method_decorator
-from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
-from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 from pretix.base.i18n import get_language_without_region
-from pretix.base.middleware import (
-    get_language_from_cookie, get_supported_language,
-)
-from pretix.multidomain.urlreverse import eventreverse
-from pretix.presale.views import EventViewMixin
 
 from . import issuance, logentries, workflow
+from .base.grantpage import GrantPageMixin, request_by_team_member
 from .mails import redeem_url
 from .models import Grant
-from .permissions import PERSONAL
 
-# The part of the secret the database looks up; the rest is compared in constant time (see ``find_grant``).
-SELECTOR_LENGTH = 16
 OPENED = 'pretix_grants.grant.reply_page.opened'
-# a team member looked at the grantee's page (read only)
-VIEWED = 'pretix_grants.grant.reply_page.viewed'
 # Once the first visit is recorded, later visits (the page's own reloads among them) do not ask the database again.
 OPENED_CACHE_SECONDS = 30 * 24 * 3600
 # While a confirmed grant waits for its voucher the page reloads itself this often, this many times.
@@ -84,35 +67,9 @@ STATUS_TEXTS = {
 DEADLINE_PASSED_TEXTS = (pgettext_lazy('grant_reply', 'The offer has expired'), DEADLINE_PASSED)
 
 
-def find_grant(event, secret):
-    """
-    The grant of ``event`` whose secret is ``secret``, or None.
-
-    The secret is used like a selector/verifier token: the database is asked only for the grants of this event
-    whose secret starts with the first ``SELECTOR_LENGTH`` characters (PostgreSQL serves ``LIKE 'prefix%'`` from
-    the ``varchar_pattern_ops`` index Django creates for the unique column), and each candidate's full secret is
-    compared with ``hmac.compare_digest``. Timing can at most tell an attacker whether a guessed selector exists,
-    which opens nothing: the remaining 27 characters (about 160 bits) are only ever compared in constant time. A
-    plain ``secret=...`` query would instead let the database's string comparison leak how much of a guess is
-    right. Grants of other events never match, so another event's secret gives the same 404 as a made-up one.
-    """
-    if len(secret) < SELECTOR_LENGTH or len(secret) > Grant._meta.get_field('secret').max_length:
-        return None
-    found = None
-    candidates = Grant.objects.filter(event=event, secret__startswith=secret[:SELECTOR_LENGTH]).select_related('voucher')
-    for candidate in candidates:
-        if hmac.compare_digest(candidate.secret.encode(), secret.encode()):
-            found = candidate
-    return found
-
-
-def deadline_passed(grant):
-    return grant.status == Grant.STATUS_APPROVED and bool(grant.reply_deadline) and now() > grant.reply_deadline
-
-
 def status_texts(grant):
     """What the grantee's page says about the grant: (heading, explanation); also the control panel's preview."""
-    if deadline_passed(grant):
+    if grant.reply_deadline_passed():
         return DEADLINE_PASSED_TEXTS
     return STATUS_TEXTS.get(grant.status, (grant.get_status_display(), ''))
 
@@ -122,60 +79,16 @@ def voucher_used(grant):
     return issuance.voucher_used(grant)
 
 
-@method_decorator(never_cache, name='dispatch')
-class ReplyView(EventViewMixin, TemplateView):
+class ReplyView(GrantPageMixin, TemplateView):
     """
     GET shows the grant; POST ``action=confirm`` confirms, POST ``action=decline`` asks once more and
     ``action=decline`` with ``really=yes`` declines. Anything the state machine or the deadline does not allow
     is refused with a message and changes nothing.
     """
     template_name = 'pretix_grants/reply.html'
-    # a page of the grantee's showing passport data, payout details or receipts (the claim and letter pages)
-    holds_personal_data = False
-
-    def dispatch(self, request, *args, **kwargs):
-        self.grant = find_grant(request.event, kwargs['secret'])
-        if self.grant is None:
-            raise Http404(_('This page does not exist. Please use the link from your email.'))
-        self._activate_language()
-        if request_by_team_member(request):
-            return self._team_member(request, *args, **kwargs)
-        return super().dispatch(request, *args, **kwargs)
-
-    def _team_member(self, request, *args, **kwargs):
-        """
-        A signed-in team member sees the grantee's page read only, their visit logged with their name: what they do
-        for a grantee they do from the control panel, where it is logged as theirs.
-        """
-        if self.holds_personal_data and not request.user.has_event_permission(
-                request.organizer, request.event, PERSONAL, request=request):
-            raise PermissionDenied(_('This page holds personal data of the grantee.'))
-        if request.method not in ('GET', 'HEAD'):
-            messages.error(request, _('You are signed in as a member of the organizer\'s team: this page answers '
-                                      'only for the grantee. Please act for the grantee from the control panel.'))
-            return redirect(self.url)
-        if request.method == 'GET':
-            logentries.save([self.grant.log_action(VIEWED, user=request.user, data={}, save=False)])
-        return super().dispatch(request, *args, **kwargs)
-
-    def _activate_language(self):
-        """The grant's language, unless the visitor picked one with the language switcher (pretix's cookie)."""
-        request, settings = self.request, self.request.event.settings
-        chosen = get_language_from_cookie(request)
-        if chosen and (chosen in settings.locales or chosen.split('-')[0] in settings.locales):
-            return
-        lang = get_supported_language(self.grant.locale or settings.locale, settings.locales, settings.locale)
-        if '-' not in lang and settings.region:
-            lang += '-' + settings.region
-        translation.activate(lang)
-        request.LANGUAGE_CODE = get_language_without_region()
-
-    @property
-    def url(self):
-        return eventreverse(self.request.event, 'plugins:pretix_grants:reply', kwargs={'secret': self.grant.secret})
 
     def deadline_passed(self):
-        return deadline_passed(self.grant)
+        return self.grant.reply_deadline_passed()
 
     def can_confirm(self):
         return workflow.allowed(self.grant, Grant.STATUS_CONFIRMED, workflow.GRANTEE) and not self.deadline_passed()
@@ -288,9 +201,3 @@ class ReplyView(EventViewMixin, TemplateView):
             text = _('Your voucher has already been used. Please contact the organizers if you cannot come.')
         messages.error(request, _('Your answer was not saved. {reason}').format(reason=text or heading))
         return redirect(self.url)
-
-
-def request_by_team_member(request):
-    """An organizer looking at a grantee's page (e.g. from the grant's detail page) is not the grantee."""
-    user = request.user
-    return user.is_authenticated and user.has_event_permission(request.organizer, request.event, request=request)

@@ -16,11 +16,15 @@ STATUS_ACTIONS = {f'pretix_grants.grant.{s}': s for s, label in Grant.STATUS_CHO
 VOUCHER_ACTIONS = {f'pretix_grants.grant.voucher.{s}': s for s in Grant.VOUCHER_STATES_DONE}
 
 
-class GrantWebhookEvent(ParametrizedWebhookEvent):
+class ActionsWebhookEvent(ParametrizedWebhookEvent):
+    """A webhook event that answers only for ``actions`` (all action types under it, if None)."""
+
     def __init__(self, action_type, verbose_name, help_text='', actions=None):
         super().__init__(action_type, verbose_name, help_text)
         self.actions = actions
 
+
+class GrantWebhookEvent(ActionsWebhookEvent):
     def build_payload(self, logentry):
         if self.actions is not None and logentry.action_type not in self.actions:
             return None
@@ -62,79 +66,4 @@ def webhook_events():
               'upgraded to a free ticket.'),
             actions=VOUCHER_ACTIONS,
         ),
-    ]
-
-
-# Visa invitation letters (letters.py): one event for every step of a request.
-LETTER_ACTIONS = {f'pretix_grants.letter.{s}' for s in ('requested', 'approved', 'rejected', 'cancelled', 'changed')}
-
-
-class LetterWebhookEvent(ParametrizedWebhookEvent):
-    """The request's id, reference and state; never passport data (fetch the request from the API for those)."""
-
-    def build_payload(self, logentry):
-        if logentry.action_type not in LETTER_ACTIONS:
-            return None
-        letter = logentry.content_object
-        if letter is None:
-            return None
-        return {
-            'notification_id': logentry.pk,
-            'organizer': logentry.event.organizer.slug,
-            'event': logentry.event.slug,
-            'letter_request': logentry.object_id,
-            'reference': letter.reference,
-            'status': letter.status,
-            'grant': letter.grant_id,
-            'order': letter.order.code if letter.order_id else None,
-            'action': logentry.action_type,
-        }
-
-
-def letter_webhook_events():
-    return [
-        LetterWebhookEvent(
-            'pretix_grants.letter.*', _('Invitation letter request changed'),
-            _('A visa invitation letter was requested, issued, rejected, withdrawn or corrected.'),
-        ),
-    ]
-
-
-# Reimbursement claims (claims.py): their state changes, logged on the claim as pretix_grants.claim.<new state>.
-CLAIM_DECISIONS = ('approved', 'changes_requested', 'rejected')
-
-
-class ClaimWebhookEvent(ParametrizedWebhookEvent):
-    def __init__(self, action_type, verbose_name, help_text='', actions=None):
-        super().__init__(action_type, verbose_name, help_text)
-        self.actions = actions
-
-    def build_payload(self, logentry):
-        if self.actions is not None and logentry.action_type not in self.actions:
-            return None
-        claim = logentry.content_object
-        if claim is None:
-            return None
-        data = logentry.parsed_data
-        return {
-            'notification_id': logentry.pk,
-            'organizer': logentry.event.organizer.slug,
-            'event': logentry.event.slug,
-            'claim': logentry.object_id,
-            'grant': claim.grant_id,
-            'state': data.get('new_state') or claim.state,
-            'old_state': data.get('old_state'),
-            'action': logentry.action_type,
-        }
-
-
-def claim_webhook_events():
-    return [
-        ClaimWebhookEvent('pretix_grants.claim.submitted', _('Grant claim submitted')),
-        ClaimWebhookEvent(
-            'pretix_grants.claim.*', _('Grant claim decided'),
-            _('A reimbursement claim was approved, rejected, or sent back for changes.'),
-            actions={f'pretix_grants.claim.{s}' for s in CLAIM_DECISIONS},
-        ),
-        ClaimWebhookEvent('pretix_grants.claim.paid', _('Grant claim paid')),
     ]

@@ -13,12 +13,11 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
 from . import issuance, mails
+from .actors import (  # NOQA: F401 (workflow.GRANTEE etc. for its callers)
+    GRANTEE, ORGANIZER, SYSTEM,
+)
 from .hooks import grant_status_changed
 from .models import Grant
-
-ORGANIZER = 'organizer'
-GRANTEE = 'grantee'
-SYSTEM = 'system'
 
 S = Grant
 TRANSITIONS = {
@@ -90,8 +89,7 @@ def check_transition(grant, new_status, actor, at=None):
             ),
             grant,
         )
-    if (actor == GRANTEE and grant.status == Grant.STATUS_APPROVED
-            and grant.reply_deadline and (at or now()) > grant.reply_deadline):
+    if actor == GRANTEE and grant.reply_deadline_passed(at):
         raise ReplyDeadlinePassed(
             _('The deadline to reply to this offer has passed.'), grant,
         )

@@ -143,13 +143,13 @@ def committed():
 
 
 # fixtures of the control panel's tests
-from .control_fixtures import (  # NOQA: E402,F401
+from .control.conftest import (  # NOQA: E402,F401
     admin_client, admin_team, manager, manager_client, team_member, viewer,
 )
 # fixtures of the invitation letters' tests
-from .letter_fixtures import (  # NOQA: E402,F401
+from .letters.conftest import (  # NOQA: E402,F401
     grantee, letter_event, requested_letter, ticket_order,
 )
 
 # fixtures of the reimbursement claims' tests
-from .claim_fixtures import claim_grant, past_event  # NOQA: E402,F401  isort:skip
+from .claims.conftest import claim_grant, past_event  # NOQA: E402,F401  isort:skip

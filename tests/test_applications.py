@@ -208,7 +208,7 @@ def test_questions_speak_the_visitors_language(client, open_event):
 
 @pytest.mark.django_db
 def test_organizers_set_dates_and_questions_on_the_settings_page(manager_client, event):
-    from .control_fixtures import form_data, url
+    from .control.conftest import form_data, url
 
     data = form_data(manager_client.get(url(event, 'settings/')))
     assert data['questions-TOTAL_FORMS'] == '1'  # one empty question to fill in

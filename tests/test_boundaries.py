@@ -20,7 +20,7 @@ from pretix_grants.models import Grant, GrantMail
 from pretix_grants.permissions import MANAGE, VIEW
 
 from .conftest import committed
-from .control_fixtures import url
+from .control.conftest import url
 
 CONTROL_PAGES = ['', 'add/', 'settings/', 'settings/preview/voucher/', 'import/', 'bulk/', '{pk}/', '{pk}/edit/',
                  '{pk}/action/']

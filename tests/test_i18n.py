@@ -25,7 +25,7 @@ from pretix_grants import lifecycle, mails, workflow
 from pretix_grants.models import Grant
 
 from .conftest import committed
-from .control_fixtures import form_data, url
+from .control.conftest import form_data, url
 from .test_applications import (  # noqa: F401
     APPLY, DURING, application, open_event,
 )

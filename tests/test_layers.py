@@ -1,22 +1,29 @@
 """
-The package's shape: imports point down one way, and nothing imports inside a function (except ``apps.ready``).
+The package's shape: imports point down one way, nothing imports inside a function (except ``apps.ready``), and one
+feature package never imports another.
 
-Floors, bottom to top. A module may import modules of lower floors only; inside ``control`` the sub-floors order
-the panel's own modules.
+Floors, bottom to top. A module may import modules of lower floors only.
 
-0  models, defaults, logentries, permissions, hooks (the plugin's own signals), actors (who acted, for tasks),
+0  models, defaults, logentries, permissions, hooks (the plugin's own signals), actors (who acts),
    spreadsheets (safe xlsx and CSV files)
-1  mails, reviews (blind review figures), webhooks (payloads), letter_pdf (the letter's PDF), letter_forms (the
-   letter request's fields)
-2  issuance, claims (reimbursement claims), letters (visa invitation letters); claim_payouts (payout batches)
-3  workflow
-4  lifecycle, applications (the shop's application form: creates grants through workflow), shredder (personal
-   data, with the letters' files)
-5  tasks (the plugin's tasks and the helpers that queue them), api_base (what the REST resources share)
-6  api, api_claims, letter_api, views (< claim_views, letter_views < templatetags), control (actions < forms,
-   importer, nav, eventcopy, dashboard, exporters, pages < views, claims, letters < bulk, import_views < urls)
-7  signals, urls (wiring only)
-8  apps (its ready() imports signals and tasks)
+1  mails, reviews (blind review figures), webhooks (payloads), base (what features share: the grant page, the
+   control pages' and the REST resources' mixins), letters.pdf, letters.forms, letters.webhooks, files (files that
+   go with their rows)
+2  issuance, claims.rules, letters.rules, claims.webhooks (on webhooks' event class)
+3  workflow, claims.payouts (payout batches, on claims.rules)
+4  lifecycle, applications (the shop's application form: creates grants through workflow), shredder, the features'
+   shredders
+5  tasks (the plugin's tasks and the helpers that queue them)
+6  the pages and resources: api, views, claims.api, claims.views, letters.api, letters.views, control.actions
+7  control's parts: forms, importer, nav, eventcopy, dashboard, exporters; templatetags
+8  control pages: control.views, claims.control, letters.control
+9  control.bulk, control.import_views (they use the pages' list and forms)
+10 control.urls; claims.signals, letters.signals (a feature's receivers and log texts)
+11 signals, urls, management commands (wiring only)
+12 apps (its ready() imports signals and tasks)
+
+Feature packages (``FEATURES``) hold a whole feature each; they may import the core and ``base``, never each other,
+and ``base`` imports no feature.
 """
 import ast
 from pathlib import Path
@@ -26,27 +33,25 @@ import pretix_grants
 PACKAGE = Path(pretix_grants.__file__).parent
 FLOORS = {
     'models': 0, 'defaults': 0, 'logentries': 0, 'permissions': 0, 'hooks': 0, 'actors': 0, '__init__': 0,
-    'spreadsheets': 0, 'files': 0.5,
-    'mails': 1, 'reviews': 1, 'webhooks': 1, 'letter_pdf': 1, 'letter_forms': 1,
-    'issuance': 2, 'claims': 2, 'letters': 2,
-    'claim_payouts': 2.5,
-    'workflow': 3,
-    'lifecycle': 4, 'applications': 4, 'shredder': 4,
+    'spreadsheets': 0, 'files': 1,
+    'mails': 1, 'reviews': 1, 'webhooks': 1, 'letters.webhooks': 1, 'base.pages': 1, 'base.grantpage': 1, 'base.api': 1,
+    'letters.pdf': 1, 'letters.forms': 1,
+    'issuance': 2, 'claims.rules': 2, 'letters.rules': 2, 'claims.webhooks': 2,
+    'workflow': 3, 'claims.payouts': 3,
+    'lifecycle': 4, 'applications': 4, 'shredder': 4, 'claims.shredder': 4, 'letters.shredder': 4,
     'tasks': 5,
-    'api_base': 5.5,
-    'api': 6, 'api_claims': 6, 'letter_api': 6, 'views': 6,
-    'claim_views': 6.1, 'letter_views': 6.1, 'templatetags.grant_claims': 6.2,
-    'control.actions': 6.1,
-    'control.forms': 6.2, 'control.importer': 6.2, 'control.nav': 6.2, 'control.eventcopy': 6.2,
-    'control.dashboard': 6.2, 'control.exporters': 6.2, 'control.pages': 6.2,
-    'control.views': 6.3, 'control.claims': 6.3, 'control.letters': 6.3,
-    'control.payouts': 6.35,
-    'control.bulk': 6.4, 'control.import_views': 6.4,
-    'control.urls': 6.5,
-    'management.commands.grants_demo': 7,
-    'signals': 7, 'urls': 7,
-    'apps': 8,
+    'api': 6, 'views': 6, 'claims.api': 6, 'claims.views': 6, 'letters.api': 6, 'letters.views': 6,
+    'control.actions': 6,
+    'control.forms': 7, 'control.importer': 7, 'control.nav': 7, 'control.eventcopy': 7, 'control.dashboard': 7,
+    'control.exporters': 7, 'templatetags.grant_claims': 7,
+    'control.views': 8, 'claims.control': 8, 'letters.control': 8,
+    'control.bulk': 9, 'control.import_views': 9,
+    'control.urls': 10, 'claims.signals': 10, 'letters.signals': 10,
+    'management.commands.grants_demo': 11, 'signals': 11, 'urls': 11,
+    'apps': 12,
 }
+# the feature packages; ``base`` is what they share, below them
+FEATURES = ('claims', 'letters')
 
 
 def modules():
@@ -151,3 +156,33 @@ def test_the_check_sees_an_upward_import():
     found = [m for node in tree.body for m in resolve('issuance', node)]
     assert found == ['tasks', 'workflow']
     assert all(FLOORS[m] > FLOORS['issuance'] for m in found)
+
+
+def package_of(module):
+    return module.split('.')[0] if '.' in module else None
+
+
+def feature_imports():
+    """Imports of one feature package (or of ``base``) from another feature package."""
+    return [
+        f'{name}:{line} imports {m}'
+        for name, found in imports().items() if package_of(name) in FEATURES + ('base',)
+        for m, line, fn in found
+        if m is not None and package_of(m) in FEATURES and package_of(m) != package_of(name)
+    ]
+
+
+def test_every_floor_is_whole():
+    assert all(isinstance(floor, int) for floor in FLOORS.values())
+
+
+def test_one_feature_package_never_imports_another():
+    assert feature_imports() == []
+
+
+def test_the_check_sees_a_feature_importing_another():
+    """The checker itself: claims importing letters is named."""
+    tree = ast.parse('from ..letters import rules\nfrom ..letters.pdf import render\nfrom .. import workflow\n')
+    found = [m for node in tree.body for m in resolve('claims.views', node)]
+    assert found == ['letters.rules', 'letters.pdf', 'workflow']
+    assert [m for m in found if package_of(m) in FEATURES and package_of(m) != 'claims'] == ['letters.rules', 'letters.pdf']

@@ -15,7 +15,7 @@ from pretix_grants import mails, workflow
 from pretix_grants.models import Grant, GrantMail
 
 from .conftest import committed, mails_to
-from .control_fixtures import url
+from .control.conftest import url
 
 pytestmark = pytest.mark.django_db
 LONG_AGO = timedelta(minutes=30)

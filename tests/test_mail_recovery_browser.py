@@ -15,7 +15,7 @@ from pretix_grants import mails, workflow
 from pretix_grants.models import GrantMail
 
 from .browser import CHROMIUM
-from .control_fixtures import url
+from .control.conftest import url
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',

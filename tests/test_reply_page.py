@@ -18,7 +18,7 @@ from pretix_grants.models import Grant
 
 from .checkout import Shop
 from .conftest import committed
-from .lifecycle_helpers import order_with_voucher
+from .lifecycle.helpers import order_with_voucher
 from .test_concurrency import run_at_once
 
 CONFIRM = 'confirm'

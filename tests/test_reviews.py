@@ -10,7 +10,7 @@ from pretix_grants import reviews
 from pretix_grants.models import Grant, Review
 from pretix_grants.permissions import MANAGE, REVIEW, VIEW
 
-from .control_fixtures import url
+from .control.conftest import url
 
 
 @pytest.fixture

@@ -96,7 +96,8 @@ def test_a_programme_over_the_api_calls_the_webhook(api, url, webhook, receiver,
 @pytest.mark.django_db
 def test_only_after_commit(api, url, webhook, receiver):
     webhook()
-    api.post(url, {'name': 'Ada', 'email': 'ada@example.org'}, format='json')  # never committed
+    r = api.post(url, {'name': 'Ada', 'email': 'ada@example.org'}, format='json')  # never committed
+    assert r.status_code == 201, r.content
     assert receiver.received == []
     assert WebHookCall.objects.count() == 0
 
@@ -106,8 +107,8 @@ def test_only_the_subscribed_events(api, url, webhook, receiver, make_grant):
     webhook(['pretix_grants.grant.*'])
     g = make_grant(decision='rejected')
     with committed():
-        api.post(url, {'name': 'Ada', 'email': 'ada@example.org'}, format='json')
-        api.post(f'{url}{g.pk}/publish/', format='json')
+        assert api.post(url, {'name': 'Ada', 'email': 'ada@example.org'}, format='json').status_code == 201
+        assert api.post(f'{url}{g.pk}/publish/', format='json').status_code == 200
         api.post(f'{url}{g.pk}/cancel/', format='json')  # illegal: logs nothing
     assert [(p['grant'], p['action'], p['status']) for p in receiver.received] == [
         (g.pk, 'pretix_grants.grant.rejected', 'rejected'),
@@ -123,7 +124,8 @@ def test_a_webhook_limited_to_another_event_gets_nothing(api, url, webhook, rece
     wh = webhook(all_events=False)
     wh.limit_events.add(other)
     with committed():
-        api.post(url, {'name': 'Ada', 'email': 'ada@example.org'}, format='json')
+        r = api.post(url, {'name': 'Ada', 'email': 'ada@example.org'}, format='json')
+    assert r.status_code == 201, r.content
     assert receiver.received == []
 
 

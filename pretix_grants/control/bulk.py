@@ -27,11 +27,11 @@ from pretix.base.views.tasks import AsyncAction
 from pretix.celery_app import app
 
 from .. import issuance, mails, reviews, workflow
+from ..base.pages import PluginPageMixin
 from ..models import Grant
 from ..permissions import MANAGE
 from . import actions
 from .forms import BULK_CHOICES, BulkForm
-from .pages import PluginPageMixin
 from .views import filtered_grants, grant_url
 
 logger = logging.getLogger(__name__)

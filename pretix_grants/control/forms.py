@@ -14,8 +14,9 @@ from pretix.base.services.placeholders import (
 )
 from pretix.control.forms import SplitDateTimeField
 
-from .. import claims, mails
+from .. import mails
 from ..applications import QUESTION_TYPES, parse_questions
+from ..claims import rules as claims
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant
 from . import actions

@@ -11,9 +11,9 @@ from django.views.generic import FormView
 from pretix.base.modelimport import parse_csv
 from pretix.base.models import CachedFile
 
+from ..base.pages import PluginPageMixin
 from ..permissions import MANAGE
 from .importer import MappingForm, UploadForm, check_rows, import_rows
-from .pages import PluginPageMixin
 from .views import grant_url
 
 

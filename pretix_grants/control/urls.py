@@ -4,8 +4,10 @@ from django.http import Http404
 from django.urls import re_path
 from django.utils.translation import gettext_lazy as _
 
+from ..claims import control as claims
+from ..letters import control as letters
 from ..permissions import plugin_active
-from . import bulk, claims, import_views, letters, payouts, views
+from . import bulk, import_views, views
 
 PREFIX = r'^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/grants/'
 
@@ -57,12 +59,12 @@ urlpatterns += [
 urlpatterns += [
     re_path(PREFIX + r'claims/$', claims.ClaimList.as_view(), name='control.claims'),
     re_path(PREFIX + r'claims/paid/$', claims.ClaimsPaid.as_view(), name='control.claims.paid'),
-    re_path(PREFIX + r'claims/export/$', payouts.PayoutExport.as_view(), name='control.claims.export'),
-    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/$', payouts.BatchDetail.as_view(), name='control.payout'),
-    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/download/$', payouts.BatchDownload.as_view(),
+    re_path(PREFIX + r'claims/export/$', claims.PayoutExport.as_view(), name='control.claims.export'),
+    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/$', claims.BatchDetail.as_view(), name='control.payout'),
+    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/download/$', claims.BatchDownload.as_view(),
             name='control.payout.download'),
-    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/paid/$', payouts.BatchPaid.as_view(), name='control.payout.paid'),
-    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/cancel/$', payouts.BatchCancel.as_view(),
+    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/paid/$', claims.BatchPaid.as_view(), name='control.payout.paid'),
+    re_path(PREFIX + r'claims/payouts/(?P<batch>\d+)/cancel/$', claims.BatchCancel.as_view(),
             name='control.payout.cancel'),
     re_path(PREFIX + r'claims/settings/$', claims.ClaimSettings.as_view(), name='control.claims.settings'),
     re_path(PREFIX + r'claims/(?P<claim>\d+)/$', claims.ClaimDetail.as_view(), name='control.claim'),

@@ -21,6 +21,7 @@ from pretix.helpers.format import format_map
 
 from .. import issuance, mails, reviews, views as grantee_page, workflow
 from ..applications import answer_display
+from ..base.pages import PluginPageMixin
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant, GrantMail, Review
 from ..permissions import MANAGE, REVIEW
@@ -30,7 +31,6 @@ from .forms import (
     BULK_CHOICES, MAIL_LABELS, ActionForm, GrantFilterForm, GrantForm,
     GrantSettingsForm, question_formset, template_placeholders,
 )
-from .pages import PluginPageMixin
 
 
 def grant_url(event, name, **kwargs):

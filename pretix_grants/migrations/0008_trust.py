@@ -1,4 +1,4 @@
-# Payout batches (claim_payouts.py), the personal data permission, bounded letter fields, files to delete again
+# Payout batches (claims/payouts.py), the personal data permission, bounded letter fields, files to delete again
 
 from decimal import Decimal
 

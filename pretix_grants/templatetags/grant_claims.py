@@ -1,10 +1,10 @@
-"""The reimbursement claim's part of the grantee's reply page: ``{% claim_summary %}`` (claims.py decides)."""
+"""The reimbursement claim's part of the grantee's reply page: ``{% claim_summary %}`` (claims/rules.py decides)."""
 from django import template
 from django.utils.timezone import now
 from pretix.multidomain.urlreverse import eventreverse
 
-from .. import claims
-from ..claim_views import STATE_TEXTS
+from ..claims import rules as claims
+from ..claims.views import STATE_TEXTS
 
 register = template.Library()
 

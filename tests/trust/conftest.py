@@ -9,10 +9,10 @@ import pytest
 from django.core import mail as djmail
 from django_scopes import scope, scopes_disabled
 
-from pretix_grants import claims
+from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant
 
-from ..claim_fixtures import submitted_claim
+from ..claims.conftest import submitted_claim
 
 AT_IBAN = 'AT611904300234573201'
 TR_IBAN = 'TR330006100519786457841326'

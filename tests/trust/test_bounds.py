@@ -11,8 +11,8 @@ from pretix_grants.models import Grant, LetterRequest
 from pretix_grants.permissions import MANAGE, PERSONAL, VIEW
 
 from ..conftest import api_client_for
-from ..control_fixtures import url
-from ..letter_fixtures import form_data
+from ..control.conftest import url
+from ..letters.conftest import form_data
 
 LONG = 'Street 1\n' * 50000  # 450 kB
 

@@ -9,11 +9,11 @@ from django_scopes import scope, scopes_disabled
 from pretix.base.models import Order
 from pretix.base.signals import periodic_task
 
-from pretix_grants import letters
+from pretix_grants.letters import rules as letters
 from pretix_grants.models import FileToDelete, LetterRequest, Receipt
 
 from ..conftest import committed
-from ..letter_fixtures import letter_data
+from ..letters.conftest import letter_data
 
 
 def stored(name):

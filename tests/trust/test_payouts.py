@@ -1,5 +1,5 @@
 """
-Payout batches (claim_payouts.py): each approved claim is paid in one file at most, a file downloads the same every
+Payout batches (claims/payouts.py): each approved claim is paid in one file at most, a file downloads the same every
 time, "mark as paid" marks exactly a batch's claims, a cancelled batch frees its claims, a claim the SEPA file
 cannot carry is left out with its reason.
 """
@@ -16,10 +16,10 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 from pretix.base.models import LogEntry
 
-from pretix_grants import claim_payouts, claims
+from pretix_grants.claims import payouts as claim_payouts, rules as claims
 from pretix_grants.models import Claim, PayoutBatch, PayoutEntry
 
-from ..claim_fixtures import claim_url, form
+from ..claims.conftest import claim_url, form
 from ..conftest import committed
 from ..test_shredder import run_shredder
 

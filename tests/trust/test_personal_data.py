@@ -11,16 +11,17 @@ from django.test import Client
 from django_scopes import scope, scopes_disabled
 from pretix.base.models import LogEntry, User
 
-from pretix_grants import letters, mails
-from pretix_grants.control.letters import LetterExporter
+from pretix_grants import mails
+from pretix_grants.letters import rules as letters
+from pretix_grants.letters.control import LetterExporter
 from pretix_grants.models import Grant, Receipt
 from pretix_grants.permissions import (
     MANAGE, PERSONAL, REVIEW, VIEW, permission_group,
 )
 
-from ..claim_fixtures import IBAN, claim_url, reply_url
+from ..claims.conftest import IBAN, claim_url, reply_url
 from ..conftest import api_client_for
-from ..letter_fixtures import letter_data
+from ..letters.conftest import letter_data
 
 BASE = '/control/event/pyconf/2027/grants/'
 API = '/api/v1/organizers/pyconf/events/2027/'

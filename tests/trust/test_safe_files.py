@@ -10,7 +10,7 @@ import pytest
 from django_scopes import scope, scopes_disabled
 
 from pretix_grants.control.exporters import GrantExporter
-from pretix_grants.control.letters import LetterExporter
+from pretix_grants.letters.control import LetterExporter
 from pretix_grants.models import Claim, Grant, LetterRequest, PayoutBatch
 
 from .test_payouts import BASE, export

@@ -15,7 +15,9 @@ from pretix.base.models import Event, Organizer, User
 from pretix.base.services.vouchers import vouchers_send
 from reportlab.pdfgen import canvas
 
-from pretix_grants import claims, letters, workflow
+from pretix_grants import workflow
+from pretix_grants.claims import rules as claims
+from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant
 
 EMAIL, PASSWORD = 'admin@localhost', 'admin'
