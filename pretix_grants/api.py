@@ -28,6 +28,7 @@ from . import issuance, mails, reviews, workflow
 from .actors import auth_key
 from .base.api import PluginResourceMixin, refused
 from .models import Grant
+from .permissions import may_manage
 from .tasks import publish_grants
 
 # Which action changes what a client may not write directly.
@@ -110,7 +111,12 @@ class GrantSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         # every grant here belongs to the request's event: spare a query per row
         instance.event = self.context['event']
-        return super().to_representation(instance)
+        data = super().to_representation(instance)
+        request = self.context.get('request')
+        if request is None or not may_manage(request):
+            # the grantee's secret link acts as the grantee: only for tokens that may manage grants
+            data.pop('reply_url', None)
+        return data
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

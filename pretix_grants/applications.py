@@ -265,10 +265,9 @@ class ApplyView(EventViewMixin, FormView):
         try:
             workflow.create_grant(event, **fields)
         except workflow.DuplicateGrant as e:
+            # the same answer as for a new application, so the form tells nobody who applied; the address on file
+            # gets the link to the application it has, with its own data, none of what was typed now
             self._send_link_again(e.existing)
-            form.add_error('email', _('There already is an application for this email address. We have sent the '
-                                      'link to it to that address again.'))
-            return self.form_invalid(form)
         return redirect(eventreverse(event, 'plugins:pretix_grants:apply.thanks'))
 
     def _send_link_again(self, grant):

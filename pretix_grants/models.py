@@ -453,8 +453,9 @@ class LetterRequest(LoggedModel):
     passport_number = models.CharField(max_length=32, blank=True, default='', verbose_name=_('Passport number'))
     passport_expiry = models.DateField(null=True, blank=True, verbose_name=_('Passport expiry date'))
     date_of_birth = models.DateField(null=True, blank=True, verbose_name=_('Date of birth'))
-    address = models.TextField(blank=True, default='', verbose_name=_('Postal address'))
-    consulate = models.TextField(blank=True, default='', verbose_name=_('Consulate or embassy'))
+    # bounded: the letter's PDF is rendered from them (in the requester's request with automatic approval)
+    address = models.TextField(max_length=500, blank=True, default='', verbose_name=_('Postal address'))
+    consulate = models.TextField(max_length=500, blank=True, default='', verbose_name=_('Consulate or embassy'))
 
     # the issued PDF on the default storage, under a random folder no web server serves (letters.PDF_FOLDER)
     pdf = models.CharField(max_length=255, blank=True, default='')
@@ -787,3 +788,71 @@ class Speaker(LoggedModel):
         constraints = [
             models.UniqueConstraint(fields=('event', 'code'), name='pretix_grants_one_speaker_per_code'),
         ]
+
+
+# Payout batches (claims/payouts.py): an export of payout files is a batch, so each approved claim is paid once.
+
+
+class PayoutBatch(LoggedModel):
+    """
+    One payout file as it was handed out: the claims it pays, their total and the file itself, so that a second
+    download is the same file. A claim is in at most one batch that is not cancelled (``PayoutEntry``).
+    """
+
+    FORMAT_SEPA = 'sepa'
+    FORMAT_CSV = 'csv'
+    FORMAT_XLSX = 'xlsx'
+    FORMAT_CHOICES = (
+        (FORMAT_SEPA, _('SEPA transfer (XML)')),
+        (FORMAT_CSV, _('CSV')),
+        (FORMAT_XLSX, _('Excel')),
+    )
+
+    event = models.ForeignKey('pretixbase.Event', on_delete=models.CASCADE, related_name='grant_payout_batches')
+    format = models.CharField(max_length=8, choices=FORMAT_CHOICES)
+    total = models.DecimalField(max_digits=13, decimal_places=2, default=Decimal('0.00'))
+    # the file's bytes; it holds account details, so the claims shredder empties it
+    content = models.BinaryField(default=b'')
+    filename = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey('pretixbase.User', null=True, blank=True, on_delete=models.SET_NULL, related_name='+')
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey('pretixbase.User', null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name='+')
+
+    objects = ScopedManager(organizer='event__organizer')
+
+    class Meta:
+        ordering = ('-created', '-id')
+
+    @property
+    def cancelled(self):
+        return self.cancelled_at is not None
+
+
+class PayoutEntry(models.Model):
+    """A claim in a payout batch, with the amount the batch pays it; ``active`` until the batch is cancelled."""
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.CASCADE, related_name='entries')
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name='payout_entries')
+    amount = models.DecimalField(max_digits=13, decimal_places=2)
+    active = models.BooleanField(default=True)
+
+    objects = ScopedManager(organizer='batch__event__organizer')
+
+    class Meta:
+        ordering = ('batch', 'id')
+        constraints = [
+            # the database's own guarantee that a claim is in one live batch at most
+            models.UniqueConstraint(fields=('claim',), condition=models.Q(active=True),
+                                    name='pretix_grants_claim_in_one_live_batch'),
+        ]
+
+
+class FileToDelete(models.Model):
+    """A file of a deleted row (a receipt, a letter's PDF) the storage refused to delete: the periodic job retries."""
+
+    name = models.CharField(max_length=255, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)

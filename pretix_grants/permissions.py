@@ -9,6 +9,8 @@ VIEW = f'{GROUP}:read'
 MANAGE = f'{GROUP}:write'
 # score applications blind (reviews.py): a reviewer sees others' scores only after scoring the grant
 REVIEW = f'{GROUP}:review'
+# passports, birth dates, postal addresses, letter PDFs, IBANs, payout details and receipts: only with this
+PERSONAL = f'{GROUP}:personal'
 
 
 def plugin_active(event):
@@ -16,11 +18,22 @@ def plugin_active(event):
     return PLUGIN in event.get_plugins()
 
 
+def sees_personal_data(request):
+    """Whether the request's user or API token may see the grantees' personal data (``PERSONAL``).
+
+    pretix's control middleware and API permission check have put the event's permissions on the request."""
+    return PERSONAL in getattr(request, 'eventpermset', ())
+
+
+def may_manage(request):
+    return MANAGE in getattr(request, 'eventpermset', ())
+
+
 def permission_group():
     return PermissionGroup(
         name=GROUP,
         label=_('Grants'),
-        actions=['read', 'write', 'review'],
+        actions=['read', 'write', 'review', 'personal'],
         options=[
             PermissionOption(actions=tuple(), label=pgettext_lazy('permission_level', 'No access')),
             PermissionOption(actions=('read',), label=pgettext_lazy('permission_level', 'View')),
@@ -29,6 +42,12 @@ def permission_group():
             PermissionOption(actions=('read', 'review'), label=_('View and review'),
                              help_text=_('Score applications. Other reviewers\' scores show only after scoring.')),
             PermissionOption(actions=('read', 'review', 'write'), label=_('View, review and manage')),
+            PermissionOption(actions=('read', 'write', 'personal'), label=_('View and manage, with personal data'),
+                             help_text=_('Also passports, birth dates, postal addresses, invitation letters, bank '
+                                         'accounts, payout details and receipts: for those who issue letters and '
+                                         'pay claims.')),
+            PermissionOption(actions=('read', 'review', 'write', 'personal'),
+                             label=_('View, review and manage, with personal data')),
         ],
         help_text=_('Applications for financial aid, their decisions and grant vouchers.'),
     )

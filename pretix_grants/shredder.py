@@ -15,15 +15,18 @@ from django.utils.translation import gettext_lazy as _
 from pretix.base.models import OutgoingMail, Voucher
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
-from .models import Grant, GrantMail
+from .models import Grant, GrantMail, Review
 
 SHREDDED = '█'
 STATUS_TYPES = [f'pretix_grants.grant.{status}' for status, label in Grant.STATUS_CHOICES]
 # the keys of the plugin's log entries that may hold personal data, by action type
 LOG_PII = {
-    'pretix_grants.grant.changed': ['name', 'email', 'internal_note'],
+    'pretix_grants.grant.changed': ['name', 'email', 'internal_note', 'motivation', 'justification', 'answers'],
     'pretix_grants.grant.deleted': ['name', 'email'],
     'pretix_grants.grant.mail.sent': ['subject'],
+    # the mail sweeper's entries (mails.RESENT, mails.RESENT_MAYBE_TWICE) name the mail's subject too
+    'pretix_grants.grant.mail.resent': ['subject'],
+    'pretix_grants.grant.mail.resent_maybe_twice': ['subject'],
     'pretix_grants.grant.place_refilled': ['name'],
     **{t: ['reason'] for t in STATUS_TYPES},
 }
@@ -44,7 +47,8 @@ def _without(text, needles):
 class GrantShredder(BaseDataShredder):
     verbose_name = _('Grants')
     identifier = 'pretix_grants'
-    description = _('This will remove the names, email addresses and internal notes of all grantees, the reasons '
+    description = _('This will remove the names, email addresses, internal notes, motivations, justifications and '
+                    'answers of all grantees, the reviewers\' notes, the reasons '
                     'given for their status changes and the emails sent to them, also from the grants\' history and '
                     'from the comments of their vouchers. Grants, their status, amounts and vouchers are kept.')
 
@@ -65,7 +69,11 @@ class GrantShredder(BaseDataShredder):
             self._delete_mails(grants)
             for g in grants:
                 g.name, g.email, g.internal_note = SHREDDED, placeholder_email(g), ''
-            Grant.objects.bulk_update(grants, ['name', 'email', 'internal_note'], batch_size=500)
+                # what the applicant wrote about themselves, and the reviewers' notes on it
+                g.motivation, g.justification, g.answers = '', '', {}
+            Grant.objects.bulk_update(grants, ['name', 'email', 'internal_note', 'motivation', 'justification',
+                                               'answers'], batch_size=500)
+            Review.objects.filter(grant__event=self.event).update(note='')
             for le in self.event.logentry_set.filter(action_type__in=LOG_PII).exclude(data=''):
                 shred_log_fields(le, banlist=LOG_PII[le.action_type])
         if progress_callback:

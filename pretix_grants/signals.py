@@ -22,7 +22,7 @@ from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import front_page_top
 
 from . import defaults  # NOQA: registers the settings' defaults
-from . import issuance, lifecycle, mails, tasks
+from . import files, issuance, lifecycle, mails, tasks
 from .applications import front_page_link
 from .claims import (  # NOQA: F401 (wires the claims' receivers)
     signals as claim_signals,
@@ -211,6 +211,7 @@ class GrantLifecycleLogEntryType(EventLogEntryType):
 
 @log_entry_types.new_from_dict({
     'pretix_grants.grant.reply_page.opened': _('The grantee opened their reply page for the first time.'),
+    'pretix_grants.grant.reply_page.viewed': _('A team member looked at the grantee\'s page (read only).'),
 })
 class GrantReplyPageLogEntryType(EventLogEntryType):
     pass
@@ -294,3 +295,10 @@ def resend_stalled_mails(sender, **kwargs):
 @receiver(register_data_shredders, dispatch_uid='pretix_grants_data_shredder')
 def data_shredder(sender, **kwargs):
     return GrantShredder
+
+
+# Files of deleted rows the storage refused to delete (files.py): tried again.
+@receiver(periodic_task, dispatch_uid='pretix_grants_retry_file_deletion')
+@minimum_interval(minutes_after_success=30)
+def retry_file_deletion(sender, **kwargs):
+    files.retry()

@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 from pretix.base.i18n import get_language_without_region
 
 from . import issuance, logentries, workflow
-from .base.grantpage import GrantPageMixin
+from .base.grantpage import GrantPageMixin, request_by_team_member
 from .hooks import grant_reply_panels
 from .mails import redeem_url
 from .models import Grant
@@ -68,6 +68,13 @@ STATUS_TEXTS = {
 DEADLINE_PASSED_TEXTS = (pgettext_lazy('grant_reply', 'The offer has expired'), DEADLINE_PASSED)
 
 
+def status_texts(grant):
+    """What the grantee's page says about the grant: (heading, explanation); also the control panel's preview."""
+    if grant.reply_deadline_passed():
+        return DEADLINE_PASSED_TEXTS
+    return STATUS_TEXTS.get(grant.status, (grant.get_status_display(), ''))
+
+
 def voucher_used(grant):
     """Whether the grant's voucher has been used for an order (then withdrawing is a matter for the organizers)."""
     return issuance.voucher_used(grant)
@@ -92,9 +99,7 @@ class ReplyView(GrantPageMixin, TemplateView):
                 and not voucher_used(self.grant))
 
     def status_texts(self):
-        if self.deadline_passed():
-            return DEADLINE_PASSED_TEXTS
-        return STATUS_TEXTS.get(self.grant.status, (self.grant.get_status_display(), ''))
+        return status_texts(self.grant)
 
     def get(self, request, *args, **kwargs):
         self._record_first_visit()
@@ -201,9 +206,3 @@ class ReplyView(GrantPageMixin, TemplateView):
             text = _('Your voucher has already been used. Please contact the organizers if you cannot come.')
         messages.error(request, _('Your answer was not saved. {reason}').format(reason=text or heading))
         return redirect(self.url)
-
-
-def request_by_team_member(request):
-    """An organizer looking at a grantee's page (e.g. from the grant's detail page) is not the grantee."""
-    user = request.user
-    return user.is_authenticated and user.has_event_permission(request.organizer, request.event, request=request)

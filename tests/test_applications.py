@@ -142,18 +142,21 @@ def test_ticket_only_needs_no_justification(client, open_event):
 
 @pytest.mark.django_db
 @freeze_time(DURING)
-def test_applying_twice_says_so_and_mails_the_link_to_the_address_on_file(client, open_event, counting_cache):
-    assert client.post(APPLY, application()).status_code == 302
+def test_applying_twice_answers_as_a_new_application_and_mails_the_link_to_the_address_on_file(
+        client, open_event, counting_cache):
+    first = client.post(APPLY, application())
+    assert first.status_code == 302
     g = Grant.objects.get()
     djmail.outbox = []
-    r = client.post(APPLY, application(email='GRACE@example.org', name='Someone else'))
-    assert r.status_code == 200
-    body = r.content.decode()
-    assert 'There already is an application for this email address' in body
-    assert g.secret not in body and '/grant/' not in body, 'the link is never shown on the page'
+    r = client.post(APPLY, application(email='GRACE@example.org', name='Visit https://evil.example now'))
+    # the form tells nobody whether the address applied
+    assert (r.status_code, r['Location']) == (first.status_code, first['Location'])
+    body = client.get(r['Location']).content.decode()
+    assert 'already' not in body and g.secret not in body and '/grant/' not in body
     assert Grant.objects.count() == 1
     [mail] = djmail.outbox
     assert mail.to == ['grace@example.org'] and g.secret in mail.body
+    assert 'evil' not in mail.body and 'evil' not in mail.subject and g.name in mail.body, 'only the data on file'
     # asking again at once sends no further mail (no mail bombing through the form)
     client.post(APPLY, application(email='grace@example.org'))
     assert len(djmail.outbox) == 1

@@ -4,11 +4,13 @@ feature package never imports another.
 
 Floors, bottom to top. A module may import modules of lower floors only.
 
-0  models, defaults, logentries, permissions, hooks (the plugin's own signals), actors (who acts)
+0  models, defaults, logentries, permissions, hooks (the plugin's own signals), actors (who acts),
+   spreadsheets (safe xlsx and CSV files)
 1  mails, reviews (blind review figures), webhooks (payloads), base (what features share: the grant page, the
-   control pages' and the REST resources' mixins), letters.pdf, letters.forms, letters.webhooks
+   control pages' and the REST resources' mixins), letters.pdf, letters.forms, letters.webhooks, files (files that
+   go with their rows)
 2  issuance, claims.rules, letters.rules, claims.webhooks (on webhooks' event class)
-3  workflow
+3  workflow, claims.payouts (payout batches, on claims.rules)
 4  lifecycle, applications (the shop's application form: creates grants through workflow), shredder, the features'
    shredders
 5  tasks (the plugin's tasks and the helpers that queue them)
@@ -32,10 +34,11 @@ import pretix_grants
 PACKAGE = Path(pretix_grants.__file__).parent
 FLOORS = {
     'models': 0, 'defaults': 0, 'logentries': 0, 'permissions': 0, 'hooks': 0, 'actors': 0, '__init__': 0,
+    'spreadsheets': 0, 'files': 1,
     'mails': 1, 'reviews': 1, 'webhooks': 1, 'letters.webhooks': 1, 'base.pages': 1, 'base.grantpage': 1, 'base.api': 1,
     'letters.pdf': 1, 'letters.forms': 1,
     'issuance': 2, 'claims.rules': 2, 'letters.rules': 2, 'claims.webhooks': 2,
-    'workflow': 3,
+    'workflow': 3, 'claims.payouts': 3,
     'lifecycle': 4, 'applications': 4, 'shredder': 4, 'claims.shredder': 4, 'letters.shredder': 4,
     'tasks': 5,
     'api': 6, 'views': 6, 'claims.api': 6, 'claims.views': 6, 'letters.api': 6, 'letters.views': 6,

@@ -5,7 +5,10 @@ each other.
 """
 import hmac
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
@@ -17,8 +20,12 @@ from pretix.base.middleware import (
 from pretix.multidomain.urlreverse import eventreverse
 from pretix.presale.views import EventViewMixin
 
+from .. import logentries
 from ..models import Grant
+from ..permissions import PERSONAL
 
+# a team member looked at the grantee's page (read only)
+VIEWED = 'pretix_grants.grant.reply_page.viewed'
 # The part of the secret the database looks up; the rest is compared in constant time (see ``find_grant``).
 SELECTOR_LENGTH = 16
 
@@ -45,15 +52,39 @@ def find_grant(event, secret):
     return found
 
 
+def request_by_team_member(request):
+    """An organizer looking at a grantee's page (e.g. from the grant's detail page) is not the grantee."""
+    user = request.user
+    return user.is_authenticated and user.has_event_permission(request.organizer, request.event, request=request)
+
+
 @method_decorator(never_cache, name='dispatch')
 class GrantPageMixin(EventViewMixin):
-    """``self.grant`` from the URL's ``secret`` (a 404 otherwise), in the grant's language, never cached."""
+    """
+    ``self.grant`` from the URL's ``secret`` (a 404 otherwise), in the grant's language, never cached. A signed-in
+    team member sees the page read only, their visit logged with their name: what they do for a grantee they do from
+    the control panel, where it is logged as theirs.
+    """
+    # a page showing passport data, payout details or receipts (the claim and letter pages): team members need the
+    # personal data permission for it
+    holds_personal_data = False
 
     def dispatch(self, request, *args, **kwargs):
         self.grant = find_grant(request.event, kwargs['secret'])
         if self.grant is None:
             raise Http404(_('This page does not exist. Please use the link from your email.'))
         self._activate_language()
+        if request_by_team_member(request):
+            if self.holds_personal_data and not request.user.has_event_permission(
+                    request.organizer, request.event, PERSONAL, request=request):
+                raise PermissionDenied(_('This page holds personal data of the grantee.'))
+            if request.method not in ('GET', 'HEAD'):
+                messages.error(request, _('You are signed in as a member of the organizer\'s team: this page '
+                                          'answers only for the grantee. Please act for the grantee from the '
+                                          'control panel.'))
+                return redirect(self.url)
+            if request.method == 'GET':
+                logentries.save([self.grant.log_action(VIEWED, user=request.user, data={}, save=False)])
         return super().dispatch(request, *args, **kwargs)
 
     def _activate_language(self):

@@ -1,21 +1,24 @@
 """
 Reimbursement claims in pretix's REST API: ``/api/v1/organizers/{organizer}/events/{event}/grant_claims/``.
 
-Read them, their receipts and payout details (the organizers' own data, as on the claim's page), and decide them
+Read them, and with the personal data permission their receipts and payout details (as on the claim's page), and decide them
 with the actions ``approve``, ``request_changes``, ``reject`` and ``mark_paid``, all through ``claims``. Grantees
 write claims only on their own page.
 """
 from decimal import Decimal
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import FilterSet
 from django_scopes import scopes_disabled
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from ..base.api import PluginResourceMixin, refused
 from ..models import Claim, ClaimItem, Receipt
+from ..permissions import PERSONAL, sees_personal_data
 from . import rules as claims
 
 
@@ -54,6 +57,15 @@ class ClaimSerializer(serializers.ModelSerializer):
                   'submitted_at', 'decided_at', 'paid_at', 'created', 'modified']
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get('personal'):
+            # omitted, not blanked: a token without the personal data permission does not learn they exist
+            data.pop('payout', None)
+            for item in data.get('items', []):
+                item.pop('receipts', None)
+        return data
+
 
 class ApproveSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=13, decimal_places=2, min_value=Decimal('0.01'), required=False,
@@ -82,6 +94,11 @@ class ClaimViewSet(PluginResourceMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return (Claim.objects.filter(grant__event=self.request.event).select_related('grant')
                 .prefetch_related('items__receipts'))
+
+    def get_serializer_context(self):
+        ctx = super().get_serializer_context()
+        ctx['personal'] = sees_personal_data(self.request)
+        return ctx
 
     def _decide(self, serializer_class, do):
         claim = self.get_object()
@@ -118,6 +135,9 @@ class ClaimViewSet(PluginResourceMixin, viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=['GET'], url_path='receipts/(?P<receipt>[0-9]+)', url_name='receipt')
     def receipt(self, request, *args, **kwargs):
+        if not sees_personal_data(request):
+            raise PermissionDenied(_('This needs the permission for personal data ({permission}).').format(
+                permission=PERSONAL))
         claim = self.get_object()
         receipt = Receipt.objects.filter(pk=kwargs['receipt'], item__claim=claim).first()
         if receipt is None:

@@ -2,7 +2,6 @@
 The organizers' side of reimbursement claims: the list with its totals, a claim with its receipts and the decision,
 bulk "mark as paid", the payout files and the claim settings. Every change goes through ``claims``.
 """
-from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -18,9 +17,9 @@ from pretix.base.forms import SettingsForm
 from pretix.base.models import LogEntry
 
 from ..base.pages import PluginPageMixin
-from ..models import Claim, ClaimItem, Receipt, as_labels
-from ..permissions import MANAGE
-from . import rules as claims
+from ..models import Claim, ClaimItem, PayoutBatch, Receipt, as_labels
+from ..permissions import MANAGE, PERSONAL
+from . import payouts as claim_payouts, rules as claims
 
 
 def claims_url(event, name='control.claims', **kwargs):
@@ -127,7 +126,8 @@ class ClaimDetail(ClaimViewMixin, TemplateView):
 
 
 class ClaimReceipt(ClaimViewMixin, View):
-    """A receipt of a claim of this event, to a team member allowed to see grants; anything else is a 404."""
+    """A receipt of a claim of this event, to a team member with access to personal data; anything else is a 404."""
+    permission = PERSONAL
 
     def get(self, request, *args, **kwargs):
         receipt = Receipt.objects.filter(pk=kwargs['receipt'], item__claim__pk=kwargs['claim'],
@@ -160,66 +160,6 @@ class ClaimsPaid(ClaimViewMixin, View):
                                         'as paid.').format(count=len(chosen) - len(done)))
         return redirect(request.POST.get('next') == 'export' and claims_url(request.event, 'control.claims.export')
                         or claims_url(request.event))
-
-
-EXPORTS = {
-    'sepa': ('xml', 'application/xml'),
-    'csv': ('csv', 'text/csv'),
-    'xlsx': ('xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'),
-}
-
-
-class ClaimsExport(ClaimViewMixin, TemplateView):
-    """
-    The payout files of the approved, unpaid claims: SEPA credit transfer XML and CSV/Excel. The page then offers to
-    mark exactly the exported claims as paid.
-    """
-    permission = MANAGE
-    template_name = 'pretix_grants/control/claims_export.html'
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        payable = list(claims.payable(self.request.event).prefetch_related('items'))
-        s = self.request.event.settings
-        sepa_claims = [c for c in payable if claims.in_sepa(c)]
-        account_ready = bool(s.grants_payout_account_holder and s.grants_payout_iban)
-        eur = self.request.event.currency == 'EUR'
-        ctx.update({
-            'payable': payable,
-            'sepa_claims': sepa_claims,
-            'other_claims': [c for c in payable if not claims.in_sepa(c)],
-            'total': sum((c.approved_amount for c in payable), Decimal('0.00')),
-            'account_ready': account_ready,
-            # a SEPA file can be made, with these claims in it
-            'sepa_ready': eur and account_ready and bool(sepa_claims),
-        })
-        return ctx
-
-    def post(self, request, *args, **kwargs):
-        fmt = request.POST.get('export_format')
-        if fmt not in EXPORTS:
-            messages.error(request, _('Please choose a file format.'))
-            return redirect(claims_url(request.event, 'control.claims.export'))
-        payable = {c.pk: c for c in claims.payable(request.event)}
-        chosen = [payable[int(i)] for i in request.POST.getlist('claim') if i.isdigit() and int(i) in payable]
-        if not chosen:
-            messages.error(request, _('There are no approved, unpaid claims to export.'))
-            return redirect(claims_url(request.event, 'control.claims.export'))
-        try:
-            if fmt == 'sepa':
-                content = claims.sepa_transfer(request.event, chosen)
-            elif fmt == 'csv':
-                content = claims.payout_csv(chosen)
-            else:
-                content = claims.payout_xlsx(chosen)
-        except Exception as e:  # sepaxml reports what it refuses with plain exceptions
-            messages.error(request, _('The payout file could not be made: {reason}').format(reason=e))
-            return redirect(claims_url(request.event, 'control.claims.export'))
-        ext, content_type = EXPORTS[fmt]
-        resp = HttpResponse(content, content_type=content_type)
-        resp['Content-Disposition'] = 'attachment; filename="grant-payouts-{}-{}.{}"'.format(
-            request.event.slug, date.today().isoformat(), ext)
-        return resp
 
 
 class ClaimSettingsForm(SettingsForm):
@@ -273,3 +213,116 @@ class ClaimSettings(ClaimViewMixin, FormView):
                 k: form.cleaned_data.get(k) for k in form.changed_data if 'iban' not in k and 'bic' not in k})
         messages.success(self.request, _('Your changes have been saved.'))
         return redirect(claims_url(self.request.event, 'control.claims.settings'))
+
+
+# Payout batches (payouts.py): the payout page, a batch, its file, mark as paid, cancel. Managers with the personal
+# data permission only: the files hold account details.
+
+class PayoutExport(PluginPageMixin, TemplateView):
+    """The approved claims in no batch, the file formats, and the event's batches."""
+    permission = MANAGE
+    also_required = (PERSONAL,)
+    template_name = 'pretix_grants/control/claims_export.html'
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        event = self.request.event
+        payable = list(claims.payable(event))
+        s = event.settings
+        problems = {c.pk: claim_payouts.sepa_problem(c) for c in payable}
+        for c in payable:
+            c.sepa_problem = problems[c.pk]
+        account_ready = bool(s.grants_payout_account_holder and s.grants_payout_iban)
+        sepa_claims = [c for c in payable if not c.sepa_problem]
+        ctx.update({
+            'payable': payable,
+            'sepa_claims': sepa_claims,
+            'other_claims': [c for c in payable if c.sepa_problem],
+            'total': sum((c.approved_amount for c in payable), Decimal('0.00')),
+            'account_ready': account_ready,
+            'sepa_ready': event.currency == 'EUR' and account_ready and bool(sepa_claims),
+            'batches': PayoutBatch.objects.filter(event=event).select_related('created_by', 'cancelled_by')[:50],
+        })
+        return ctx
+
+    def post(self, request, *args, **kwargs):
+        try:
+            batch, left_out = claim_payouts.create_batch(
+                request.event, request.POST.get('export_format'), request.POST.getlist('claim'), user=request.user)
+        except claims.ClaimError as e:
+            messages.error(request, str(e))
+            return redirect(claims_url(request.event, 'control.claims.export'))
+        count = batch.entries.count()
+        messages.success(request, ngettext('Payout batch #{batch} with one claim has been created.',
+                                           'Payout batch #{batch} with {count} claims has been created.',
+                                           count).format(batch=batch.pk, count=count))
+        for claim, reason in left_out:
+            messages.warning(request, _('The claim of {name} (grant {grant}) is not in the file: {reason}').format(
+                name=claim.grant.name, grant=claim.grant_id, reason=reason))
+        return redirect(claims_url(request.event, 'control.payout', batch=batch.pk))
+
+
+class BatchMixin(PluginPageMixin):
+    permission = MANAGE
+    also_required = (PERSONAL,)
+
+    def get_batch(self):
+        batch = PayoutBatch.objects.filter(event=self.request.event, pk=self.kwargs['batch']).first()
+        if batch is None:
+            raise Http404(_('This payout batch does not exist.'))
+        return batch
+
+
+class BatchDetail(BatchMixin, TemplateView):
+    template_name = 'pretix_grants/control/payout_batch.html'
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        batch = self.get_batch()
+        ctx.update({
+            'batch': batch,
+            'entries': list(batch.entries.select_related('claim', 'claim__grant').order_by('claim__grant__name', 'pk')),
+            'logs': LogEntry.objects.filter(content_type__model='payoutbatch', object_id=batch.pk,
+                                            event=self.request.event).select_related('user').order_by('-datetime'),
+        })
+        return ctx
+
+
+class BatchDownload(BatchMixin, View):
+    """The batch's file as it was made: the same bytes at every download."""
+
+    def get(self, request, *args, **kwargs):
+        batch = self.get_batch()
+        if not batch.content:
+            raise Http404(_('The file of this payout batch has been deleted with the payout details.'))
+        ext, content_type = claim_payouts.EXTENSIONS[batch.format]
+        resp = HttpResponse(bytes(batch.content), content_type=content_type)
+        resp['Content-Disposition'] = f'attachment; filename="{batch.filename}"'
+        resp['Cache-Control'] = 'private, no-store'
+        return resp
+
+
+class BatchPaid(BatchMixin, View):
+    def post(self, request, *args, **kwargs):
+        batch = self.get_batch()
+        try:
+            done = claim_payouts.mark_paid(batch, user=request.user)
+        except claims.ClaimError as e:
+            messages.error(request, str(e))
+        else:
+            messages.success(request, ngettext('{count} claim has been marked as paid.',
+                                               '{count} claims have been marked as paid.', len(done)).format(
+                count=len(done)))
+        return redirect(claims_url(request.event, 'control.payout', batch=batch.pk))
+
+
+class BatchCancel(BatchMixin, View):
+    def post(self, request, *args, **kwargs):
+        batch = self.get_batch()
+        try:
+            claim_payouts.cancel(batch, user=request.user)
+        except claims.ClaimError as e:
+            messages.error(request, str(e))
+        else:
+            messages.success(request, _('The payout batch has been cancelled: its claims can be paid again.'))
+        return redirect(claims_url(request.event, 'control.payout', batch=batch.pk))

@@ -10,7 +10,6 @@ Receipts and payout details never go into log entries or mails: a log entry hold
 organizers' message; a mail holds amounts, the message and the link to the grantee's page.
 """
 import datetime
-import io
 import logging
 import os
 import re
@@ -18,7 +17,6 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from defusedcsv import csv
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -29,14 +27,13 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 from localflavor.generic.countries.sepa import IBAN_SEPA_COUNTRIES
 from localflavor.generic.validators import BICValidator, IBANValidator
-from openpyxl import Workbook
 from pretix.base.i18n import LazyCurrencyNumber
 from pretix.base.middleware import add_to_response_csp
 from pretix.base.models import CachedFile, Event
 from pretix.base.services.placeholders import SimpleFunctionalTextPlaceholder
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
-from sepaxml import SepaTransfer
+from text_unidecode import unidecode
 
 from .. import mails
 from ..actors import (  # NOQA: F401 (claims' callers name the actor through rules)
@@ -44,6 +41,7 @@ from ..actors import (  # NOQA: F401 (claims' callers name the actor through rul
 )
 from ..models import Claim, ClaimItem, Grant, GrantMail, Receipt
 from ..permissions import plugin_active
+from ..spreadsheets import CONTROL
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +174,11 @@ def normalise_iban(value):
     return re.sub(r'\s+', '', value or '').upper()
 
 
+def sepa_name(value):
+    """An account holder's name as a SEPA file carries it: transliterated to Latin letters, at most 70 characters."""
+    return CONTROL.sub('', unidecode(value or '')).strip()[:70]
+
+
 def bic_needed(iban):
     """Within the SEPA area a transfer needs only the IBAN; elsewhere the bank also needs the BIC."""
     return iban[:2] not in IBAN_SEPA_COUNTRIES
@@ -201,6 +204,8 @@ def clean_payout(event, method, account_holder='', iban='', bic='', other='', co
         data['bic'] = normalise_iban(bic)
         if complete and not data['account_holder']:
             errors['account_holder'] = _('Please enter the name of the account holder.')
+        elif data['account_holder'] and not sepa_name(data['account_holder']):
+            errors['account_holder'] = _('Please enter the account holder\'s name in letters your bank can read.')
         if data['iban']:
             try:
                 IBANValidator()(data['iban'])
@@ -533,8 +538,9 @@ def totals(event):
 
 
 def payable(event):
-    """The approved claims not yet paid: what a payout file pays."""
+    """The approved claims not yet paid and in no payout batch that is not cancelled: what a payout file pays."""
     return (Claim.objects.filter(grant__event=event, state=Claim.STATE_APPROVED)
+            .exclude(payout_entries__active=True)
             .select_related('grant').order_by('grant__name', 'pk'))
 
 
@@ -545,69 +551,6 @@ def in_sepa(claim):
 def reference(claim):
     """The transfer's reference: the event and the grant, so the grantee and the bookkeeping know what it is."""
     return str(_('{event} grant {grant} reimbursement')).format(event=claim.grant.event.name, grant=claim.grant_id)
-
-
-def sepa_transfer(event, claims):
-    """
-    A SEPA credit transfer file (pain.001.001.03, as pretix's bank-transfer refund export builds it with
-    ``sepaxml``, validated against its schema) of the claims paid by bank transfer within the SEPA area.
-    """
-    s = event.settings
-    if event.currency != 'EUR':
-        raise ClaimError(_('SEPA transfers are only possible in EUR.'))
-    if not (s.grants_payout_account_holder and s.grants_payout_iban):
-        raise ClaimError(_('Please enter your own account holder and IBAN in the claim settings first.'))
-    config = {'name': s.grants_payout_account_holder, 'IBAN': normalise_iban(s.grants_payout_iban),
-              'batch': True, 'currency': event.currency}
-    if s.grants_payout_bic:
-        config['BIC'] = normalise_iban(s.grants_payout_bic)
-    sepa = SepaTransfer(config, clean=True)
-    for claim in claims:
-        if not in_sepa(claim):
-            continue
-        payment = {
-            'name': claim.account_holder,
-            'IBAN': claim.iban,
-            'amount': int(claim.approved_amount * 100),  # in cents
-            'execution_date': datetime.date.today(),
-            'description': reference(claim)[:140],
-            'endtoend_id': f'GRANT{claim.grant_id}CLAIM{claim.pk}',
-        }
-        if claim.bic:
-            payment['BIC'] = claim.bic
-        sepa.add_payment(payment)
-    return sepa.export(validate=True)
-
-
-def payout_rows(claims):
-    header = [str(_('Account holder')), 'IBAN', 'BIC', str(_('Other payout method')), str(_('Amount')),
-              str(_('Currency')), str(_('Reference')), str(_('Grant')), str(_('Claim')), str(_('Grantee'))]
-    rows = [[c.account_holder, c.iban, c.bic, c.payout_other, c.approved_amount, c.grant.event.currency,
-             reference(c), c.grant_id, c.pk, c.grant.name] for c in claims]
-    return header, rows
-
-
-def payout_csv(claims):
-    header, rows = payout_rows(claims)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([str(v) for v in row])
-    return out.getvalue().encode('utf-8')
-
-
-def payout_xlsx(claims):
-    header, rows = payout_rows(claims)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = str(_('Payouts'))[:31]
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 # --- reminders ----------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
-from ..models import Claim, ClaimItem, Receipt
+from ..models import Claim, ClaimItem, PayoutBatch, Receipt
 
 CLAIM_LOG_PII = {f'pretix_grants.claim.{s}': ['message'] for s in ('approved', 'changes_requested', 'rejected')}
 
@@ -39,10 +39,10 @@ class ClaimShredder(BaseDataShredder):
             Receipt.objects.filter(pk__in=[r.pk for r in receipts]).delete()
             self._claims().update(account_holder='', iban='', bic='', payout_other='', message='')
             ClaimItem.objects.filter(claim__grant__event=self.event).update(description='')
+            # the payout files hold the account details too; the batches keep their claims and totals
+            PayoutBatch.objects.filter(event=self.event).update(content=b'')
             for le in self.event.logentry_set.filter(action_type__in=CLAIM_LOG_PII).exclude(data=''):
                 shred_log_fields(le, banlist=CLAIM_LOG_PII[le.action_type])
-        # the files after the rows: a file is never missing under a receipt that still exists
-        for r in receipts:
-            r.file.storage.delete(r.file.name)
+        # the files go once the rows' deletion has committed, each on its own (files.py, through post_delete)
         if progress_callback:
             progress_callback(100)

@@ -1,4 +1,5 @@
 """The claims' receivers and log texts, wired up by ``pretix_grants.signals``."""
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from pretix.api.signals import register_webhook_events
@@ -9,6 +10,8 @@ from pretix.base.signals import (
 )
 from pretix.helpers.periodic import minimum_interval
 
+from .. import files
+from ..models import Receipt
 from . import rules as claims
 from .shredder import ClaimShredder
 from .webhooks import claim_webhook_events as grant_claim_webhook_events
@@ -45,3 +48,19 @@ def claim_webhook_events(sender, **kwargs):
 @receiver(register_data_shredders, dispatch_uid='pretix_grants_claim_data_shredder')
 def claim_data_shredder(sender, **kwargs):
     return ClaimShredder
+
+
+# Payout batches (payouts.py): their log texts.
+@log_entry_types.new_from_dict({
+    'pretix_grants.payout.created': _('A payout batch has been created ({total}).'),
+    'pretix_grants.payout.paid': _('The claims of the payout batch have been marked as paid ({total}).'),
+    'pretix_grants.payout.cancelled': _('The payout batch has been cancelled; its claims can be paid again ({total}).'),
+})
+class PayoutLogEntryType(EventLogEntryType):
+    pass
+
+
+# A receipt's file goes with its row, however the row goes (the API, a cascade from a grant, event or organizer).
+@receiver(post_delete, sender=Receipt, dispatch_uid='pretix_grants_receipt_file_deleted')
+def receipt_file_deleted(sender, instance, **kwargs):
+    files.delete_after_commit(instance.file.name)

@@ -187,6 +187,7 @@ class ClaimForm(forms.Form):
 class ClaimView(GrantPageMixin, TemplateView):
     """GET shows the claim; POST saves it (``claim_step=save``) or saves and submits it (``claim_step=submit``)."""
     template_name = 'pretix_grants/claim.html'
+    holds_personal_data = True
 
     @property
     def claim_page_url(self):
@@ -261,6 +262,7 @@ class ClaimView(GrantPageMixin, TemplateView):
 
 class ReceiptView(GrantPageMixin, View):
     """A receipt of this grant's claim, to whoever holds the grant's secret link; any other receipt is a 404."""
+    holds_personal_data = True
 
     def get(self, request, *args, **kwargs):
         receipt = Receipt.objects.filter(pk=kwargs['receipt'], item__claim__grant=self.grant).first()

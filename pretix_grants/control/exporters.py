@@ -9,6 +9,7 @@ from .. import reviews
 from ..applications import questions
 from ..models import Grant
 from ..permissions import REVIEW, VIEW
+from ..spreadsheets import clean_rows
 
 MAIL_STATES = {'failed': _('failed'), 'queued': _('queued'), 'sent': _('sent'), '': ''}
 
@@ -28,6 +29,7 @@ class GrantExporter(ListExporter):
     def get_required_event_permission(cls):
         return VIEW
 
+    @clean_rows
     def iterate_list(self, form_data):
         grants = (Grant.objects.filter(event=self.event).select_related('voucher').with_mail_state().with_total()
                   .order_by('created', 'pk'))

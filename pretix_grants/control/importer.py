@@ -84,12 +84,20 @@ class MappingForm(forms.Form):
         return {key: self.cleaned_data.get(f'col_{key}') or None for key, label, g in FIELDS}
 
 
+# the amounts' database column is numeric(13,2)
+MAX_AMOUNT = Decimal('100000000000')
+
+
 def _amount(value, label):
     value = (value or '').strip().replace(',', '.') or '0'
     try:
-        d = Decimal(value).quantize(Decimal('0.01'))
+        d = Decimal(value)
+        # NaN, infinity and anything numeric(13,2) cannot hold are no amounts
+        if not d.is_finite() or abs(d) >= MAX_AMOUNT:
+            raise InvalidOperation
+        d = d.quantize(Decimal('0.01'))
     except InvalidOperation:
-        raise ValidationError(_('{field}: "{value}" is not an amount.').format(field=label, value=value))
+        raise ValidationError(_('{field}: "{value}" is not an amount.').format(field=label, value=value[:40]))
     if d < 0:
         raise ValidationError(_('{field} must not be negative.').format(field=label))
     return d

@@ -18,7 +18,7 @@ from pretix.control.views import PaginationMixin
 from pretix.control.views.event import EventSettingsFormView
 from pretix.helpers.format import format_map
 
-from .. import issuance, mails, reviews, workflow
+from .. import issuance, mails, reviews, views as grantee_page, workflow
 from ..applications import answer_display
 from ..base.pages import PluginPageMixin
 from ..defaults import MAIL_TEMPLATES
@@ -119,7 +119,10 @@ class GrantDetail(PluginPageMixin, DetailView):
         ctx['answers'] = answer_display(self.request.event, g)
         ctx['can_review'] = reviews.reviewer_in_control(self.request)
         ctx['decisions'] = workflow.allowed_decisions(g)
-        ctx['reply_url'] = mails.reply_url(g)
+        # the secret link acts as the grantee: only for managers (opened signed in, the page is read only and the
+        # visit logged); everyone sees what the page tells the grantee
+        ctx['reply_url'] = mails.reply_url(g) if ctx['can_manage'] else None
+        ctx['grantee_sees'] = grantee_page.status_texts(g)
         ctx['mails'] = list(g.mails.select_related('outgoing_mail'))
         resends = mails.resends(g)
         for m in ctx['mails']:

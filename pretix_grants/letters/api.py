@@ -1,8 +1,9 @@
 """
 Visa invitation letter requests in pretix's REST API: ``/api/v1/organizers/{organizer}/events/{event}/letter_requests/``.
 
-Read with the plugin's view permission, the actions (``approve``, ``reject``, ``withdraw``, data corrections with
-PATCH) with its manage permission; all of them go through ``letters``, as the control panel's buttons do. The
+Read with the plugin's view permission (the passport data, the PDF and data corrections only with its personal data
+permission), the actions (``approve``, ``reject``, ``withdraw``, data corrections with PATCH) with its manage
+permission; all of them go through ``letters``, as the control panel's buttons do. The
 issued PDF is at ``…/letter_requests/{id}/pdf/``.
 """
 from django.http import HttpResponse
@@ -11,13 +12,19 @@ from django_filters.rest_framework import CharFilter, FilterSet
 from django_scopes import scopes_disabled
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import (
+    NotFound, PermissionDenied, ValidationError,
+)
 from rest_framework.response import Response
 
 from ..base.api import PluginResourceMixin, refused
 from ..models import LetterRequest
+from ..permissions import PERSONAL, sees_personal_data
 from . import rules as letters
 from .forms import LetterForm
+
+# the passport data: only for tokens with the personal data permission (permissions.PERSONAL)
+PERSONAL_FIELDS = ('nationality', 'passport_number', 'passport_expiry', 'date_of_birth', 'address', 'consulate')
 
 
 class LetterRequestSerializer(serializers.ModelSerializer):
@@ -39,11 +46,15 @@ class LetterRequestSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         instance.event = self.context['event']
-        return super().to_representation(instance)
+        data = super().to_representation(instance)
+        if not self.context.get('personal'):
+            for f in PERSONAL_FIELDS:
+                data.pop(f, None)
+        return data
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default='')
+    reason = serializers.CharField(required=False, allow_blank=True, default='', max_length=2000)
 
 
 class LetterFilter(FilterSet):
@@ -69,13 +80,20 @@ class LetterRequestViewSet(PluginResourceMixin, mixins.ListModelMixin, mixins.Re
     def get_serializer_context(self):
         ctx = super().get_serializer_context()
         ctx['event'] = self.request.event
+        ctx['personal'] = sees_personal_data(self.request)
         return ctx
+
+    def _need_personal(self):
+        if not sees_personal_data(self.request):
+            raise PermissionDenied(_('This needs the permission for personal data ({permission}).').format(
+                permission=PERSONAL))
 
     def _answer(self, letter):
         return Response(self.get_serializer(self.get_queryset().get(pk=letter.pk)).data)
 
     def update(self, request, *args, **kwargs):
         """A data correction, validated as the requester's form is; an issued letter is issued again."""
+        self._need_personal()
         letter = self.get_object()
         data = {f: getattr(letter, f) for f in letters.DATA_FIELDS}
         data['nationality'] = letter.nationality.code if letter.nationality else ''
@@ -119,6 +137,7 @@ class LetterRequestViewSet(PluginResourceMixin, mixins.ListModelMixin, mixins.Re
 
     @action(detail=True, methods=['GET'])
     def pdf(self, request, *args, **kwargs):
+        self._need_personal()
         content = letters.pdf_content(self.get_object())
         if content is None:
             raise NotFound(_('This request has no issued letter.'))

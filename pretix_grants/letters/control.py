@@ -32,7 +32,8 @@ from .. import mails
 from ..base.pages import PluginPageMixin
 from ..defaults import LETTER_MAIL_TEMPLATES
 from ..models import LetterRequest, as_labels
-from ..permissions import MANAGE
+from ..permissions import MANAGE, PERSONAL
+from ..spreadsheets import clean_rows
 from . import rules as letters
 from .forms import LetterForm
 
@@ -139,6 +140,9 @@ class LetterAction(SingleLetterMixin, View):
     def post(self, request, *args, **kwargs):
         todo = request.POST.get('do')
         reason = request.POST.get('reason', '').strip()
+        if len(reason) > 2000:
+            messages.error(request, _('Please give a reason of at most {n} characters.').format(n=2000))
+            return redirect(self.detail_url())
         try:
             if todo == 'approve':
                 letters.approve(self.letter, user=request.user)
@@ -159,6 +163,7 @@ class LetterAction(SingleLetterMixin, View):
 class LetterEdit(SingleLetterMixin, FormView):
     """Correct the requester's data; an issued letter is issued again and sent once more."""
     permission = MANAGE
+    also_required = (PERSONAL,)
     template_name = 'pretix_grants/control/letters/edit.html'
 
     def get_form(self, form_class=None):
@@ -186,6 +191,7 @@ class LetterEdit(SingleLetterMixin, FormView):
 
 class LetterPdf(SingleLetterMixin, View):
     """The issued PDF, or for a request not issued (yet) a preview rendered now and not stored."""
+    permission = PERSONAL
 
     def get(self, request, *args, **kwargs):
         letter = self.letter
@@ -324,8 +330,9 @@ class LetterExporter(ListExporter):
 
     @classmethod
     def get_required_event_permission(cls):
-        return MANAGE
+        return PERSONAL
 
+    @clean_rows
     def iterate_list(self, form_data):
         yield [
             _('Reference'), _('Status'), _('Requested by'), _('Email'), _('Full name as in the passport'),

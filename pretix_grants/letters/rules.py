@@ -13,7 +13,9 @@ configuration never serves (as for the files pretix keeps there itself), in a fo
 handed out only through the requester's secret page and to the organizers.
 """
 import logging
+import re
 import secrets
+import unicodedata
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -25,7 +27,7 @@ from pretix.base.models import Order, OutgoingMail
 from pretix.helpers import OF_SELF
 from pretix.multidomain.urlreverse import eventreverse_absolute
 
-from .. import mails
+from .. import files, mails
 from ..actors import (  # NOQA: F401 (letters' callers name the actor through rules)
     REQUESTER, SYSTEM,
 )
@@ -145,19 +147,59 @@ def request_letter(event, data, *, grant=None, order=None, locale=None, email=No
         _log(letter, 'requested', data={'requester': 'grant' if grant is not None else 'order'})
         _mail(letter, 'letter_requested')
         if (grant is not None and grant.status == Grant.STATUS_CONFIRMED
-                and event.settings.grants_letters_auto_approve):
+                and event.settings.grants_letters_auto_approve and name_matches(letter, grant)):
             _approve(letter, actor=SYSTEM)
     return letter
 
 
+def _name_key(value):
+    """A name compared without case, accents, punctuation or word order ("Żółć, Łukasz" is "lukasz zolc")."""
+    decomposed = unicodedata.normalize('NFKD', (value or '').replace('ł', 'l').replace('Ł', 'L')
+                                       .replace('ø', 'o').replace('Ø', 'O').replace('đ', 'd').replace('Đ', 'D'))
+    plain = ''.join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return sorted(w for w in re.split(r"[\s\-'.,]+", plain) if w)
+
+
+def name_matches(letter, grant):
+    """Automatic approval vouches only for the grant's own person: the letter's name must be the grant's."""
+    return bool(_name_key(letter.full_name)) and _name_key(letter.full_name) == _name_key(grant.name)
+
+
+# the grant statuses and order statuses that end what a letter vouches for: its letters are withdrawn
+GRANT_ENDED = (Grant.STATUS_REFUSED, Grant.STATUS_CANCELLED, Grant.STATUS_EXPIRED)
+
+
+def withdraw_for_ended(letters, reason):
+    """Withdraw the requests and issued letters of a grant or an order that ended (logged, mailed)."""
+    for letter in letters:
+        if allowed(letter, CANCELLED):
+            try:
+                withdraw(letter, str(reason))
+            except LetterError:  # changed meanwhile (withdrawn by an organizer)
+                pass
+
+
+def on_order_ended(order):
+    """A cancelled or expired order no longer brings its holder to the event: its letters are withdrawn."""
+    withdraw_for_ended(list(LetterRequest.objects.filter(order=order, status__in=(REQUESTED, APPROVED))),
+                       _('The order has been cancelled or has expired.'))
+
+
 def on_grant_status_changed(grant, new_status):
-    """A grantee who confirms with a request waiting gets the letter at once, if the organizers want that."""
+    """
+    A grantee who confirms with a request waiting gets the letter at once, if the organizers want that and the
+    names match; a grant declined, cancelled or expired withdraws its letters.
+    """
+    if new_status in GRANT_ENDED:
+        withdraw_for_ended(list(LetterRequest.objects.filter(grant=grant, status__in=(REQUESTED, APPROVED))),
+                           _('The grant has been declined, cancelled or has expired.'))
+        return
     if new_status != Grant.STATUS_CONFIRMED or not grant.event.settings.grants_letters_auto_approve:
         return
     for letter in LetterRequest.objects.filter(grant=grant, status=REQUESTED):
         with transaction.atomic():
             letter = lock(letter)
-            if letter.status == REQUESTED:
+            if letter.status == REQUESTED and name_matches(letter, grant):
                 _approve(letter, actor=SYSTEM)
 
 
@@ -265,17 +307,14 @@ def _attached_by_unfinished_mails(paths):
     """Which of ``paths`` a mail pretix has not sent or given up yet still attaches."""
     needed = set()
     with scopes_disabled():
-        for files in (OutgoingMail.objects.filter(status__in=UNFINISHED_MAILS).exclude(should_attach_other_files=[])
-                      .values_list('should_attach_other_files', flat=True)):
-            needed |= set(files or ()) & set(paths)
+        for attached in (OutgoingMail.objects.filter(status__in=UNFINISHED_MAILS).exclude(should_attach_other_files=[])
+                         .values_list('should_attach_other_files', flat=True)):
+            needed |= set(attached or ()) & set(paths)
     return needed
 
 
 def _remove(path):
-    try:
-        default_storage.delete(path)
-    except Exception:
-        logger.exception('Letter PDF %s could not be deleted', path)
+    files.delete([path])  # a storage error is logged and retried by the periodic job
 
 
 def release_pdf(path):
@@ -310,7 +349,8 @@ def pdf_content(letter):
 
 
 def is_valid(letter):
-    return letter.status == APPROVED
+    """An issued letter whose data still exist: a shredded letter no longer vouches for anyone."""
+    return letter.status == APPROVED and not letter.shredded
 
 
 def was_issued(letter):
@@ -325,9 +365,9 @@ def find_by_reference(event, reference):
 def shred(letters):
     """Remove the passport data and the PDFs of ``letters`` (the data shredder); the requests and states stay."""
     for letter in letters:
-        if letter.pdf:  # personal data: removed now, whatever mail names it
-            _remove(letter.pdf)
-            letter.pdf = ''
+        files.delete_after_commit(letter.pdf)
+        letter.pdf = ''
+        letter.email = f'letter-{letter.pk}@shredded.invalid'
         letter.full_name = '█'
         letter.nationality = None
         letter.passport_number = ''
@@ -338,4 +378,4 @@ def shred(letters):
         letter.reason = ''
         letter.shredded = True
     LetterRequest.objects.bulk_update(
-        letters, ['pdf', *DATA_FIELDS, 'reason', 'shredded'], batch_size=500)
+        letters, ['pdf', 'email', *DATA_FIELDS, 'reason', 'shredded'], batch_size=500)

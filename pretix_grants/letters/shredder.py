@@ -3,6 +3,7 @@ import json
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from pretix.base.models import OutgoingMail
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
 from ..models import LetterRequest
@@ -30,8 +31,19 @@ class LetterShredder(BaseDataShredder):
     def shred_data(self, progress_callback=None):
         with transaction.atomic():
             letter_requests = list(LetterRequest.objects.select_for_update().filter(event=self.event, shredded=False))
+            self._delete_mails(letter_requests)
             letters.shred(letter_requests)
             for le in self.event.logentry_set.filter(action_type__startswith='pretix_grants.letter.').exclude(data=''):
                 shred_log_fields(le, banlist=['reason'])
         if progress_callback:
             progress_callback(100)
+
+    def _delete_mails(self, letter_requests):
+        """pretix's record of the letters' mails (address, text): those the log names, and any to a requester."""
+        ids = {le.parsed_data.get('outgoing_mail') for le in self.event.logentry_set.filter(
+            action_type='pretix_grants.letter.mail.sent').exclude(data='')}
+        addresses = {r.email.lower() for r in letter_requests if r.email}
+        ids |= {pk for pk, to in OutgoingMail.objects.filter(event=self.event, order__isnull=True).values_list('pk', 'to')
+                if any(str(a).lower() in addresses for a in to or [])}
+        ids.discard(None)
+        OutgoingMail.objects.filter(event=self.event, pk__in=ids).delete()

@@ -1,16 +1,21 @@
 """The letters' receivers and log texts, wired up by ``pretix_grants.signals``."""
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scope
 from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import (
-    periodic_task, register_data_exporters, register_data_shredders,
+    order_canceled, order_expired, periodic_task, register_data_exporters,
+    register_data_shredders,
 )
 from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import order_info
 
+from .. import files
 from ..hooks import grant_status_changed
+from ..models import LetterRequest
 from . import rules as letters
 from .control import LetterExporter
 from .shredder import LetterShredder
@@ -60,3 +65,17 @@ def letters_webhook_events(sender, **kwargs):
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
 def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
     letters.on_grant_status_changed(grant, new_status)
+
+
+# A letter's PDF goes with its row, however the row goes (a grant's, event's or organizer's deletion, pretix deleting
+# a test-mode order).
+@receiver(post_delete, sender=LetterRequest, dispatch_uid='pretix_grants_letter_file_deleted')
+def letter_file_deleted(sender, instance, **kwargs):
+    files.delete_after_commit(instance.pdf)
+
+
+# A cancelled or expired order withdraws its letters (rules.on_order_ended).
+@receiver([order_canceled, order_expired], dispatch_uid='pretix_grants_letters_order_ended')
+def letters_order_ended(sender, order, **kwargs):
+    with scope(organizer=sender.organizer):
+        letters.on_order_ended(order)

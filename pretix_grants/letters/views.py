@@ -102,6 +102,7 @@ class LetterPageMixin:
 class GrantLetterView(LetterPageMixin, GrantPageMixin, TemplateView):
     """``grant/<secret>/letter/``: the grant's letters and the request form, found as the reply page finds its grant."""
     template_name = 'pretix_grants/letters/request.html'
+    holds_personal_data = True
 
     def owner(self):
         return {'grant': self.grant}
@@ -121,6 +122,8 @@ class GrantLetterView(LetterPageMixin, GrantPageMixin, TemplateView):
 
 
 class GrantLetterPdf(GrantPageMixin, View):
+    holds_personal_data = True
+
     def get(self, request, *args, **kwargs):
         letter = letters.letters_of(grant=self.grant).filter(reference=kwargs['reference']).first()
         if letter is None:

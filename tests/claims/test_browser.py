@@ -141,14 +141,18 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
                                  status=Grant.STATUS_CONFIRMED, travel_amount=Decimal('300.00')),
             '100.00', iban='TR330006100519786457841326', bic='TGBATRISXXX'))
     page.goto(f'{live.url}/control/event/pyconf/2027/grants/claims/export/')
+    # the export is a payout batch: its page downloads the file, marks exactly its claims paid
+    page.get_by_role('button', name='SEPA transfer (XML)').click()
+    expect(page.get_by_text('Payout batch #')).to_have_count(2)
+    expect(page.get_by_text('The claim of Cahit Arf')).to_be_visible()
     with page.expect_download() as download:
-        page.get_by_role('button', name='SEPA transfer (XML)').click()
+        page.get_by_role('link', name='Download the file').click()
     xml = open(download.value.path(), 'rb').read()
     xmlschema.XMLSchema(XSD).validate(xml.decode())
     assert re.search(rb'<InstdAmt Ccy="EUR">230.00</InstdAmt>', xml) and b'Cahit' not in xml
     shoot('export')
 
-    page.get_by_role('button', name='Mark the claims in the SEPA file as paid').click()
+    page.get_by_role('button', name='Mark the claims of this batch as paid').click()
     expect(page.get_by_text('1 claim has been marked as paid.')).to_be_visible()
     with scopes_disabled():
         claim.refresh_from_db()
@@ -157,10 +161,13 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
     shoot('paid-sepa')
 
     # the other one, once paid by hand from the CSV file
+    page.goto(f'{live.url}/control/event/pyconf/2027/grants/claims/export/')
+    page.get_by_role('button', name='CSV').click()
     with page.expect_download():
-        page.get_by_role('button', name='CSV').click()
-    page.get_by_role('button', name='Mark the exported claims as paid').click()
+        page.get_by_role('link', name='Download the file').click()
+    page.get_by_role('button', name='Mark the claims of this batch as paid').click()
     expect(page.get_by_text('1 claim has been marked as paid.')).to_be_visible()
+    page.get_by_role('link', name='Payout export').click()
     expect(page.get_by_text('There are no approved, unpaid claims.')).to_be_visible()
     with scopes_disabled():
         assert claims.payable(past_event).count() == 0

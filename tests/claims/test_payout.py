@@ -18,9 +18,9 @@ from lxml import etree
 from openpyxl import load_workbook
 from pretix.base.models import LogEntry
 
-from pretix_grants.claims import rules as claims
+from pretix_grants.claims import payouts as claim_payouts, rules as claims
 from pretix_grants.claims.shredder import ClaimShredder
-from pretix_grants.models import Claim, Grant, Receipt
+from pretix_grants.models import Claim, Grant, PayoutBatch, Receipt
 from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
     whole_test_without_scopes,
 )
@@ -120,15 +120,18 @@ def approved_claims(claim_grant, past_event, make_grant):
 
 
 def export(client, event, fmt, ids):
-    return client.post(f'/control/event/{event.organizer.slug}/{event.slug}/grants/claims/export/',
-                       {'export_format': fmt, 'claim': [str(i) for i in ids]})
+    """Export as a payout batch (claims/payouts.py), then download its file; a refusal is the export's redirect."""
+    r = client.post(f'/control/event/{event.organizer.slug}/{event.slug}/grants/claims/export/',
+                    {'export_format': fmt, 'claim': [str(i) for i in ids]})
+    if r.status_code != 302 or '/claims/payouts/' not in r['Location']:
+        return r
+    return client.get(r['Location'] + 'download/')
 
 
 @pytest.mark.django_db
 def test_the_sepa_file_is_valid_pain_001_and_pays_the_approved_amounts(approved_claims, admin_client, past_event):
     page = admin_client.get('/control/event/pyconf/2027/grants/claims/export/')
     assert page.status_code == 200
-    assert 'Mark the claims in the SEPA file as paid' in page.content.decode()
     r = export(admin_client, past_event, 'sepa', [c.pk for c in approved_claims])
     assert r.status_code == 200
     assert r['Content-Type'] == 'application/xml'
@@ -162,6 +165,7 @@ def test_csv_and_excel_list_every_approved_claim(approved_claims, admin_client, 
     assert {(row[0], row[1], row[2], row[4]) for row in rows[1:]} == {
         ('Ada Lovelace', IBAN, '', '240.50'), ('Grace Hopper', AT_IBAN, '', '199.99'),
         ('Cahit Arf', TR_IBAN, 'TGBATRISXXX', '100.00')}
+    claim_payouts.cancel(PayoutBatch.objects.get())  # the claims are payable again, in another file
     r = export(admin_client, past_event, 'xlsx', ids)
     ws = load_workbook(io.BytesIO(r.content)).active
     values = list(ws.values)
@@ -184,35 +188,22 @@ def test_marking_the_exported_claims_paid_mails_each_grantee(approved_claims, ad
     assert djmail.outbox == []
 
 
-def mark_paid_forms(html):
-    """The claim ids each "mark as paid" form of the export page posts, by its button's id."""
-    forms = {}
-    for body in re.findall(r'<form method="post" action="[^"]*/claims/paid/">(.*?)</form>', html, re.S):
-        button = re.search(r'id="(export-mark-paid[a-z-]*)"', body).group(1)
-        forms[button] = sorted(int(i) for i in re.findall(r'name="claim" value="(\d+)"', body))
-    return forms
-
-
 @pytest.mark.django_db
-def test_marking_the_sepa_files_claims_paid_leaves_the_others_open(approved_claims, admin_client, past_event):
+def test_marking_the_sepa_batch_paid_leaves_the_others_open(approved_claims, admin_client, past_event):
     ada, grace, cahit = approved_claims
-    html = admin_client.get('/control/event/pyconf/2027/grants/claims/export/').content.decode()
-    forms = mark_paid_forms(html)
     xml = export(admin_client, past_event, 'sepa', [c.pk for c in approved_claims]).content
     in_file = sorted(int(i) for i in re.findall(rb'<EndToEndId>GRANT\d+CLAIM(\d+)</EndToEndId>', xml))
-    assert forms == {'export-mark-paid-sepa': in_file, 'export-mark-paid': sorted(c.pk for c in approved_claims)}
     assert in_file == sorted([ada.pk, grace.pk])
-
-    r = admin_client.post('/control/event/pyconf/2027/grants/claims/paid/',
-                          {'claim': forms['export-mark-paid-sepa'], 'next': 'export'})
+    batch = PayoutBatch.objects.get()
+    r = admin_client.post(f'/control/event/pyconf/2027/grants/claims/payouts/{batch.pk}/paid/')
     assert r.status_code == 302
     assert set(Claim.objects.filter(state=Claim.STATE_PAID).values_list('pk', flat=True)) == {ada.pk, grace.pk}
     assert {m.to[0] for m in djmail.outbox} == {'ada@example.org', 'grace@example.org'}
-    # the claim paid outside the SEPA file stays open, on a page that now offers only it
     page = admin_client.get(r['Location']).content.decode()
     assert '2 claims have been marked as paid.' in page
-    assert mark_paid_forms(page) == {'export-mark-paid': [cahit.pk]}
+    # the claim paid outside the SEPA file stays open, and is the only one the export page offers
     assert Claim.objects.get(pk=cahit.pk).state == Claim.STATE_APPROVED
+    assert list(claims.payable(past_event)) == [cahit]
 
 
 @pytest.mark.django_db

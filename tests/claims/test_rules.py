@@ -14,7 +14,7 @@ from django.utils.timezone import now
 from django_scopes import scope
 from pretix.base.models import Event, LogEntry
 
-from pretix_grants.claims import rules as claims
+from pretix_grants.claims import payouts as claim_payouts, rules as claims
 from pretix_grants.models import Claim, Grant, GrantMail, Receipt
 from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
     whole_test_without_scopes,
@@ -312,7 +312,8 @@ def test_the_demo_has_a_past_event_with_a_submitted_claim_and_receipts(capsys):
     assert {r.content_type for r in Receipt.objects.filter(item__claim=submitted)} == {'image/jpeg', 'application/pdf'}
     assert all(default_storage.exists(r.file.name) for r in Receipt.objects.filter(item__claim=submitted))
     assert Claim.objects.filter(grant__event=past, state=Claim.STATE_APPROVED).count() == 1
-    assert claims.sepa_transfer(past, claims.payable(past)).startswith(b'<?xml')
+    batch, left_out = claim_payouts.create_batch(past, 'sepa', claims.payable(past).values_list('pk', flat=True))
+    assert bytes(batch.content).startswith(b'<?xml') and left_out == []
     assert f'/democon/2026/grant/{submitted.grant.secret}/claim/' in capsys.readouterr().out
     with committed():
         call_command('grants_demo')

@@ -4,7 +4,7 @@ import pytest
 from django_scopes import scopes_disabled
 from pretix.base.models import User
 
-from pretix_grants.permissions import MANAGE, VIEW
+from pretix_grants.permissions import MANAGE, PERSONAL, VIEW
 
 
 def url(event, path=''):
@@ -42,7 +42,8 @@ def admin_client(client, admin_team, user):
 @pytest.fixture
 @scopes_disabled()
 def manager(team_member):
-    return team_member({VIEW: True, MANAGE: True}, 'manager@example.org')
+    # as the migration 0012_trust leaves a team that managed grants: with the personal data permission
+    return team_member({VIEW: True, MANAGE: True, PERSONAL: True}, 'manager@example.org')
 
 
 @pytest.fixture

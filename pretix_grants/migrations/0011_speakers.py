@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pretix_grants', '0011_tickets'),
+        ('pretix_grants', '0010_tickets'),
         ('pretixbase', '0297_outgoingmail'),
     ]
 
