@@ -64,7 +64,9 @@ def letters_webhook_events(sender, **kwargs):
 
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
 def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
-    letters.on_grant_status_changed(grant, new_status)
+    # a status changes in requests, tasks and cron alike: the grant's organizer is the scope either way
+    with scope(organizer=grant.event.organizer):
+        letters.on_grant_status_changed(grant, new_status)
 
 
 # A letter's PDF goes with its row, however the row goes (a grant's, event's or organizer's deletion, pretix deleting

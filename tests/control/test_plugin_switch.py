@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from pretix_grants.control import urls as control_urls
 from pretix_grants.defaults import LETTER_MAIL_TEMPLATES, MAIL_TEMPLATES
-from pretix_grants.models import Grant
+from pretix_grants.models import Grant, PayoutBatch
 from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
     whole_test_without_scopes,
 )
@@ -19,7 +19,9 @@ NOT_ENABLED = 'The grants plugin is not enabled for this event.'
 
 def every_control_url(event, grant, letter, claim):
     """One URL for each pattern of control/urls.py, so that a page added there is checked here too."""
-    values = {'organizer': event.organizer.slug, 'event': event.slug, 'grant': grant.pk,
+    batch = PayoutBatch.objects.create(event=event, format=PayoutBatch.FORMAT_CSV, filename='payout.csv',
+                                       content=b'Name,IBAN,Amount\r\n')
+    values = {'batch': batch.pk, 'organizer': event.organizer.slug, 'event': event.slug, 'grant': grant.pk,
               'key': next(iter(MAIL_TEMPLATES)), 'file': uuid.uuid4(), 'run': uuid.uuid4(),
               'letter': letter.pk, 'claim': claim.pk, 'receipt': claim.items.first().receipts.first().pk}
     urls = []
