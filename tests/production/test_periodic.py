@@ -117,7 +117,8 @@ def test_every_receiver_of_a_pretix_signal_runs_with_no_scope_active(stalled_vou
 
     # the receivers needing a request, an order or a check-in are run through pretix's flows in test_pretix_flows.py
     needs_a_flow = {signals.lifecycle_order, signals.lifecycle_checkin_created, signals.control_nav_event,
-                    signals.front_page_apply, letter_signals.letters_order_info}
+                    signals.front_page_apply, letter_signals.letters_order_info,
+                    letter_signals.letters_order_ended}  # tests/trust/test_letters_follow.py: pretix's cancel_order
     wired = {r for module in (pretix_signals, control_signals, presale_signals, api_signals)
              for name in dir(module) for r in receivers_of(getattr(module, name))}
     assert len(wired) >= 20
