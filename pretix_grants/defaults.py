@@ -117,12 +117,19 @@ DEFAULTS = {
     'grants_applications_close': (None, datetime),
     'grants_application_questions': ([], list),
 }
-for kind, (subject, text) in MAIL_TEMPLATES.items():
-    DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
-    DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
 
-for key, (value, type_) in DEFAULTS.items():
-    settings_hierarkey.add_default(key, value, type_)
+
+def register(section, mail_templates=None):
+    """A section's settings, with the subject and text of each of its mail templates, as hierarkey defaults."""
+    for kind, (subject, text) in (mail_templates or {}).items():
+        section[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
+        section[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
+    for key, (value, type_) in section.items():
+        settings_hierarkey.add_default(key, value, type_)
+    return section
+
+
+register(DEFAULTS, MAIL_TEMPLATES)
 
 
 def stalled_mail_seconds(email_timeout):
@@ -204,12 +211,7 @@ LETTER_DEFAULTS = {
     'grants_letter_logo': (None, File),
     'grants_letter_signature': (None, File),
 }
-for kind, (subject, text) in LETTER_MAIL_TEMPLATES.items():
-    LETTER_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
-    LETTER_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
-
-for key, (value, type_) in LETTER_DEFAULTS.items():
-    settings_hierarkey.add_default(key, value, type_)
+register(LETTER_DEFAULTS, LETTER_MAIL_TEMPLATES)
 
 # claims.py: reimbursement claims after the event, their mails and the organizer's payout account
 CLAIM_MAIL_TEMPLATES = {
@@ -294,12 +296,7 @@ CLAIM_DEFAULTS = {
     'grants_payout_iban': ('', str),
     'grants_payout_bic': ('', str),
 }
-for kind, (subject, text) in CLAIM_MAIL_TEMPLATES.items():
-    CLAIM_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
-    CLAIM_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
-DEFAULTS.update(CLAIM_DEFAULTS)
-for key, (value, type_) in CLAIM_DEFAULTS.items():
-    settings_hierarkey.add_default(key, value, type_)
+DEFAULTS.update(register(CLAIM_DEFAULTS, CLAIM_MAIL_TEMPLATES))
 
 
 # tickets/: the ticket a grantee bought themselves, and places held for applicants
@@ -340,12 +337,7 @@ TICKET_DEFAULTS = {
     # 'approved' (from the offer)
     'grants_hold_tickets': ('', str),
 }
-for kind, (subject, text) in TICKET_MAIL_TEMPLATES.items():
-    TICKET_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
-    TICKET_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
-DEFAULTS.update(TICKET_DEFAULTS)
-for key, (value, type_) in TICKET_DEFAULTS.items():
-    settings_hierarkey.add_default(key, value, type_)
+DEFAULTS.update(register(TICKET_DEFAULTS, TICKET_MAIL_TEMPLATES))
 
 # decisions/: the allocation proposal's budgets per category and caps per grant (None: none), the ranking's score,
 # and the second round from declined offers ('off': the plain waiting-list promotion above; 'propose'; 'auto')
@@ -359,9 +351,7 @@ DECISION_DEFAULTS = {
     'grants_ranking_basis': ('raw', str),
     'grants_second_round': ('off', str),
 }
-DEFAULTS.update(DECISION_DEFAULTS)
-for key, (value, type_) in DECISION_DEFAULTS.items():
-    settings_hierarkey.add_default(key, value, type_)
+DEFAULTS.update(register(DECISION_DEFAULTS))
 
 # Speakers from pretalx (speakers/): the connection, the voucher rules, the sync's record and the speaker's mail.
 SPEAKER_MAIL_TEMPLATES = {
@@ -391,11 +381,7 @@ SPEAKER_DEFAULTS = {
     'grants_pretalx_last_sync': (None, datetime),
     'grants_pretalx_last_error': ('', str),
 }
-for kind, (subject, text) in SPEAKER_MAIL_TEMPLATES.items():
-    SPEAKER_DEFAULTS[f'grants_mail_{kind}_subject'] = (LazyI18nString.from_gettext(subject), LazyI18nString)
-    SPEAKER_DEFAULTS[f'grants_mail_{kind}_text'] = (LazyI18nString.from_gettext(text), LazyI18nString)
-for key, (value, type_) in SPEAKER_DEFAULTS.items():
-    settings_hierarkey.add_default(key, value, type_)
+register(SPEAKER_DEFAULTS, SPEAKER_MAIL_TEMPLATES)
 
 # insights/: the statistics page and the post-event report (small-number threshold, country question, introduction)
 INSIGHTS_DEFAULTS = {
@@ -404,6 +390,4 @@ INSIGHTS_DEFAULTS = {
     'grants_insights_country_question': ('country', str),
     'grants_insights_intro': (LazyI18nString(''), LazyI18nString),
 }
-DEFAULTS.update(INSIGHTS_DEFAULTS)
-for key, (value, type_) in INSIGHTS_DEFAULTS.items():
-    settings_hierarkey.add_default(key, value, type_)
+DEFAULTS.update(register(INSIGHTS_DEFAULTS))
