@@ -98,7 +98,9 @@ clean:
 
 # A real pretalx for the speaker tests (tests/speakers) and the speaker benchmark, in a virtualenv of its own:
 # pretalx pins its own Django and needs Python 3.13. `make pretalx` serves one beside the demo (see doc/speakers.md).
-PRETALX_PYTHON ?= $(shell command -v python3.13 || echo $(HOME)/.pyenv/versions/3.13.0/bin/python3)
+# the first Python 3.13 that runs (a pyenv shim is on PATH even where pyenv would refuse to run it)
+PRETALX_PYTHON ?= $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13*/bin/python3; do \
+	$$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 PRETALX_VENV ?= .pretalx-venv
 PRETALX_STAMP := $(PRETALX_VENV)/.installed
 .PHONY: pretalx-venv pretalx
