@@ -116,6 +116,9 @@ DEFAULTS = {
     'grants_applications_open': (None, datetime),
     'grants_applications_close': (None, datetime),
     'grants_application_questions': ([], list),
+    # retention.py: days after the claim deadline (claims) or the event's end (letters) before the most sensitive
+    # personal data is erased
+    'grants_retention_days': (90, int),
 }
 
 

@@ -6,7 +6,7 @@ Floors, bottom to top. A module may import modules of lower floors only.
 
 0  models, defaults, logentries, permissions, hooks (the plugin's own signals), actors (who acts),
    spreadsheets (safe xlsx and CSV files)
-1  mails, reviews (blind review figures), webhooks (payloads), base (what features share: the grant page, the
+1  mails, retention (how long sensitive data is kept), reviews (blind review figures), webhooks (payloads), base (what features share: the grant page, the
    control pages' and the REST resources' mixins), letters.pdf, letters.forms, letters.webhooks, files (files that
    go with their rows)
 2  issuance, claims.rules, letters.rules, claims.webhooks (on webhooks' event class)
@@ -34,7 +34,7 @@ import pretix_grants
 PACKAGE = Path(pretix_grants.__file__).parent
 FLOORS = {
     'models': 0, 'defaults': 0, 'logentries': 0, 'permissions': 0, 'hooks': 0, 'actors': 0, '__init__': 0,
-    'spreadsheets': 0, 'files': 1,
+    'spreadsheets': 0, 'files': 1, 'retention': 1,
     'mails': 1, 'reviews': 1, 'webhooks': 1, 'letters.webhooks': 1, 'base.pages': 1, 'base.grantpage': 1, 'base.api': 1,
     'letters.pdf': 1, 'letters.forms': 1,
     'issuance': 2, 'claims.rules': 2, 'letters.rules': 2, 'claims.webhooks': 2,

@@ -5,12 +5,22 @@ stay with their states and amounts, so the programme's accounts still add up.
 import json
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
+from pretix.base.models import Event
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
+from .. import retention
 from ..models import Claim, ClaimItem, PayoutBatch, Receipt
+from . import rules as claims
 
 CLAIM_LOG_PII = {f'pretix_grants.claim.{s}': ['message'] for s in ('approved', 'changes_requested', 'rejected')}
+# the retention job (erase_due) leaves the claims that still wait for a decision or for their money
+SETTLED = (Claim.STATE_DRAFT, Claim.STATE_REJECTED, Claim.STATE_PAID)
+PAYOUT_FIELDS = ('account_holder', 'iban', 'bic', 'payout_other')
+ERASED = 'pretix_grants.claim.retention_erased'
 
 
 class ClaimShredder(BaseDataShredder):
@@ -34,15 +44,60 @@ class ClaimShredder(BaseDataShredder):
         ], indent=4)
 
     def shred_data(self, progress_callback=None):
-        receipts = list(Receipt.objects.filter(item__claim__grant__event=self.event))
         with transaction.atomic():
-            Receipt.objects.filter(pk__in=[r.pk for r in receipts]).delete()
-            self._claims().update(account_holder='', iban='', bic='', payout_other='', message='')
+            erase(self._claims(), PayoutBatch.objects.filter(event=self.event))
+            self._claims().update(message='')
             ClaimItem.objects.filter(claim__grant__event=self.event).update(description='')
-            # the payout files hold the account details too; the batches keep their claims and totals
-            PayoutBatch.objects.filter(event=self.event).update(content=b'')
             for le in self.event.logentry_set.filter(action_type__in=CLAIM_LOG_PII).exclude(data=''):
                 shred_log_fields(le, banlist=CLAIM_LOG_PII[le.action_type])
-        # the files go once the rows' deletion has committed, each on its own (files.py, through post_delete)
         if progress_callback:
             progress_callback(100)
+
+
+def erase(claims_qs, batches):
+    """
+    The payout details and receipts of ``claims_qs`` and the files of the payout ``batches`` (they hold the account
+    details too; the batches keep their claims and totals). The shredder's and the retention job's one erasure.
+    Returns how many claims and receipts it erased.
+    """
+    receipts = Receipt.objects.filter(item__claim__in=claims_qs)
+    counts = {'claims': claims_qs.filter(_holds_payout_data()).count(), 'receipts': receipts.count()}
+    # the files go once the rows' deletion has committed, each on its own (files.py, through post_delete)
+    receipts.delete()
+    claims_qs.update(**{f: '' for f in PAYOUT_FIELDS})
+    batches.exclude(content=b'').update(content=b'')
+    return counts
+
+
+def _holds_payout_data():
+    q = Q()
+    for f in PAYOUT_FIELDS:
+        q |= ~Q(**{f: ''})
+    return q
+
+
+def erase_due(at=None):
+    """
+    Retention (retention.py), from pretix's periodic task and across all organizers: the payout details and
+    receipts of the settled claims (drafts, rejected, paid) of each event whose claim deadline is
+    ``grants_retention_days`` past, and the files of its payout batches whose claims are all settled. A claim
+    that still waits for its decision or its money keeps them, and goes on a later run once it is settled.
+    Logs the counts on the event. Returns the number of claims erased.
+    """
+    at = at or now()
+    erased = 0
+    with scopes_disabled():
+        left = Claim.objects.filter(state__in=SETTLED).filter(
+            _holds_payout_data() | Q(items__receipts__isnull=False))
+        for event in Event.objects.filter(grants__claim__in=left).distinct():
+            if not retention.due(event, claims.window(event)[1], at):
+                continue
+            with transaction.atomic():
+                settled = Claim.objects.filter(grant__event=event, state__in=SETTLED)
+                batches = PayoutBatch.objects.filter(event=event).exclude(
+                    entries__claim__in=Claim.objects.exclude(state__in=SETTLED))
+                counts = erase(settled, batches)
+                if counts['claims'] or counts['receipts']:
+                    event.log_action(ERASED, data=counts)
+                    erased += counts['claims']
+    return erased

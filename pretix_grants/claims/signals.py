@@ -12,7 +12,7 @@ from pretix.helpers.periodic import minimum_interval
 
 from .. import files
 from ..models import Receipt
-from . import rules as claims
+from . import rules as claims, shredder as claims_shredder
 from .shredder import ClaimShredder
 from .webhooks import claim_webhook_events as grant_claim_webhook_events
 
@@ -28,6 +28,12 @@ def claim_reminders(sender, **kwargs):
     claims.send_reminders()
 
 
+@receiver(periodic_task, dispatch_uid='pretix_grants_claim_retention')
+@minimum_interval(minutes_after_success=6 * 60)
+def claim_retention(sender, **kwargs):
+    claims_shredder.erase_due()
+
+
 @log_entry_types.new_from_dict({
     'pretix_grants.claim.saved': _('The grantee has saved their reimbursement claim ({claimed}).'),
     'pretix_grants.claim.submitted': _('The reimbursement claim has been submitted ({claimed}).'),
@@ -35,6 +41,9 @@ def claim_reminders(sender, **kwargs):
     'pretix_grants.claim.changes_requested': _('Changes to the reimbursement claim have been requested.'),
     'pretix_grants.claim.rejected': _('The reimbursement claim has been rejected.'),
     'pretix_grants.claim.paid': _('The reimbursement claim has been paid ({approved}).'),
+    'pretix_grants.claim.retention_erased': _(
+        'The retention period is over: payout details and receipts have been erased (claims: {claims}, '
+        'receipts: {receipts}).'),
 })
 class ClaimLogEntryType(EventLogEntryType):
     pass

@@ -14,7 +14,7 @@ from pretix.base.services.placeholders import (
 )
 from pretix.control.forms import SplitDateTimeField
 
-from .. import mails, reviews
+from .. import mails, retention, reviews
 from ..applications import QUESTION_TYPES, parse_questions
 from ..claims import rules as claims
 from ..defaults import MAIL_TEMPLATES
@@ -264,6 +264,14 @@ class GrantSettingsForm(SettingsForm):
     grants_max_offers = forms.IntegerField(
         label=_('Maximum number of offers'), min_value=0, required=False,
         help_text=_('Automatic offers stop while this many grants are offered or confirmed. Empty: no limit.'),
+    )
+    # retention.py
+    grants_retention_days = forms.IntegerField(
+        label=_('Keep sensitive personal data for (days)'), min_value=0, max_value=retention.MAX_DAYS,
+        help_text=_('IBANs, payout details and receipts are erased this many days after the claim deadline, '
+                    'passport data, dates of birth and invitation letters this many days after the event ends, '
+                    'automatically. A claim that still waits for its decision or its payment keeps its payout '
+                    'details until it is settled.'),
     )
 
     # decisions/: the allocation proposal's budgets per category, caps per grant, ranking and second round

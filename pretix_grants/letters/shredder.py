@@ -2,12 +2,17 @@
 import json
 
 from django.db import transaction
+from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
-from pretix.base.models import OutgoingMail
+from django_scopes import scopes_disabled
+from pretix.base.models import Event, OutgoingMail
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
+from .. import retention
 from ..models import LetterRequest
 from . import rules as letters
+
+ERASED = 'pretix_grants.letter.retention_erased'
 
 
 class LetterShredder(BaseDataShredder):
@@ -29,21 +34,50 @@ class LetterShredder(BaseDataShredder):
         ], indent=4)
 
     def shred_data(self, progress_callback=None):
-        with transaction.atomic():
-            letter_requests = list(LetterRequest.objects.select_for_update().filter(event=self.event, shredded=False))
-            self._delete_mails(letter_requests)
-            letters.shred(letter_requests)
-            for le in self.event.logentry_set.filter(action_type__startswith='pretix_grants.letter.').exclude(data=''):
-                shred_log_fields(le, banlist=['reason'])
+        erase(self.event)
         if progress_callback:
             progress_callback(100)
 
-    def _delete_mails(self, letter_requests):
-        """pretix's record of the letters' mails (address, text): those the log names, and any to a requester."""
-        ids = {le.parsed_data.get('outgoing_mail') for le in self.event.logentry_set.filter(
-            action_type='pretix_grants.letter.mail.sent').exclude(data='')}
-        addresses = {r.email.lower() for r in letter_requests if r.email}
-        ids |= {pk for pk, to in OutgoingMail.objects.filter(event=self.event, order__isnull=True).values_list('pk', 'to')
-                if any(str(a).lower() in addresses for a in to or [])}
-        ids.discard(None)
-        OutgoingMail.objects.filter(event=self.event, pk__in=ids).delete()
+
+def erase(event):
+    """
+    The passport data and PDFs of every letter request of ``event``, pretix's record of the letters' mails and the
+    reasons in the letters' log entries: the shredder's and the retention job's one erasure. Returns how many
+    requests it erased.
+    """
+    with transaction.atomic():
+        letter_requests = list(LetterRequest.objects.select_for_update().filter(event=event, shredded=False))
+        _delete_mails(event, letter_requests)
+        letters.shred(letter_requests)
+        for le in event.logentry_set.filter(action_type__startswith='pretix_grants.letter.').exclude(data=''):
+            shred_log_fields(le, banlist=['reason'])
+    return len(letter_requests)
+
+
+def _delete_mails(event, letter_requests):
+    """pretix's record of the letters' mails (address, text): those the log names, and any to a requester."""
+    ids = {le.parsed_data.get('outgoing_mail') for le in event.logentry_set.filter(
+        action_type='pretix_grants.letter.mail.sent').exclude(data='')}
+    addresses = {r.email.lower() for r in letter_requests if r.email}
+    ids |= {pk for pk, to in OutgoingMail.objects.filter(event=event, order__isnull=True).values_list('pk', 'to')
+            if any(str(a).lower() in addresses for a in to or [])}
+    ids.discard(None)
+    OutgoingMail.objects.filter(event=event, pk__in=ids).delete()
+
+
+def erase_due(at=None):
+    """
+    Retention (retention.py), from pretix's periodic task and across all organizers: the letters of each event
+    that ended ``grants_retention_days`` ago, through the shredder's erasure. Logs the count on the event. Returns
+    the number of letter requests erased.
+    """
+    at = at or now()
+    erased = 0
+    with scopes_disabled():
+        for event in Event.objects.filter(letter_requests__shredded=False).distinct():
+            if retention.due(event, retention.event_end(event), at):
+                n = erase(event)
+                if n:
+                    event.log_action(ERASED, data={'letters': n})
+                    erased += n
+    return erased

@@ -16,7 +16,7 @@ from pretix.presale.signals import order_info
 from .. import files
 from ..hooks import grant_status_changed
 from ..models import LetterRequest
-from . import rules as letters
+from . import rules as letters, shredder as letters_shredder
 from .control import LetterExporter
 from .shredder import LetterShredder
 from .views import order_info as letter_order_info_box
@@ -31,6 +31,8 @@ from .webhooks import letter_webhook_events as grant_letter_webhook_events
     'pretix_grants.letter.changed': _('The data of invitation letter {reference} have been corrected.'),
     'pretix_grants.letter.reissued': _('The invitation letter {reference} has been issued again with the corrected data.'),
     'pretix_grants.letter.mail.sent': _('An email about the invitation letter has been sent.'),
+    'pretix_grants.letter.retention_erased': _(
+        'The retention period is over: passport data and invitation letters have been erased (requests: {letters}).'),
 })
 class LetterLogEntryType(EventLogEntryType):
     pass
@@ -40,6 +42,12 @@ class LetterLogEntryType(EventLogEntryType):
 @minimum_interval(minutes_after_success=5)
 def letters_remove_released_pdfs(sender, **kwargs):
     letters.remove_released_pdfs()
+
+
+@receiver(periodic_task, dispatch_uid='pretix_grants_letters_retention')
+@minimum_interval(minutes_after_success=6 * 60)
+def letters_retention(sender, **kwargs):
+    letters_shredder.erase_due()
 
 
 @receiver(order_info, dispatch_uid='pretix_grants_letters_order_info')

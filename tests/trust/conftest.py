@@ -13,6 +13,9 @@ from pretix_grants.claims import rules as claims
 from pretix_grants.models import Claim, Grant
 
 from ..claims.conftest import submitted_claim
+from ..control.conftest import (  # NOQA: F401 (the control pages' fixtures)
+    manager, manager_client,
+)
 
 AT_IBAN = 'AT611904300234573201'
 TR_IBAN = 'TR330006100519786457841326'
