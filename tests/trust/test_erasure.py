@@ -3,13 +3,16 @@ Erasure is complete, and proven: every personal value the plugin stores is seede
 run, then every table of the plugin, pretix's LogEntry.data, OutgoingMail rows and the storage are scanned for each
 value.
 """
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.utils.timezone import now
 from django_scopes import scope, scopes_disabled
 from pretix.base.models import LogEntry, OutgoingMail, User
+from pretix.base.signals import periodic_task
 
 from pretix_grants import mails, workflow
 from pretix_grants.claims import payouts as claim_payouts
@@ -58,9 +61,9 @@ def files_before():
     return files_under('cachedfiles/pretix_grants')
 
 
-@pytest.mark.django_db
-def test_every_personal_value_is_gone_after_the_shredders(files_before, payout_claims, past_event, admin_client,
-                                                          letter_event):
+@pytest.fixture
+def seeded(files_before, payout_claims, past_event, letter_event):
+    """Every personal value the plugin stores, through its own flows; returns the receipt files and the batch."""
     ada = payout_claims[0]
     with scopes_disabled():
         grant = Grant.objects.get(pk=ada.grant_id)
@@ -77,24 +80,56 @@ def test_every_personal_value_is_gone_after_the_shredders(files_before, payout_c
             consulate=SECRETS['consulate'], date_of_birth=date(1987, 6, 5)),
             grant=grant, email=SECRETS['letter_email'])
         letters.approve(letter)
-        claim_payouts.create_batch(past_event, 'csv', [c.pk for c in payout_claims])
+        batch, left_out = claim_payouts.create_batch(past_event, 'csv', [c.pk for c in payout_claims])
         workflow.change_fields(grant, {'motivation': SECRETS['motivation'] + ' (edited)'})
     receipts = set(files_under('cachedfiles/pretix_grants')) - set(files_before)
     assert receipts
-    past_event.live = False
-    past_event.save()
-    with committed():
-        run_shredder(past_event, ['pretix_grants', 'pretix_grants_claims', 'pretix_grants_letters'])
+    return receipts, batch
 
+
+def assert_gone(event, keys, receipts):
     rows = plugin_rows()
     with scopes_disabled():
-        logs = '\n'.join(LogEntry.objects.filter(event=past_event).values_list('data', flat=True))
+        logs = '\n'.join(LogEntry.objects.filter(event=event).values_list('data', flat=True))
         outbox = '\n'.join(str([m.to, m.subject, m.body_plain, m.body_html]) for m in OutgoingMail.objects.all())
     stored = files_under('cachedfiles/pretix_grants')
     contents = ''.join(default_storage.open(n).read().decode('latin-1') for n in stored)
-    for key, value in SECRETS.items():
+    for key in keys:
+        value = SECRETS[key]
         assert value not in rows, f'{key} in the plugin\'s tables'
         assert value not in logs, f'{key} in the log'
         assert value not in outbox, f'{key} in the outgoing mails'
         assert value not in contents, f'{key} in a stored file'
     assert not set(receipts) & set(stored)
+
+
+@pytest.mark.django_db
+def test_every_personal_value_is_gone_after_the_shredders(seeded, past_event):
+    receipts, batch = seeded
+    past_event.live = False
+    past_event.save()
+    with committed():
+        run_shredder(past_event, ['pretix_grants', 'pretix_grants_claims', 'pretix_grants_letters'])
+    assert_gone(past_event, SECRETS, receipts)
+
+
+# what the retention rule erases (retention.py): passport data, birth dates, IBANs, payout details, receipts, letters
+SENSITIVE = ('iban', 'passport', 'address', 'consulate', 'birth', 'letter_email')
+
+
+@pytest.mark.django_db
+def test_every_sensitive_value_is_gone_after_the_retention_period(seeded, past_event):
+    receipts, batch = seeded
+    with scope(organizer=past_event.organizer), committed():
+        claim_payouts.mark_paid(batch)
+    # the event ended and the claim deadline passed more than the 90 days of grants_retention_days ago
+    past_event.date_from, past_event.date_to = now() - timedelta(days=200), now() - timedelta(days=199)
+    past_event.save()
+    past_event.settings.grants_claims_deadline = now() - timedelta(days=91)
+    cache.clear()  # pretix's minimum_interval: every periodic receiver is due
+    with committed():
+        results = periodic_task.send_robust(sender=None)  # as runperiodic sends it: no scope
+    assert not [v for r, v in results if r.__module__.startswith('pretix_grants') and isinstance(v, Exception)]
+    assert_gone(past_event, SENSITIVE, receipts)
+    # what the retention rule keeps until the shredder runs
+    assert SECRETS['name'] in plugin_rows()
