@@ -1,7 +1,5 @@
-import functools
 import logging
 
-from django.db import transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +22,7 @@ from pretix.presale.signals import front_page_top
 from . import defaults  # NOQA: registers the settings' defaults
 from . import files, issuance, lifecycle, mails, tasks
 from .applications import front_page_link
+from .base.guard import after_commit, never_breaks_pretix
 from .claims import (  # NOQA: F401 (wires the claims' receivers)
     signals as claim_signals,
 )
@@ -59,28 +58,6 @@ def _active_for(voucher):
         with scopes_disabled():
             plugins = Event.objects.filter(pk=voucher.event_id).values_list('plugins', flat=True).first()
     return 'pretix_grants' in (plugins or '').split(',')
-
-
-def never_breaks_pretix(func):
-    """
-    For receivers and after-commit work that run inside pretix's own flows (checkout, order changes, check-in,
-    voucher edits and deletions): the plugin's work runs with no scope needed and in a savepoint, and a failure is
-    logged, never raised into pretix's request or task.
-    """
-    @functools.wraps(func)
-    def guarded(*args, **kwargs):
-        try:
-            with scopes_disabled(), transaction.atomic():
-                return func(*args, **kwargs)
-        except Exception:
-            logger.exception('The grants plugin failed in %s; pretix carries on', func.__name__)
-            return None
-    return guarded
-
-
-def after_commit(func, *args):
-    """Run ``func(*args)`` after the caller's commit, guarded as ``never_breaks_pretix``."""
-    transaction.on_commit(lambda: never_breaks_pretix(func)(*args))
 
 
 @receiver(register_mail_placeholders, dispatch_uid='pretix_grants_mail_placeholders')

@@ -35,7 +35,7 @@ PACKAGE = Path(pretix_grants.__file__).parent
 FLOORS = {
     'models': 0, 'defaults': 0, 'logentries': 0, 'permissions': 0, 'hooks': 0, 'actors': 0, '__init__': 0,
     'spreadsheets': 0, 'files': 1, 'retention': 1,
-    'mails': 1, 'reviews': 1, 'webhooks': 1, 'letters.webhooks': 1, 'base.pages': 1, 'base.grantpage': 1, 'base.api': 1,
+    'mails': 1, 'reviews': 1, 'webhooks': 1, 'letters.webhooks': 1, 'base.pages': 1, 'base.grantpage': 1, 'base.api': 1, 'base.guard': 1,
     'letters.pdf': 1, 'letters.forms': 1,
     'issuance': 2, 'claims.rules': 2, 'letters.rules': 2, 'claims.webhooks': 2,
     'workflow': 3, 'claims.payouts': 3,

@@ -14,8 +14,10 @@ from pretix.helpers.periodic import minimum_interval
 from pretix.presale.signals import order_info
 
 from .. import files
+from ..base.guard import never_breaks_pretix
 from ..hooks import grant_status_changed
 from ..models import LetterRequest
+from ..permissions import plugin_active
 from . import rules as letters, shredder as letters_shredder
 from .control import LetterExporter
 from .shredder import LetterShredder
@@ -87,5 +89,6 @@ def letter_file_deleted(sender, instance, **kwargs):
 # A cancelled or expired order withdraws its letters (rules.on_order_ended).
 @receiver([order_canceled, order_expired], dispatch_uid='pretix_grants_letters_order_ended')
 def letters_order_ended(sender, order, **kwargs):
-    with scope(organizer=sender.organizer):
-        letters.on_order_ended(order)
+    # inside pretix's cancellation and expiry, for every event of the installation
+    if plugin_active(sender):
+        never_breaks_pretix(letters.on_order_ended)(order)

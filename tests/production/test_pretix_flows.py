@@ -14,6 +14,7 @@ from django_scopes import scope, scopes_disabled
 from pretix.base.models import Event, Order, Voucher
 
 from pretix_grants import issuance, lifecycle, signals, workflow
+from pretix_grants.letters import rules as letters, signals as letter_signals
 from pretix_grants.models import Grant
 
 from ..conftest import committed, mails_to
@@ -69,6 +70,23 @@ def test_an_order_cancelled_through_the_api_goes_through_when_the_plugin_fails(
     assert order.status == Order.STATUS_CANCELED
     [cancelled] = mails_to('ada@example.org')
     assert order.code in cancelled.body
+
+
+def test_an_order_cancelled_goes_through_when_the_letters_fail(confirmed, event, item, org_api, monkeypatch, caplog):
+    order = checkout(event, item, confirmed.voucher.code)
+    djmail.outbox = []
+    monkeypatch.setattr(letters, 'on_order_ended', broken)
+    client, base = org_api
+    with caplog.at_level(logging.ERROR, logger='pretix_grants.signals'), committed():
+        r = client.post(f'{base}orders/{order.code}/mark_canceled/', {'send_email': True}, format='json')
+
+    assert r.status_code == 200, r.content
+    with scopes_disabled():
+        order.refresh_from_db()
+    assert order.status == Order.STATUS_CANCELED
+    [cancelled] = mails_to('ada@example.org')
+    assert order.code in cancelled.body
+    assert 'pretix carries on' in caplog.text and 'the plugin is broken' in caplog.text
 
 
 def test_a_checkin_through_the_api_goes_through_when_the_plugin_fails(confirmed, event, item, api, monkeypatch):
@@ -134,4 +152,16 @@ def test_voucher_signals_cost_no_query_in_an_event_without_the_plugin(organizer)
         signals.voucher_terms_before(Voucher, voucher)
         signals.voucher_changed(Voucher, voucher)
         signals.voucher_deleted(Voucher, voucher)
+    assert len(queries) == 0, [q['sql'] for q in queries]
+
+
+def test_order_signals_of_the_letters_cost_no_query_in_an_event_without_the_plugin(organizer):
+    with scopes_disabled():
+        other = Event.objects.create(organizer=organizer, name='Other', slug='other', currency='EUR', date_from=now())
+        order = Order.objects.create(event=other, code='OTHR1', email='x@example.org', total=0,
+                                     expires=now(), status=Order.STATUS_CANCELED,
+                                     sales_channel=organizer.sales_channels.get(identifier='web'))
+        other = Event.objects.get(pk=other.pk)  # as pretix's cancellation has it: plugins loaded, nothing else
+    with CaptureQueriesContext(connection) as queries:
+        letter_signals.letters_order_ended(other, order=order)
     assert len(queries) == 0, [q['sql'] for q in queries]
