@@ -19,6 +19,7 @@ from ..applications import QUESTION_TYPES, parse_questions
 from ..claims import rules as claims
 from ..defaults import MAIL_TEMPLATES
 from ..models import Grant, as_labels
+from ..tickets import rules as tickets
 from . import actions
 
 MAIL_LABELS = {
@@ -36,6 +37,10 @@ MAIL_LABELS = {
     'claim_rejected': _('Claim rejected'),
     'claim_paid': _('Claim paid'),
     'claim_reminder': _('Reminder to claim'),
+    # the ticket the grantee bought themselves (tickets/)
+    'own_ticket_refunded': _('Own ticket: refunded'),
+    'own_ticket_free': _('Own ticket: made free'),
+    'own_ticket_kept': _('Own ticket: kept'),
 }
 PLACEHOLDER_CONTEXT = ['event', 'grant']
 # The plugin's placeholders that have a value in each template (pretix's own, such as {event}, have one in all):
@@ -58,15 +63,15 @@ MAIL_PLACEHOLDERS = {
     'claim_paid': {'name', 'reply_url', 'claim_url', 'claim_amount', 'claim_approved_amount', *AMOUNT_PLACEHOLDERS},
     'claim_reminder': {'name', 'reply_url', 'claim_url', 'claim_deadline', *AMOUNT_PLACEHOLDERS},
     # tickets/: the ticket the grantee bought themselves (its own placeholders come from that package)
-    'own_ticket_refunded': {'name', 'reply_url', *AMOUNT_PLACEHOLDERS},
-    'own_ticket_kept': {'name', 'reply_url', *AMOUNT_PLACEHOLDERS},
-    'own_ticket_free': {'name', 'reply_url', *AMOUNT_PLACEHOLDERS},
+    'own_ticket_refunded': {'name', 'reply_url', 'own_ticket_order', 'own_ticket_refund', *AMOUNT_PLACEHOLDERS},
+    'own_ticket_kept': {'name', 'reply_url', 'own_ticket_order', *AMOUNT_PLACEHOLDERS},
+    'own_ticket_free': {'name', 'reply_url', 'own_ticket_order', *AMOUNT_PLACEHOLDERS},
 }
 
 
 def template_placeholders(event, key):
     """The placeholders template ``key`` may use, name to pretix placeholder, in pretix's order."""
-    own = {p.identifier for p in [*mails.placeholders(), *claims.placeholders()]}
+    own = {p.identifier for p in [*mails.placeholders(), *claims.placeholders(), *tickets.placeholders()]}
     allowed = MAIL_PLACEHOLDERS.get(key, own)
     return {name: p for name, p in get_available_placeholders(event, list(PLACEHOLDER_CONTEXT)).items()
             if name not in own or name in allowed}

@@ -32,11 +32,13 @@ from django.db import transaction
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from django_scopes import scope
+from pretix.base.i18n import LazyCurrencyNumber
 from pretix.base.models import OrderRefund, Voucher
 from pretix.base.models.vouchers import generate_codes
 from pretix.base.payment import PaymentException
 from pretix.base.services.locking import LockTimeoutException, lock_objects
 from pretix.base.services.orders import OrderChangeManager, OrderError
+from pretix.base.services.placeholders import SimpleFunctionalTextPlaceholder
 from pretix.helpers import OF_SELF
 
 from .. import issuance, mails, workflow
@@ -428,3 +430,21 @@ def _end_hold(g, *, user=None, auth=None):
     h.save(update_fields=['state', 'modified'])
     g.log_action('pretix_grants.grant.ticket_hold.released', data={}, user=user, auth=auth)
     return unlinked
+
+
+# --- mail placeholders --------------------------------------------------------------------------------------------
+
+def _own(grant):
+    return OwnTicket.objects.filter(grant=grant).select_related('order').first() if grant is not None else None
+
+
+def placeholders():
+    """The own-ticket mails' placeholders: the order and what is refunded of it."""
+    return [
+        SimpleFunctionalTextPlaceholder(
+            'own_ticket_order', ['grant'], lambda grant: _own(grant).order.code if _own(grant) else '', 'ABC12'),
+        SimpleFunctionalTextPlaceholder(
+            'own_ticket_refund', ['event', 'grant'],
+            lambda event, grant: str(LazyCurrencyNumber(_own(grant).price_paid, event.currency)) if _own(grant) else '',
+            lambda event: str(LazyCurrencyNumber(Decimal('200.00'), event.currency))),
+    ]

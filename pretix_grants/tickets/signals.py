@@ -1,21 +1,18 @@
 """The own-ticket feature's receivers, log texts and mail placeholders (wiring only)."""
 import logging
-from decimal import Decimal
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
-from pretix.base.i18n import LazyCurrencyNumber
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
-from pretix.base.services.placeholders import SimpleFunctionalTextPlaceholder
 from pretix.base.signals import register_mail_placeholders
 
 from ..hooks import (
     grant_own_ticket, grant_page_panels, grant_reply_panels,
     grant_status_changed,
 )
-from ..models import Grant, OwnTicket
+from ..models import Grant
 from . import control, rules, views
 
 logger = logging.getLogger(__name__)
@@ -55,20 +52,9 @@ def status_changed(sender, grant, old_status, new_status, **kwargs):
         logger.exception('Holding or releasing the ticket of grant %s failed', grant.pk)
 
 
-def _own(grant):
-    return OwnTicket.objects.filter(grant=grant).select_related('order').first() if grant is not None else None
-
-
 @receiver(register_mail_placeholders, dispatch_uid='pretix_grants_tickets_placeholders')
 def placeholders(sender, **kwargs):
-    return [
-        SimpleFunctionalTextPlaceholder(
-            'own_ticket_order', ['grant'], lambda grant: _own(grant).order.code if _own(grant) else '', 'ABC12'),
-        SimpleFunctionalTextPlaceholder(
-            'own_ticket_refund', ['event', 'grant'],
-            lambda event, grant: str(LazyCurrencyNumber(_own(grant).price_paid, event.currency)) if _own(grant) else '',
-            lambda event: str(LazyCurrencyNumber(Decimal('200.00'), event.currency))),
-    ]
+    return rules.placeholders()
 
 
 LOG_TEXTS = {
