@@ -72,7 +72,8 @@ class GrantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Grant
-        fields = ['id', 'name', 'email', 'locale', 'subevent', 'status', 'decision', 'reply_deadline', 'amounts',
+        fields = ['id', 'name', 'email', 'locale', 'grant_type', 'subevent', 'status', 'decision', 'reply_deadline',
+                  'amounts',
                   'internal_note', 'voucher', 'voucher_state', 'needs_attention', 'reply_url', 'created',
                   'modified', 'requested', 'justification', 'motivation', 'answers', 'reviews']
         read_only_fields = ['id', 'status', 'decision', 'voucher_state', 'created', 'modified', 'answers']
@@ -168,7 +169,7 @@ with scopes_disabled():
 
         class Meta:
             model = Grant
-            fields = ['status', 'decision', 'voucher_state', 'email']
+            fields = ['status', 'decision', 'voucher_state', 'email', 'grant_type']
 
         def search_qs(self, qs, name, value):
             return qs.filter(Q(name__icontains=value) | Q(email__icontains=value))

@@ -380,6 +380,11 @@ SPEAKER_DEFAULTS = {
     # pk of a product of the speakers' own; None: the grant vouchers' product
     'grants_speakers_item': (None, int),
     'grants_speakers_auto_sync': (False, bool),
+    # travel support for speakers: grants of type "speaker" with these requested amounts; the id of a yes/no
+    # speaker question of the pretalx event whose "yes" makes the sync offer it by itself (None: by button only)
+    'grants_speakers_support_travel': (None, Decimal),
+    'grants_speakers_support_accommodation': (None, Decimal),
+    'grants_speakers_support_question': (None, int),
     'grants_pretalx_last_attempt': (None, datetime),
     'grants_pretalx_last_sync': (None, datetime),
     'grants_pretalx_last_error': ('', str),

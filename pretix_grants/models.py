@@ -151,6 +151,14 @@ class Grant(LoggedModel):
         (STATUS_EXPIRED, pgettext_lazy('grant', 'expired')),
         (STATUS_CANCELLED, pgettext_lazy('grant', 'cancelled')),
     )
+    # what a grant is for: an application through the shop's form (or the control panel, the API, an import), or
+    # travel support offered to a speaker of the connected pretalx event (speakers/)
+    TYPE_APPLICATION = 'application'
+    TYPE_SPEAKER = 'speaker'
+    TYPE_CHOICES = (
+        (TYPE_APPLICATION, pgettext_lazy('grant type', 'Application')),
+        (TYPE_SPEAKER, pgettext_lazy('grant type', 'Speaker support')),
+    )
     DECISION_CHOICES = (
         (STATUS_APPROVED, pgettext_lazy('grant', 'approve')),
         (STATUS_WAITING_LIST, pgettext_lazy('grant', 'waiting list')),
@@ -207,6 +215,8 @@ class Grant(LoggedModel):
     name = models.CharField(max_length=255, verbose_name=_('Name'))
     email = models.EmailField(max_length=254, verbose_name=_('Email'))
     locale = models.CharField(max_length=32, default='en', verbose_name=_('Language'))
+    grant_type = models.CharField(max_length=16, choices=TYPE_CHOICES, default=TYPE_APPLICATION,
+                                  verbose_name=_('Type'))
     status = models.CharField(max_length=32, choices=STATUS_CHOICES, default=STATUS_PENDING, db_index=True)
     decision = models.CharField(
         max_length=32, choices=DECISION_CHOICES, null=True, blank=True,

@@ -51,6 +51,17 @@ class SpeakerSettingsForm(SettingsForm):
         help_text=_('Empty: the product of the grant vouchers.'))
     grants_speakers_auto_sync = forms.BooleanField(
         label=_('Sync automatically every 15 minutes'), required=False)
+    grants_speakers_support_travel = forms.DecimalField(
+        label=_('Travel support per speaker'), required=False, min_value=0, max_digits=13, decimal_places=2,
+        help_text=_('What a travel grant offered to a speaker asks for, in the event\'s currency; you decide it '
+                    'and can change it like any other grant.'))
+    grants_speakers_support_accommodation = forms.DecimalField(
+        label=_('Accommodation support per speaker'), required=False, min_value=0, max_digits=13, decimal_places=2)
+    grants_speakers_support_question = forms.IntegerField(
+        label=_('pretalx question "needs travel support"'), required=False, min_value=1, max_value=2 ** 31 - 1,
+        help_text=_('The number of a yes/no speaker question of the pretalx event (in pretalx: Call for '
+                    'Speakers, Questions; the number is in its address). Each sync offers travel support to the '
+                    'speakers who answered "yes". Empty: only by the button below the speakers list.'))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,7 +106,8 @@ class SpeakerSettings(PluginPageMixin, EventSettingsFormView):
         used = set(OrderPosition.objects.filter(
             voucher__in=[sp.voucher_id for sp in speakers if sp.voucher_id], order__status__in=TICKET_VALID,
         ).values_list('voucher_id', flat=True))
-        ctx['speakers'] = [(sp, sp.voucher_id in used) for sp in speakers]
+        grants = rules.support_grants(event, speakers)
+        ctx['speakers'] = [(sp, sp.voucher_id in used, grants.get(sp.pk)) for sp in speakers]
         ctx['last_sync'] = s.get('grants_pretalx_last_sync', as_type=None)
         ctx['last_error'] = s.grants_pretalx_last_error
         ctx['token_saved'] = bool(s.grants_pretalx_token)
@@ -103,7 +115,7 @@ class SpeakerSettings(PluginPageMixin, EventSettingsFormView):
 
 
 class SpeakerAction(PluginPageMixin, View):
-    """The page's two buttons: test the connection, sync now."""
+    """The page's buttons: test the connection, sync now, offer travel support to the chosen speakers."""
     permission = MANAGE
 
     def post(self, request, *args, **kwargs):
@@ -119,4 +131,21 @@ class SpeakerAction(PluginPageMixin, View):
                                             ).format(**result))
             else:
                 messages.error(request, _('The sync failed and changed nothing: {error}').format(error=result))
+            if ok and result.get('support'):
+                messages.success(request, _('Travel support offered to {n} speakers who asked for it in pretalx.'
+                                            ).format(n=result['support']))
+        elif request.POST.get('do') == 'support':
+            chosen = [int(pk) for pk in request.POST.getlist('speaker') if pk.isdigit() and len(pk) < 12]
+            if not chosen:
+                messages.error(request, _('Choose the speakers to offer travel support to.'))
+            else:
+                counts = rules.offer_support(event, Speaker.objects.filter(event=event, pk__in=chosen),
+                                             user=request.user)
+                parts = [_('{n} travel grants created.').format(n=counts['created'])]
+                for key, text in (('existing', _('{n} of the speakers already had a grant.')),
+                                  ('not_speaker', _('{n} have no talk in the chosen states.')),
+                                  ('no_email', _('{n} have no e-mail address.'))):
+                    if counts[key]:
+                        parts.append(text.format(n=counts[key]))
+                (messages.success if counts['created'] else messages.warning)(request, ' '.join(parts))
         return redirect(speakers_url(event))

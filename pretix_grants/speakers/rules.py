@@ -13,6 +13,11 @@ speaker voucher gets no second free ticket (the grant links it), a co-speaker's 
 place when their grant is confirmed. A voucher a grant holds is the grant's from then on: the sync never changes or
 ends it. A person whose grant holds a free ticket gets no speaker voucher. A speaker who leaves the chosen states:
 an unused voucher is ended (as ``issuance.release_voucher`` ends a grant's), a used one is flagged, nothing taken back.
+
+Travel support: a speaker can be offered a grant of type "speaker" (``offer_support``), by the organizers' button or
+by the sync for every speaker who answered "yes" to the pretalx event's travel-support question. It is an ordinary
+grant from then on (pending, with the configured travel and accommodation as its request, no ticket: the speaker
+voucher is their ticket), decided, offered and counted in the budget like every other.
 """
 import logging
 from datetime import datetime, timedelta
@@ -32,7 +37,7 @@ from pretix.base.services.locking import lock_objects
 from pretix.base.services.mail import mail
 from pretix.helpers import OF_SELF
 
-from .. import issuance, mails
+from .. import issuance, mails, workflow
 from ..models import Grant, Speaker
 
 logger = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ PAGE_SIZE = 250
 API_VERSION = 'v2'
 TAG = 'speaker'
 CO_FREE, CO_PERCENT, CO_AMOUNT = 'free', 'percent', 'amount'
+# how pretalx stores a yes/no answer ('True'), and what a text answer of yes looks like
+YES = {'true', 'yes', '1'}
 
 
 class PretalxError(Exception):
@@ -122,6 +129,23 @@ class Pretalx:
                 raise PretalxError(_('pretalx answered with data the plugin does not understand.'))
         return talks
 
+    def support_asked(self, question):
+        """The codes of the speakers who answered "yes" to the yes/no speaker question ``question``; all pages."""
+        url = f'{self.base}/api/events/{self.event}/answers/'
+        params = [('question', int(question)), ('page_size', PAGE_SIZE)]
+        asked = set()
+        while url:
+            page = self.get(url, params)
+            params = None
+            try:
+                for a in page['results']:
+                    if a.get('person') and str(a.get('answer') or '').strip().lower() in YES:
+                        asked.add(str(a['person'])[:64])
+                url = page['next']
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise PretalxError(_('pretalx answered with data the plugin does not understand.'))
+        return asked
+
 
 def _speaker(s):
     if not isinstance(s, dict):
@@ -174,12 +198,18 @@ def sync(event, *, user=None, auth=None):
     """
     s = event.settings
     s.grants_pretalx_last_attempt = now()
+    question = s.get('grants_speakers_support_question', as_type=int)
     try:
-        talks = Pretalx.for_event(event).talks(s.get('grants_pretalx_states', as_type=list) or ['accepted', 'confirmed'])
+        p = Pretalx.for_event(event)
+        talks = p.talks(s.get('grants_pretalx_states', as_type=list) or ['accepted', 'confirmed'])
+        asked = p.support_asked(question) if question else set()
     except PretalxError as e:
         s.grants_pretalx_last_error = '{}: {}'.format(now().isoformat(timespec='seconds'), e)
         return False, str(e)
     counts = apply(event, wanted(talks), user=user, auth=auth)
+    if asked:
+        counts['support'] = offer_support(
+            event, Speaker.objects.filter(event=event, code__in=asked), user=user, auth=auth)['created']
     s.grants_pretalx_last_sync = now()
     s.grants_pretalx_last_error = ''
     return True, counts
@@ -355,6 +385,49 @@ def _release(sp, voucher, *, user=None, auth=None):
         'source': 'pretix_grants', 'speaker': True}, user=user, auth=auth)
     sp.state, sp.attention = Speaker.STATE_ENDED, ''
     return 'released'
+
+
+# ---- travel support: grants of type "speaker" --------------------------------------------------------------------
+
+def support_grants(event, speakers):
+    """Each speaker's grant in ``event`` (any type: one grant per address), by the speaker's pk."""
+    emails = {sp.email.lower(): sp.pk for sp in speakers if sp.email}
+    found = Grant.objects.annotate(e=Lower('email')).filter(event=event, e__in=list(emails))
+    return {emails[g.e]: g for g in found}
+
+
+def offer_support(event, speakers, *, user=None, auth=None):
+    """
+    A pending grant of type "speaker" for each of ``speakers`` who is a speaker (a talk in the chosen states), has
+    an e-mail address and no grant yet: the configured travel and accommodation as its request, no ticket (their
+    speaker voucher is it). Nobody is mailed now: the speaker hears of it when the offer is published. Returns the
+    counts ``created``, ``existing`` (already had a grant), ``not_speaker`` and ``no_email``.
+    """
+    s = event.settings
+    request = {'requested_travel': s.get('grants_speakers_support_travel', as_type=Decimal) or ZERO,
+               'requested_accommodation': s.get('grants_speakers_support_accommodation', as_type=Decimal) or ZERO}
+    speakers = list(speakers)
+    existing = support_grants(event, speakers)
+    counts = {'created': 0, 'existing': 0, 'not_speaker': 0, 'no_email': 0}
+    for sp in speakers:
+        if sp.role == Speaker.ROLE_NONE:
+            counts['not_speaker'] += 1
+        elif not sp.email:
+            counts['no_email'] += 1
+        elif sp.pk in existing:
+            counts['existing'] += 1
+        else:
+            try:
+                workflow.create_grant(
+                    event, name=sp.name or sp.email, email=sp.email,
+                    locale=sp.locale if sp.locale in s.locales else s.locale,
+                    grant_type=Grant.TYPE_SPEAKER, ticket=False, requested_ticket=False, **request,
+                    notify=False, user=user, auth=auth)
+            except workflow.DuplicateGrant:
+                counts['existing'] += 1  # an application of the same address came in meanwhile
+            else:
+                counts['created'] += 1
+    return counts
 
 
 SYNC_EVERY = timedelta(minutes=15)

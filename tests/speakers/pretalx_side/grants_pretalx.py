@@ -28,7 +28,9 @@ from pretalx.person.models.auth_token import (  # NOQA: E402
 from pretalx.submission.domain.submission import (  # NOQA: E402
     add_speaker, remove_speaker,
 )
-from pretalx.submission.models import Submission  # NOQA: E402
+from pretalx.submission.models import (  # NOQA: E402
+    Answer, Question, Submission,
+)
 
 EVENT = 'pyconf27'
 # the talks of the small data set: code-free description (title, state, speakers by number)
@@ -86,7 +88,13 @@ def setup(speakers=None):
         for n in numbers:
             add_speaker(sub, speaker=speaker(n))
         codes.append(sub.code)
-    return {'event': EVENT, 'tokens': tokens, 'talks': codes,
+    # a yes/no speaker question "do you need travel support?", answered yes by speakers 2 and 7, no by 3
+    question = Question.objects.create(event=event, question='Do you need travel support?', variant='boolean',
+                                       target='speaker')
+    for n, answer in ((2, 'True'), (7, 'True'), (3, 'False')):
+        if n in profiles:
+            Answer.objects.create(question=question, speaker=profiles[n], answer=answer)
+    return {'event': EVENT, 'tokens': tokens, 'talks': codes, 'support_question': question.pk,
             'speakers': {n: p.code for n, p in profiles.items()}}
 
 
