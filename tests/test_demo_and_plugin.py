@@ -41,7 +41,8 @@ def test_demo_command_makes_grants_in_every_status_and_can_run_again(capsys):
 
     with committed():
         call_command('grants_demo')
-    assert event.grants.count() == len({g.email for g in event.grants.all()}) == 11
+    assert event.grants.count() == len({g.email for g in event.grants.all()}) == 12
+    assert event.grants.filter(grant_type=Grant.TYPE_SPEAKER).count() == 1  # travel support for a speaker
     assert event.letter_requests.count() == 2
 
 

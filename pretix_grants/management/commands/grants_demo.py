@@ -116,6 +116,11 @@ class Command(BaseCommand):
                 requested_travel=Decimal(travel), requested_accommodation=Decimal(accommodation),
             )
             self.advance(grant, stage, user)
+        # travel support offered to a speaker (speakers/): a grant of type "speaker", no ticket, waiting for a decision
+        workflow.create_grant(
+            event, user=user, name='Linus Speaker', email='linus.speaker@example.org', locale='en',
+            grant_type=Grant.TYPE_SPEAKER, ticket=False, requested_ticket=False,
+            requested_travel=Decimal('500.00'), requested_accommodation=Decimal('200.00'), notify=False)
         self.letters(event, user)
         return event
 
