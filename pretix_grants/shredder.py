@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from pretix.base.models import OutgoingMail, Voucher
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
+from .base.guard import never_breaks_the_shredder
 from .models import Grant, GrantMail, Review
 
 SHREDDED = '█'
@@ -62,6 +63,7 @@ class GrantShredder(BaseDataShredder):
             for g in self._grants().select_related('voucher').order_by('pk')
         ], indent=4)
 
+    @never_breaks_the_shredder
     def shred_data(self, progress_callback=None):
         grants = list(self._grants().select_related('voucher'))
         with transaction.atomic():

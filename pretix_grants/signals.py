@@ -22,7 +22,7 @@ from pretix.presale.signals import front_page_top
 from . import defaults  # NOQA: registers the settings' defaults
 from . import files, issuance, lifecycle, mails, tasks
 from .applications import front_page_link
-from .base.guard import after_commit, never_breaks_pretix
+from .base.guard import SHREDDER_FAILED, after_commit, never_breaks_pretix
 from .claims import (  # NOQA: F401 (wires the claims' receivers)
     signals as claim_signals,
 )
@@ -108,6 +108,8 @@ class GrantLogEntryType(EventLogEntryType):
 @log_entry_types.new_from_dict({
     'pretix_grants.grant.deleted': _('The grant has been deleted.'),
     'pretix_grants.grant.voucher.assigned': _('Voucher {code} has been linked to the grant.'),
+    SHREDDER_FAILED: _('The data shredder could not remove the data of "{shredder}"; nothing of it was changed. '
+                       'Please run the data shredder for it again.'),
 })
 class GrantApiLogEntryType(EventLogEntryType):
     pass

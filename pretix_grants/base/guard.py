@@ -2,6 +2,10 @@
 The plugin's work inside pretix's own flows (checkout, order changes and cancellations, check-in, voucher edits and
 deletions), from the core's receivers and the features' alike: it needs no scope, runs in a savepoint, and a failure
 is logged, never raised into pretix's request or task.
+
+The plugin's data shredders run inside pretix's shredder task, one after the other with pretix's own: a failure of
+the plugin's part is logged (and shown in the event's log), its own changes roll back, and pretix's other shredders
+still run.
 """
 import functools
 import logging
@@ -27,3 +31,20 @@ def never_breaks_pretix(func):
 def after_commit(func, *args):
     """Run ``func(*args)`` after the caller's commit, guarded as ``never_breaks_pretix``."""
     transaction.on_commit(lambda: never_breaks_pretix(func)(*args))
+
+
+SHREDDER_FAILED = 'pretix_grants.shredder.failed'
+
+
+def never_breaks_the_shredder(shred_data):
+    """For the ``shred_data`` of the plugin's data shredders (each shreds in one transaction of its own)."""
+    @functools.wraps(shred_data)
+    def guarded(self, *args, **kwargs):
+        try:
+            with transaction.atomic():
+                return shred_data(self, *args, **kwargs)
+        except Exception:
+            logger.exception('The grants plugin\'s shredder %s failed; pretix carries on', self.identifier)
+            self.event.log_action(SHREDDER_FAILED, data={'shredder': str(self.verbose_name)})
+            return None
+    return guarded

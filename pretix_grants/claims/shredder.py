@@ -13,6 +13,7 @@ from pretix.base.models import Event
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
 from .. import retention
+from ..base.guard import never_breaks_the_shredder
 from ..models import Claim, ClaimItem, PayoutBatch, Receipt
 from . import rules as claims
 
@@ -43,6 +44,7 @@ class ClaimShredder(BaseDataShredder):
             for c in self._claims().prefetch_related('items__receipts').order_by('pk')
         ], indent=4)
 
+    @never_breaks_the_shredder
     def shred_data(self, progress_callback=None):
         with transaction.atomic():
             erase(self._claims(), PayoutBatch.objects.filter(event=self.event))

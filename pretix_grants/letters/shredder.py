@@ -9,6 +9,7 @@ from pretix.base.models import Event, OutgoingMail
 from pretix.base.shredder import BaseDataShredder, shred_log_fields
 
 from .. import retention
+from ..base.guard import never_breaks_the_shredder
 from ..models import LetterRequest
 from . import rules as letters
 
@@ -33,6 +34,7 @@ class LetterShredder(BaseDataShredder):
             for r in LetterRequest.objects.filter(event=self.event, shredded=False).order_by('pk')
         ], indent=4)
 
+    @never_breaks_the_shredder
     def shred_data(self, progress_callback=None):
         erase(self.event)
         if progress_callback:

@@ -11,13 +11,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from django_scopes import scope, scopes_disabled
-from pretix.base.models import Event, Order, Voucher
+from pretix.base.models import Event, LogEntry, Order, Voucher
 
-from pretix_grants import issuance, lifecycle, signals, workflow
+from pretix_grants import issuance, lifecycle, shredder, signals, workflow
 from pretix_grants.letters import rules as letters, signals as letter_signals
 from pretix_grants.models import Grant
 
 from ..conftest import committed, mails_to
+from ..test_shredder import run_shredder
 from .flows import checkout
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,25 @@ def test_an_order_cancelled_goes_through_when_the_letters_fail(confirmed, event,
     assert order.status == Order.STATUS_CANCELED
     [cancelled] = mails_to('ada@example.org')
     assert order.code in cancelled.body
+    assert 'pretix carries on' in caplog.text and 'the plugin is broken' in caplog.text
+
+
+def test_pretix_s_own_shredders_run_when_the_plugin_s_shredder_fails(confirmed, event, item, monkeypatch, caplog):
+    order = checkout(event, item, confirmed.voucher.code)
+    event.live = False
+    event.save()
+    monkeypatch.setattr(shredder, 'placeholder_email', broken)  # the grants' shredder fails half-way
+    with caplog.at_level(logging.ERROR, logger='pretix_grants.signals'), committed():
+        run_shredder(event, ['order_emails', 'pretix_grants'])
+
+    with scopes_disabled():
+        order.refresh_from_db()
+        confirmed.refresh_from_db()
+        failed = LogEntry.objects.get(event=event, action_type='pretix_grants.shredder.failed')
+    assert order.email is None  # pretix's own shredder did its part
+    assert confirmed.name == 'Ada Lovelace'  # the grants' part rolled back as a whole, to be run again
+    assert str(failed.display()) == ('The data shredder could not remove the data of "Grants"; nothing of it was '
+                                     'changed. Please run the data shredder for it again.')
     assert 'pretix carries on' in caplog.text and 'the plugin is broken' in caplog.text
 
 
