@@ -191,10 +191,11 @@ def propose(event, options=None):
         s = all_scores.get(pk, empty)
         applicants.append(rules.Applicant(id=pk, requested=g.requested_amounts, score=s.value(options.basis),
                                           se=s.se(options.basis)))
-    band = rules.tie_band(applicants, programme)
+    band, undrawn = rules.band_and_lines(applicants, programme)
     draw = current_draw(event, band)
     drawn = draw.order if draw and draw.drawn else None
-    lines = rules.propose(applicants, programme, drawn)
+    # without a lot the proposal is the allocation the tie band was found on: computed once
+    lines = undrawn if undrawn is not None and not drawn else rules.propose(applicants, programme, drawn)
     tie_pos = {gid: (i + 1, len(drawn)) for i, gid in enumerate(drawn)} if drawn else {}
     rows, cumulative, band_ids = [], rules.ZERO, set(band)
     for ln in lines:

@@ -152,16 +152,26 @@ class Programme:
 
 def offer_for(requested, programme):
     """The offer per category: the requested amount times the part (to the cent, down), at most the category's cap."""
-    offer, capped = {}, []
-    for c in CATEGORIES:
-        asked = requested.get(c) or ZERO
-        amount = (asked * programme.part).quantize(CENT, rounding=ROUND_DOWN) if programme.part != 1 else asked
-        cap = programme.caps.get(c)
-        if cap is not None and amount > cap:
-            amount = cap
-            capped.append(c)
-        offer[c] = amount
-    return offer, capped
+    return _offer_maker(programme)(requested)
+
+
+def _offer_maker(programme):
+    """``offer_for`` with the programme's part and caps read once, for the 10,000 applicants of a proposal."""
+    part = programme.part
+    caps = [(c, programme.caps.get(c)) for c in CATEGORIES]
+
+    def offer(requested):
+        made, capped = {}, []
+        for c, cap in caps:
+            amount = requested.get(c) or ZERO
+            if part != 1:
+                amount = (amount * part).quantize(CENT, rounding=ROUND_DOWN)
+            if cap is not None and amount > cap:
+                amount = cap
+                capped.append(c)
+            made[c] = amount
+        return made, capped
+    return offer
 
 
 def total(amounts):
@@ -196,7 +206,8 @@ def allocate(order, programme, offers=None):
     offers_left = p.max_offers
     lines = []
     consider = list(order)
-    made = {a.id: ((offers[a.id], []) if offers is not None else offer_for(a.requested, p)) for a in consider}
+    offer_for_one = _offer_maker(p)
+    made = {a.id: ((offers[a.id], []) if offers is not None else offer_for_one(a.requested)) for a in consider}
     totals = {i: total(o) for i, (o, _c) in made.items()}
     if p.strategy == MOST_PEOPLE:
         position = {a.id: i for i, a in enumerate(consider)}
@@ -247,10 +258,19 @@ def tie_band(applicants, programme):
     The ids tied at the funding line (see the module's docstring), in ranking order; empty when no lot is needed
     (nobody is left out, or nobody's range overlaps the last funded applicant's across the line).
     """
+    return band_and_lines(applicants, programme)[0]
+
+
+def band_and_lines(applicants, programme):
+    """``tie_band``, and the undrawn proposal's lines it computed on the way (None where it computed none)."""
     order = ranked(applicants)
     if programme.strategy != BY_RANK:
-        return []
+        return [], None
     lines = allocate(order, programme)
+    return _band(order, lines, programme), lines
+
+
+def _band(order, lines, programme):
     stops = (BELOW_LINE, CATEGORY_FULL, MAX_OFFERS)
     line_at = next((ln.position for ln in lines if not ln.funded and ln.reason in stops), None)
     if line_at is None:

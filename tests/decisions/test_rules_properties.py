@@ -152,3 +152,16 @@ def test_a_second_round_never_exceeds_the_freed_amount_and_follows_the_order(p, 
             left -= t
         else:
             assert t > left
+
+
+@PROPERTY
+@given(programmes())
+def test_the_allocation_the_tie_band_was_found_on_is_the_undrawn_proposal(p):
+    # programme.propose shows it instead of allocating a second time (10,000 applicants on the Decide page)
+    applicants, programme = p
+    band, lines = rules.band_and_lines(applicants, programme)
+    assert band == rules.tie_band(applicants, programme)
+    if programme.strategy == rules.BY_RANK:
+        assert lines == rules.propose(applicants, programme)
+    else:
+        assert lines is None
