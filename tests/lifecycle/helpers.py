@@ -1,10 +1,11 @@
 """
 Real pretix orders and check-ins for the lifecycle tests: through pretix's cart, order and check-in services.
-Each runs what is queued for after its commit (the plugin follows orders after pretix's transaction committed).
+Each runs what is queued for after its commit (the plugin follows orders after pretix's transaction committed),
+and each runs pretix's service in the organizer's scope, as pretix's task or request does.
 """
 from django.db import transaction
 from django.test import TestCase
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from pretix.base.models import CartPosition, Order
 from pretix.base.services.cart import add_items_to_cart
 from pretix.base.services.checkin import perform_checkin
@@ -21,21 +22,26 @@ def order_with_voucher(event, item, voucher, email='buyer@example.org', cart_id=
     add_items_to_cart.apply(args=(event.pk, [{
         'item': item.pk, 'variation': None, 'count': 1, 'voucher': voucher.code,
     }], cart_id, 'en')).get()
-    with scopes_disabled(), TestCase.captureOnCommitCallbacks(execute=True):
+    with scopes_disabled():
         ids = list(CartPosition.objects.filter(event=event, cart_id=cart_id).values_list('id', flat=True))
+    with scope(organizer=event.organizer), TestCase.captureOnCommitCallbacks(execute=True):  # pretix's order task
         result = _perform_order(event, [dict(FREE_PAYMENT)], ids, email, 'en', None, {}, 'web')
-    return Order.objects.get(pk=result['order_id'])
+    with scopes_disabled():
+        return Order.objects.get(pk=result['order_id'])
 
 
 def cancel(order):
-    with TestCase.captureOnCommitCallbacks(execute=True):
+    with scope(organizer=order.event.organizer), TestCase.captureOnCommitCallbacks(execute=True):
         _cancel_order(order.pk, send_mail=False)
-    order.refresh_from_db()
+    with scopes_disabled():
+        order.refresh_from_db()
     return order
 
 
 def check_in(order, checkin_list):
-    with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
+    with scopes_disabled():
         position = order.positions.first()
+    with scope(organizer=order.event.organizer), TestCase.captureOnCommitCallbacks(execute=True), \
+            transaction.atomic():  # as pretix's check-in API runs it
         perform_checkin(position, checkin_list, {})
     return position
