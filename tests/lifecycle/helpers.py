@@ -5,6 +5,7 @@ and each runs pretix's service in the organizer's scope, as pretix's task or req
 """
 import threading
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import TestCase
 from django_scopes import scope, scopes_disabled
@@ -12,6 +13,7 @@ from pretix.base.models import CartPosition, Order
 from pretix.base.services.cart import add_items_to_cart
 from pretix.base.services.checkin import perform_checkin
 from pretix.base.services.orders import _cancel_order, _perform_order
+from pretix.base.signals import periodic_task
 
 FREE_PAYMENT = {
     'id': 'free', 'provider': 'free', 'max_value': None, 'min_value': None, 'multi_use_supported': False,
@@ -74,3 +76,16 @@ def run_at_once(*actions):
         t.join(timeout=120)
         assert not t.is_alive(), 'a thread hung'
     return errors
+
+
+def cron():
+    """
+    One run of ``python -m pretix runperiodic``: ``periodic_task`` sent as it sends it (``send_robust``, no scope
+    active, in autocommit, so what a receiver queues for after its commit runs at once); no receiver may fail.
+    """
+    cache.clear()  # pretix's minimum_interval: every receiver is due
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        results = periodic_task.send_robust(sender=None)
+    failed = {f'{r.__module__}.{r.__name__}': value for r, value in results if isinstance(value, Exception)}
+    assert failed == {}
+    return results
