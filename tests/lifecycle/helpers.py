@@ -81,11 +81,13 @@ def run_at_once(*actions):
 def cron():
     """
     One run of ``python -m pretix runperiodic``: ``periodic_task`` sent as it sends it (``send_robust``, no scope
-    active, in autocommit, so what a receiver queues for after its commit runs at once); no receiver may fail.
+    active, in autocommit, so what a receiver queues for after its commit runs at once); no receiver of the plugin
+    may fail (pretix's own update check cannot run under freezegun's clock).
     """
     cache.clear()  # pretix's minimum_interval: every receiver is due
     with TestCase.captureOnCommitCallbacks(execute=True):
         results = periodic_task.send_robust(sender=None)
-    failed = {f'{r.__module__}.{r.__name__}': value for r, value in results if isinstance(value, Exception)}
-    assert failed == {}
+    failed = {f'{r.__module__}.{r.__name__}': value for r, value in results
+              if r.__module__.startswith('pretix_grants') and isinstance(value, Exception)}
+    assert failed == {}, failed
     return results
