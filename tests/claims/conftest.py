@@ -7,7 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.timezone import now
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from PIL import Image
 
 from pretix_grants.claims import rules as claims
@@ -81,11 +81,12 @@ def claim_grant(past_event, make_grant, grant_settings):
 
 
 def submitted_claim(grant, amount='250.00', iban=IBAN, bic='', holder=None, files=None, **payout):
-    """A claim as the grantee's page submits it, through claims.save."""
+    """A claim as the grantee's page submits it, through claims.save (in the organizer's scope, as the page has it)."""
     receipts = files or [upload()]
-    return claims.save(
-        grant, items={'travel': (Decimal(amount), 'Train')},
-        payout={'method': payout.get('method', 'bank'), 'account_holder': holder or grant.name, 'iban': iban,
-                'bic': bic, 'other': payout.get('other', '')},
-        new_receipts={'travel': [(f, claims.check_receipt(f)) for f in receipts]}, submit=True,
-    )
+    with scope(organizer=grant.event.organizer):
+        return claims.save(
+            grant, items={'travel': (Decimal(amount), 'Train')},
+            payout={'method': payout.get('method', 'bank'), 'account_holder': holder or grant.name, 'iban': iban,
+                    'bic': bic, 'other': payout.get('other', '')},
+            new_receipts={'travel': [(f, claims.check_receipt(f)) for f in receipts]}, submit=True,
+        )

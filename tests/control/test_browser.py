@@ -14,16 +14,13 @@ from decimal import Decimal
 import pytest
 from django.core import mail as djmail
 from django.core.management import call_command
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 from pretix.base.models import Event, Voucher
 
 from pretix_grants import reviews
 from pretix_grants.models import Grant, Review
 from pretix_grants.permissions import REVIEW, VIEW
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from ..browser import compressed_styles, needs_chromium, scroll_width
 
@@ -237,6 +234,7 @@ def test_a_reviewer_scores_blind_and_moves_on_to_the_next(desktop_page, control,
         first = make_grant(Grant.STATUS_PENDING, name='Ada Lovelace', motivation='I teach programming.',
                            requested_travel=Decimal('300.00'))
         second = make_grant(Grant.STATUS_PENDING, name='Alan Turing', motivation='I break codes.')
+    with scope(organizer=event.organizer):  # the other reviewer's review page
         reviews.score(first, other, 2, 'Asked for too much')
     log_in(page, control)
     open_grants(page, control, event)
@@ -383,7 +381,7 @@ def test_the_demo_in_the_browser(desktop_page, live_server, settings, tmp_path):
     page, errors, shoot = desktop_page
     settings.SITE_URL = live_server.url
     compressed_styles(settings)
-    call_command('grants_demo', stdout=io.StringIO())
+    call_command('grants_demo', stdout=io.StringIO())  # a shell's command: no scope
     with scopes_disabled():
         event = Event.objects.get(slug='2027', organizer__slug='democon')
         ada = event.grants.get(email='ada@example.org')

@@ -3,12 +3,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_scopes import scopes_disabled
 from pretix.base.models import OutgoingMail
 
 from pretix_grants.models import Grant, GrantMail
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from .conftest import url
 
@@ -18,6 +16,7 @@ def names(response):
 
 
 @pytest.fixture
+@scopes_disabled()
 def grants(event, make_grant, grant_settings, item):
     ada = make_grant(Grant.STATUS_PENDING, name='Ada Lovelace', email='ada@example.org', decision='approved')
     bob = make_grant(Grant.STATUS_APPROVED, name='Bob Builder', email='bob@builders.example')
@@ -92,6 +91,7 @@ def count_queries(client, path):
 
 @pytest.mark.django_db
 def test_query_count_does_not_grow_with_the_grants(manager_client, event, item, make_grant):
+    @scopes_disabled()
     def add(n):
         for i in range(n):
             g = make_grant(Grant.STATUS_CONFIRMED if i % 2 else Grant.STATUS_PENDING)

@@ -3,13 +3,11 @@ import uuid
 
 import pytest
 from django.urls import reverse
+from django_scopes import scopes_disabled
 
 from pretix_grants.control import urls as control_urls
 from pretix_grants.defaults import LETTER_MAIL_TEMPLATES, MAIL_TEMPLATES
 from pretix_grants.models import Grant, PayoutBatch
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from ..claims.conftest import submitted_claim
 from ..conftest import api_client_for
@@ -17,6 +15,7 @@ from ..conftest import api_client_for
 NOT_ENABLED = 'The grants plugin is not enabled for this event.'
 
 
+@scopes_disabled()
 def every_control_url(event, grant, letter, claim):
     """One URL for each pattern of control/urls.py, so that a page added there is checked here too."""
     batch = PayoutBatch.objects.create(event=event, format=PayoutBatch.FORMAT_CSV, filename='payout.csv',
@@ -36,6 +35,7 @@ def every_control_url(event, grant, letter, claim):
     return urls
 
 
+@scopes_disabled()
 def switch_off(event):
     event.plugins = ','.join(p for p in event.get_plugins() if p != 'pretix_grants')
     event.save()
@@ -62,18 +62,24 @@ def test_every_control_page_is_404_where_the_plugin_is_off(admin_client, event, 
             assert r.status_code in (200, 302, 405), (name, r.status_code)
 
     switch_off(event)
-    before = list(Grant.objects.filter(event=event).order_by('pk').values()), event.logentry_set.count()
+
+    @scopes_disabled()
+    def state():
+        return list(Grant.objects.filter(event=event).order_by('pk').values()), event.logentry_set.count()
+
+    before = state()
     for name, u in urls:
         for method in (admin_client.get, admin_client.post):
             r = method(u, {'decision': 'approve'} if method == admin_client.post else None)
             assert r.status_code == 404, (name, method.__name__, r.status_code)
             assert NOT_ENABLED in r.content.decode(), name
-    assert (list(Grant.objects.filter(event=event).order_by('pk').values()), event.logentry_set.count()) == before
+    assert state() == before
 
 
 @pytest.mark.django_db
 def test_sidebar_and_export_follow_the_plugin_switch(admin_client, event, grant):
-    api = api_client_for(event.organizer.teams.create(name='API', all_events=True, all_event_permissions=True))
+    with scopes_disabled():
+        api = api_client_for(event.organizer.teams.create(name='API', all_events=True, all_event_permissions=True))
     exporters = f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/exporters/'
     dashboard = f'/control/event/{event.organizer.slug}/{event.slug}/'
     grants_url = reverse('plugins:pretix_grants:control.list',

@@ -11,16 +11,13 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail as djmail
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 from pretix.base.models import Event, User
 from pypdf import PdfReader
 
 from pretix_grants.letters import rules as letters
 from pretix_grants.models import Grant, LetterRequest
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from ..browser import CHROMIUM, fits_the_screen
 from .conftest import letter_data
@@ -140,8 +137,8 @@ def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page,
 def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queue(browser_page, shop, letter_event, ticket_order, make_grant, organizer):  # NOQA: E501
     page, errors, shoot = browser_page
     watch_responses(page, errors)
-    with scopes_disabled():
-        grants = [make_grant(Grant.STATUS_CONFIRMED, name=n) for n in ('Ana', 'Ben')]
+    grants = [make_grant(Grant.STATUS_CONFIRMED, name=n) for n in ('Ana', 'Ben')]
+    with scope(organizer=organizer):  # as the grantees' request pages run it
         waiting = [letters.request_letter(letter_event, letter_data(full_name=g.name), grant=g) for g in grants]
 
     # the ticket holder, from pretix's order page
