@@ -94,7 +94,7 @@ def test_demo_data_shows_in_the_control_panel(client):
         grants = list(event.grants.all())
     client.force_login(admin)
     r = client.get(url(event))
-    assert r.status_code == 200 and len(r.context['grants']) == 11
+    assert r.status_code == 200 and len(r.context['grants']) == 12
     for g in grants:
         assert client.get(url(event, f'{g.pk}/')).status_code == 200
     assert client.get(url(event, 'settings/')).status_code == 200
