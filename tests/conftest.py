@@ -1,4 +1,5 @@
 import os
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ from django.core import mail as djmail
 from django.test import TestCase
 from django.utils import translation
 from django.utils.timezone import now
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from pretix.base.models import Event, Organizer, User
 from rest_framework.test import APIClient
 
@@ -131,9 +132,20 @@ def mails_to(address):
     return [m for m in djmail.outbox if address in m.to]
 
 
-def committed():
-    """Run what an action queued for after its commit (the voucher task), as the real commit would."""
-    return TestCase.captureOnCommitCallbacks(execute=True)
+@contextmanager
+def committed(organizer=None):
+    """
+    Run what an action queued for after its commit (the voucher task), as the real commit would. The real commit
+    runs it inside the action's own scope: give the ``organizer`` when the body is a request or a call under
+    ``scope(organizer=...)`` (the test client's scope has ended when the block does); without one the callbacks
+    run in the scope active where the block ends (none for cron's work).
+    """
+    with TestCase.captureOnCommitCallbacks() as callbacks:
+        yield callbacks
+    with scope(organizer=organizer) if organizer is not None else nullcontext():
+        with TestCase.captureOnCommitCallbacks(execute=True):  # and what those queue in turn
+            for callback in list(callbacks):
+                callback()
 
 
 # fixtures of the control panel's tests
