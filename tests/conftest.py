@@ -132,6 +132,14 @@ def mails_to(address):
     return [m for m in djmail.outbox if address in m.to]
 
 
+def event_scope(event):
+    """
+    The organizer's scope, as pretix's middleware sets it for a request and its event tasks for their work: for
+    the plugin's code a test calls directly where production calls it in a request or an event's task.
+    """
+    return scope(organizer=event.organizer)
+
+
 @contextmanager
 def committed(organizer=None):
     """
