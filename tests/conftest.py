@@ -141,16 +141,21 @@ def event_scope(event):
 
 
 @contextmanager
-def committed(organizer=None):
+def committed(organizer=None, *, scopes_off=False):
     """
     Run what an action queued for after its commit (the voucher task), as the real commit would. The real commit
     runs it inside the action's own scope: give the ``organizer`` when the body is a request or a call under
-    ``scope(organizer=...)`` (the test client's scope has ended when the block does); without one the callbacks
-    run in the scope active where the block ends (none for cron's work).
+    ``scope(organizer=...)`` (the test client's scope has ended when the block does), ``scopes_off=True`` when the
+    body disables scopes itself (a management command, a cron receiver); with neither the callbacks run in the
+    scope active where the block ends.
     """
     with TestCase.captureOnCommitCallbacks() as callbacks:
         yield callbacks
-    with scope(organizer=organizer) if organizer is not None else nullcontext():
+    if organizer is not None:
+        active = scope(organizer=organizer)
+    else:
+        active = scopes_disabled() if scopes_off else nullcontext()
+    with active:
         with TestCase.captureOnCommitCallbacks(execute=True):  # and what those queue in turn
             for callback in list(callbacks):
                 callback()

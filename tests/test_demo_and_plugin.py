@@ -22,7 +22,9 @@ from .conftest import committed
 
 @pytest.mark.django_db
 def test_demo_command_makes_grants_in_every_status_and_can_run_again(capsys):
-    with committed():  # a management command: no scope, as in a shell
+    # a management command, called with no scope as from a shell; it disables scopes itself, and its commits run
+    # what they queued in there
+    with committed(scopes_off=True):
         call_command('grants_demo')
     with scopes_disabled():
         event = Event.objects.get(slug='2027', organizer__slug='democon')
@@ -38,7 +40,7 @@ def test_demo_command_makes_grants_in_every_status_and_can_run_again(capsys):
     out = capsys.readouterr().out
     assert 'admin@localhost / admin' in out and f'{settings.SITE_URL}/control/' in out
 
-    with committed():
+    with committed(scopes_off=True):
         call_command('grants_demo')
     with scopes_disabled():
         assert event.grants.count() == len({g.email for g in event.grants.all()}) == 11
