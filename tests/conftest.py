@@ -1,4 +1,5 @@
 import os
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ from django.core import mail as djmail
 from django.test import TestCase
 from django.utils import translation
 from django.utils.timezone import now
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from pretix.base.models import Event, Organizer, User
 from rest_framework.test import APIClient
 
@@ -131,9 +132,33 @@ def mails_to(address):
     return [m for m in djmail.outbox if address in m.to]
 
 
-def committed():
-    """Run what an action queued for after its commit (the voucher task), as the real commit would."""
-    return TestCase.captureOnCommitCallbacks(execute=True)
+def event_scope(event):
+    """
+    The organizer's scope, as pretix's middleware sets it for a request and its event tasks for their work: for
+    the plugin's code a test calls directly where production calls it in a request or an event's task.
+    """
+    return scope(organizer=event.organizer)
+
+
+@contextmanager
+def committed(organizer=None, *, scopes_off=False):
+    """
+    Run what an action queued for after its commit (the voucher task), as the real commit would. The real commit
+    runs it inside the action's own scope: give the ``organizer`` when the body is a request or a call under
+    ``scope(organizer=...)`` (the test client's scope has ended when the block does), ``scopes_off=True`` when the
+    body disables scopes itself (a management command, a cron receiver); with neither the callbacks run in the
+    scope active where the block ends.
+    """
+    with TestCase.captureOnCommitCallbacks() as callbacks:
+        yield callbacks
+    if organizer is not None:
+        active = scope(organizer=organizer)
+    else:
+        active = scopes_disabled() if scopes_off else nullcontext()
+    with active:
+        with TestCase.captureOnCommitCallbacks(execute=True):  # and what those queue in turn
+            for callback in list(callbacks):
+                callback()
 
 
 # fixtures of the control panel's tests

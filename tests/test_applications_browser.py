@@ -13,9 +13,6 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from pretix_grants.models import Grant
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from .browser import compressed_styles, fits_the_screen, needs_chromium
 

@@ -15,11 +15,9 @@ from pretix.base.models import LogEntry, Voucher
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from .browser import compressed_styles, fits_the_screen, needs_chromium
+from .conftest import event_scope
 
 pytestmark = needs_chromium
 
@@ -29,8 +27,8 @@ def decision_mail_link(live_server, settings, grant_settings, make_grant):
     """Offer a grant the way organizers do and return the link from the decision mail pretix sent."""
     settings.SITE_URL = live_server.url  # links in mails point at this server
     compressed_styles(settings)  # the page is seen at phone width with its real layout
-    with scopes_disabled():
-        grant = make_grant(Grant.STATUS_PENDING, name='Ada Lovelace', email='ada@example.org', locale='en')
+    grant = make_grant(Grant.STATUS_PENDING, name='Ada Lovelace', email='ada@example.org', locale='en')
+    with event_scope(grant.event):  # as the control panel stages and publishes
         workflow.stage_decision(grant, Grant.STATUS_APPROVED)
         djmail.outbox = []
         workflow.publish(grant)
@@ -70,8 +68,8 @@ def test_a_grantee_confirms_and_gets_to_the_shop_with_the_voucher(browser_page, 
         grant.refresh_from_db()
         assert grant.status == Grant.STATUS_CONFIRMED
         assert Voucher.objects.filter(event=grant.event).count() == 1
-        expect(code).to_have_text(grant.voucher.code)
         assert LogEntry.objects.filter(object_id=grant.pk, action_type='pretix_grants.grant.reply_page.opened').count() == 1
+    expect(code).to_have_text(grant.voucher.code)
     assert fits_the_screen(page)
     shoot('confirmed')
 

@@ -5,6 +5,7 @@ Only PostgreSQL has the row locks this relies on (as in production); SQLite seri
 cannot show a race either way, so these tests are skipped there with that reason.
 """
 import threading
+from contextlib import nullcontext
 
 import pytest
 from django.core import mail as djmail
@@ -14,9 +15,8 @@ from pretix.base.models import LogEntry, Voucher
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
+
+from .conftest import event_scope
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,14 +27,18 @@ pytestmark = [
 ]
 
 
-def run_at_once(*actions):
-    """Start every action in its own thread at the same moment; return the exceptions they raised."""
+def run_at_once(*actions, disable_scopes=True):
+    """
+    Start every action in its own thread at the same moment; return the exceptions they raised. A thread starts
+    with no scope: with ``disable_scopes=False`` each action sets the one it has in production (a request through
+    the test client sets its own); the modules not yet in production's conditions keep scopes disabled.
+    """
     barrier = threading.Barrier(len(actions))
     errors = []
 
     def run(action):
         try:
-            with scopes_disabled():
+            with scopes_disabled() if disable_scopes else nullcontext():
                 barrier.wait(timeout=30)
                 action()
         except Exception as e:  # noqa: B902 - collected and asserted on by the test
@@ -55,13 +59,18 @@ def run_at_once(*actions):
 def test_many_simultaneous_confirmations_give_one_voucher_and_one_mail(approved_grant, event):
     pk = approved_grant.pk
 
-    errors = run_at_once(*[lambda: workflow.confirm(Grant.objects.get(pk=pk)) for _ in range(20)])
+    def confirm():
+        with event_scope(event):  # as the reply page, in twenty requests at once
+            workflow.confirm(Grant.objects.get(pk=pk))
+
+    errors = run_at_once(*[confirm for _ in range(20)], disable_scopes=False)
 
     assert errors == []
-    grant = Grant.objects.get(pk=pk)
+    with scopes_disabled():
+        grant = Grant.objects.get(pk=pk)
+        assert Voucher.objects.filter(event=event).count() == 1
     assert grant.status == Grant.STATUS_CONFIRMED
     assert grant.voucher_state == Grant.VOUCHER_ISSUED
-    assert Voucher.objects.filter(event=event).count() == 1
     assert [m.to for m in djmail.outbox] == [['ada@example.org']]
     assert LogEntry.objects.filter(action_type='pretix_grants.grant.confirmed', object_id=pk).count() == 1
 
@@ -71,14 +80,20 @@ def test_confirm_and_cancel_at_once_end_consistently(make_grant, grant_settings,
     for i in range(5):
         pk = make_grant(Grant.STATUS_APPROVED, email=f'race{i}@example.org').pk
 
-        errors = run_at_once(
-            lambda: workflow.confirm(Grant.objects.get(pk=pk)),
-            lambda: workflow.cancel(Grant.objects.get(pk=pk), reason='budget'),
-        )
+        def confirm():
+            with event_scope(event):  # the reply page
+                workflow.confirm(Grant.objects.get(pk=pk))
 
-        grant = Grant.objects.get(pk=pk)
+        def cancel():
+            with event_scope(event):  # the grant's page in the control panel
+                workflow.cancel(Grant.objects.get(pk=pk), reason='budget')
+
+        errors = run_at_once(confirm, cancel, disable_scopes=False)
+
+        with scopes_disabled():
+            grant = Grant.objects.get(pk=pk)
+            # none issued, or issued and ended: no voucher of the event can be used
+            assert not Voucher.objects.filter(event=event, max_usages__gt=0).exists()
         assert len(errors) <= 1 and all(isinstance(e, workflow.GrantTransitionError) for e in errors)
         assert grant.status == Grant.STATUS_CANCELLED  # cancel wins either way: it may follow a confirmation
         assert grant.voucher is None
-        # none issued, or issued and ended: no voucher of the event can be used
-        assert not Voucher.objects.filter(event=event, max_usages__gt=0).exists()

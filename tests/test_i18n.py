@@ -18,16 +18,14 @@ import pretix
 import pytest
 from django.core import mail as djmail
 from django.utils.timezone import now
+from django_scopes import scopes_disabled
 from freezegun import freeze_time
 from i18nfield.strings import LazyI18nString
 
 from pretix_grants import lifecycle, mails, workflow
 from pretix_grants.models import Grant
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
-from .conftest import committed
+from .conftest import committed, event_scope
 from .control.conftest import form_data, url
 from .test_applications import (  # noqa: F401
     APPLY, DURING, application, open_event,
@@ -99,6 +97,7 @@ def english_left(translated, english):
 @pytest.fixture
 def speaking(event, grant_settings):
     """The event in English and ``lang``; returns a maker of grants in one of the two."""
+    @scopes_disabled()
     def make(lang, status=Grant.STATUS_PENDING, locale=None, **kwargs):
         event.settings.locales = ['en', lang]
         event.settings.timezone = 'Europe/Berlin'
@@ -111,29 +110,43 @@ def speaking(event, grant_settings):
     return make
 
 
+@scopes_disabled()
+def set_locale(grant, lang):
+    Grant.objects.filter(pk=grant.pk).update(locale=lang)
+
+
+@scopes_disabled()
+def grant_of(email):
+    return Grant.objects.get(email=email)
+
+
 def _mails_of(grant):
     return [m for m in djmail.outbox if grant.email in m.to]
 
 
 def _mail(speaking, lang, kind):
     """The grant's mail of ``kind`` (the one the plugin sends in that situation) in ``lang``."""
+    # the decisions, the application and the reply in the organizer's scope, as their pages run them; the
+    # reminder and the expiry with none, as cron runs them
     if kind in ('decision_approved', 'decision_waiting_list', 'decision_rejected'):
         grant = speaking(lang)
-        workflow.stage_decision(grant, kind.split('_', 1)[1])
-        workflow.publish(grant)
+        with event_scope(grant.event):
+            workflow.stage_decision(grant, kind.split('_', 1)[1])
+            workflow.publish(grant)
     elif kind == 'received':
         grant = speaking(lang)
-        mails.send_received(grant)
+        with event_scope(grant.event):
+            mails.send_received(grant)
     elif kind == 'voucher':
         grant = speaking(lang, Grant.STATUS_APPROVED)
-        with committed():
+        with event_scope(grant.event), committed():
             workflow.confirm(grant)
     elif kind == 'reminder':
         grant = speaking(lang, Grant.STATUS_APPROVED)
         mails.send_reminder(grant)
     elif kind == 'expired':
         grant = speaking(lang, Grant.STATUS_APPROVED)
-        assert lifecycle.expire_offer(grant, at=grant.reply_deadline + timedelta(seconds=1))
+        assert lifecycle.expire_offers(at=grant.reply_deadline + timedelta(seconds=1)) == 1  # cron's whole run
     [m] = _mails_of(grant)
     return m
 
@@ -175,7 +188,7 @@ def test_the_reply_page_speaks_the_grants_language_in_every_state(client, grant_
     event.settings.locales = ['en', lang]
     grant = grant_in(state)
     english = page_texts(client.get(page(grant)))
-    Grant.objects.filter(pk=grant.pk).update(locale=lang)
+    set_locale(grant, lang)
 
     response = client.get(page(grant))
 
@@ -183,9 +196,9 @@ def test_the_reply_page_speaks_the_grants_language_in_every_state(client, grant_
     assert english_left(page_texts(response), english) == []
     if state == 'approved':
         # the decline step asks once more, in the grantee's language too
-        Grant.objects.filter(pk=grant.pk).update(locale='en')
+        set_locale(grant, 'en')
         english = page_texts(client.post(page(grant), {'answer': 'decline'}))
-        Grant.objects.filter(pk=grant.pk).update(locale=lang)
+        set_locale(grant, lang)
         asked = client.post(page(grant), {'answer': 'decline'})
         assert asked.status_code == 200
         assert english_left(page_texts(asked), english) == []
@@ -207,12 +220,12 @@ def test_the_application_form_its_thanks_and_its_status_page_speak_the_visitors_
 
         client.cookies['pretix_language'] = 'en'
         english_thanks = page_texts(client.get(client.post(APPLY, application(locale='en'))['Location']))
-        english_status = page_texts(client.get(page(Grant.objects.get(email='grace@example.org'))))
+        english_status = page_texts(client.get(page(grant_of('grace@example.org'))))
         client.cookies['pretix_language'] = lang
         thanks = client.get(client.post(APPLY, application(locale=lang, email='lin@example.org'))['Location'])
         assert english_left(page_texts(thanks), english_thanks) == []
         del client.cookies['pretix_language']
-        status = client.get(page(Grant.objects.get(email='lin@example.org')))
+        status = client.get(page(grant_of('lin@example.org')))
         assert english_left(page_texts(status), english_status) == []
 
 
@@ -236,8 +249,9 @@ def test_a_new_events_mail_templates_are_pre_filled_in_each_of_its_languages(man
 def test_edited_templates_stay_as_edited_and_untouched_ones_follow_the_language(speaking, event, lang):
     event.settings.grants_mail_decision_approved_subject = LazyI18nString({'en': 'Edited', lang: 'Bearbeitet {event}'})
     edited = speaking(lang)
-    workflow.stage_decision(edited, Grant.STATUS_APPROVED)
-    workflow.publish(edited)
+    with event_scope(event):
+        workflow.stage_decision(edited, Grant.STATUS_APPROVED)
+        workflow.publish(edited)
     [m] = _mails_of(edited)
     assert m.subject == 'Bearbeitet PyConf 2027'
     # the text was not edited: the language's default
@@ -250,7 +264,7 @@ def test_edited_templates_stay_as_edited_and_untouched_ones_follow_the_language(
 def test_get_your_ticket_keeps_the_language_into_the_shop(client, grant_in, event, lang):  # noqa: F811 (fixtures)
     event.settings.locales = ['en', lang]
     grant = grant_in('confirmed')
-    Grant.objects.filter(pk=grant.pk).update(locale=lang)
+    set_locale(grant, lang)
     html = client.get(page(grant)).content.decode()
     link = re.search(r'<a href="([^"]+)"[^>]*id="redeem"', html).group(1).replace('&amp;', '&')
 
@@ -264,6 +278,7 @@ def test_get_your_ticket_keeps_the_language_into_the_shop(client, grant_in, even
     assert grant.voucher.code in redeem.content.decode()
     # the voucher mail's link does the same
     grant.refresh_from_db()
-    mails.resend_voucher(grant)
+    with event_scope(event):  # the grant page's "send again"
+        mails.resend_voucher(grant)
     m = [m for m in djmail.outbox if m.to == [grant.email]][-1]
     assert f'locale={lang}&next=%2Fpyconf%2F2027%2Fredeem%3Fvoucher%3D{grant.voucher.code}' in m.body

@@ -16,12 +16,10 @@ from pretix.base.models import Voucher
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from .browser import CHROMIUM
 from .catalogues import catalogues
+from .conftest import event_scope
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason='chromium not found: install it with `apt-get install -y chromium`',
@@ -55,10 +53,10 @@ def german_offer(live_server, settings, event, grant_settings, make_grant):
     settings.COMPRESS_ENABLED = True
     settings.COMPRESS_PRECOMPILERS = settings.COMPRESS_PRECOMPILERS_ORIGINAL
     settings.COMPRESS_CACHE_BACKEND = 'default'
-    with scopes_disabled():
-        event.settings.locales = ['en', 'de']
-        event.settings.timezone = 'Europe/Berlin'
-        grant = make_grant(Grant.STATUS_PENDING, name='Jonas Becker', email='jonas@example.org', locale='de')
+    event.settings.locales = ['en', 'de']
+    event.settings.timezone = 'Europe/Berlin'
+    grant = make_grant(Grant.STATUS_PENDING, name='Jonas Becker', email='jonas@example.org', locale='de')
+    with event_scope(event):  # as the control panel stages and publishes
         workflow.stage_decision(grant, Grant.STATUS_APPROVED)
         djmail.outbox = []
         workflow.publish(grant)
@@ -100,7 +98,7 @@ def test_a_german_grantee_confirms_and_shops_in_german(browser_page, german_offe
         grant.refresh_from_db()
         assert grant.status == Grant.STATUS_CONFIRMED
         assert Voucher.objects.filter(event=grant.event).count() == 1
-        expect(code).to_have_text(grant.voucher.code)
+    expect(code).to_have_text(grant.voucher.code)
     all_german()
     shoot('bestaetigt')
 

@@ -13,11 +13,9 @@ from pretix.base.models import OutgoingMail
 
 from pretix_grants import mails, workflow
 from pretix_grants.models import GrantMail
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 from .browser import CHROMIUM
+from .conftest import event_scope
 from .control.conftest import url
 
 pytestmark = pytest.mark.skipif(
@@ -32,13 +30,14 @@ def test_organizer_sees_the_delayed_mail_and_when_it_was_resent(
     settings.SITE_URL = live_server.url  # pretix's pages load their scripts' data from here
     failed = []
     page.on('response', lambda r: failed.append(f'{r.status} {r.url}') if r.status >= 400 else None)
-    with scopes_disabled():
+    with event_scope(event):  # as the reply page confirms; the voucher task and its mail follow the commit
         workflow.confirm(approved_grant)
+    with scopes_disabled():
         record = GrantMail.objects.get(grant=approved_grant, kind=GrantMail.KIND_VOUCHER)
         # its worker died while sending it, half an hour ago
         OutgoingMail.objects.filter(pk=record.outgoing_mail_id).update(
             status=OutgoingMail.STATUS_INFLIGHT, inflight_since=now() - timedelta(minutes=30), sent=None)
-        assert mails.resend_stalled() == (0, 1)
+    assert mails.resend_stalled() == (0, 1)  # with no scope, as cron runs it
 
     page.goto(live_server.url + '/control/login')
     page.fill('input[name=email]', 'manager@example.org')

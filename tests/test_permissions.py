@@ -1,9 +1,6 @@
 import pytest
 
 from pretix_grants.permissions import MANAGE, VIEW
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
 
 @pytest.mark.django_db

@@ -3,16 +3,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_scopes import scopes_disabled
 from hierarkey.proxy import dirty_cache_keys
 from pretix.base.models import Voucher
 
 from pretix_grants import workflow
 from pretix_grants.models import Grant
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
 
-from .conftest import committed
+from .conftest import committed, event_scope
 
 # confirm (lock, status, log), then the task: lock, voucher lookup, quota check, code, voucher, logs, mail
 # queued, and here also pretix's mail send and webhook check, which a worker does after commit in production.
@@ -22,13 +20,15 @@ CONFIRMATION_QUERIES = {'sqlite': 45, 'postgresql': 48}
 
 
 def confirm_counting(grant):
-    with CaptureQueriesContext(connection) as ctx, committed():
+    # the reply page's confirmation, and the voucher task it queues, each in the organizer's scope
+    with CaptureQueriesContext(connection) as ctx, event_scope(grant.event), committed():
         workflow.confirm(grant)
     grant.refresh_from_db()
     assert grant.voucher_state == Grant.VOUCHER_ISSUED
     return len(ctx.captured_queries)
 
 
+@scopes_disabled()
 def crowd(event, item, make_grant, n):
     """n other grants in every state, and n vouchers of this event sent or not."""
     statuses = [s for s, _ in Grant.STATUS_CHOICES]
@@ -76,7 +76,7 @@ def test_confirmation_to_mail_queued_costs_at_most_25_queries(make_grant, grant_
     settings_cached()
 
     def confirm(grant):
-        with CaptureQueriesContext(connection) as ctx:
+        with CaptureQueriesContext(connection) as ctx, event_scope(event):
             workflow.confirm(grant)
             issuance.issue_voucher(grant.pk, event=event)  # the task the confirmation queued
         grant.refresh_from_db()

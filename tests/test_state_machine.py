@@ -4,6 +4,7 @@ import pytest
 from django.core import mail as djmail
 from django.db import IntegrityError, transaction
 from django.utils.timezone import now
+from django_scopes import scopes_disabled
 from freezegun import freeze_time
 from pretix.base.models import LogEntry
 
@@ -14,9 +15,8 @@ from pretix_grants.workflow import (
     GRANTEE, ORGANIZER, SYSTEM, TRANSITIONS, GrantTransitionError,
     ReplyDeadlinePassed,
 )
-from tests.legacy_scopes import (  # NOQA: F401 (not yet in production's conditions)
-    whole_test_without_scopes,
-)
+
+from .conftest import event_scope
 
 ALL_STATUSES = [s for s, _ in Grant.STATUS_CHOICES]
 ACTORS = [ORGANIZER, GRANTEE, SYSTEM]
@@ -32,7 +32,8 @@ def snapshot(grant):
 def test_every_allowed_transition_works(old, new, make_grant, grant_settings):
     grant = make_grant(old)
     actor = sorted(TRANSITIONS[(old, new)])[0]
-    workflow.change_status(grant, new, actor=actor)
+    with event_scope(grant.event):
+        workflow.change_status(grant, new, actor=actor)
     grant.refresh_from_db()
     assert grant.status == new
     entry = LogEntry.objects.get(action_type=f'pretix_grants.grant.{new}', object_id=grant.pk)
@@ -51,7 +52,7 @@ ILLEGAL = [
 def test_every_illegal_transition_is_refused_and_changes_nothing(old, new, actor, make_grant, grant_settings):
     grant = make_grant(old)
     before = snapshot(grant)
-    with pytest.raises(GrantTransitionError) as e:
+    with event_scope(grant.event), pytest.raises(GrantTransitionError) as e:
         workflow.change_status(grant, new, actor=actor)
     assert snapshot(grant) == before
     assert not LogEntry.objects.filter(object_id=grant.pk, action_type__startswith='pretix_grants.').exists()
@@ -62,7 +63,7 @@ def test_every_illegal_transition_is_refused_and_changes_nothing(old, new, actor
 @pytest.mark.django_db
 def test_rejected_grant_cannot_be_confirmed_with_a_readable_message(make_grant, grant_settings):
     grant = make_grant(Grant.STATUS_REJECTED)
-    with pytest.raises(GrantTransitionError) as e:
+    with event_scope(grant.event), pytest.raises(GrantTransitionError) as e:
         workflow.confirm(grant)
     assert str(e.value) == 'A grant that is "rejected" cannot become "confirmed" (grantee).'
     grant.refresh_from_db()
@@ -74,18 +75,19 @@ def test_rejected_grant_cannot_be_confirmed_with_a_readable_message(make_grant, 
 @pytest.mark.parametrize('status', [Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST])
 def test_grantee_cannot_confirm_before_an_offer(status, make_grant, grant_settings):
     grant = make_grant(status)
-    with pytest.raises(GrantTransitionError):
+    with event_scope(grant.event), pytest.raises(GrantTransitionError):
         workflow.confirm(grant, actor=GRANTEE)
     grant.refresh_from_db()
     assert grant.status == status
-    assert not grant.event.vouchers.exists()
+    with scopes_disabled():
+        assert not grant.event.vouchers.exists()
 
 
 @pytest.mark.django_db
 def test_confirming_after_the_deadline_is_refused(make_grant, grant_settings):
     deadline = now() + timedelta(days=3)
     grant = make_grant(Grant.STATUS_APPROVED, reply_deadline=deadline)
-    with freeze_time(deadline + timedelta(seconds=1)):
+    with freeze_time(deadline + timedelta(seconds=1)), event_scope(grant.event):
         with pytest.raises(ReplyDeadlinePassed) as e:
             workflow.confirm(grant, actor=GRANTEE)
         assert 'deadline' in str(e.value)
@@ -93,14 +95,15 @@ def test_confirming_after_the_deadline_is_refused(make_grant, grant_settings):
             workflow.refuse(grant, actor=GRANTEE)
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_APPROVED
-    assert not grant.event.vouchers.exists()
+    with scopes_disabled():
+        assert not grant.event.vouchers.exists()
 
 
 @pytest.mark.django_db
 def test_confirming_just_before_the_deadline_works(make_grant, grant_settings):
     deadline = now() + timedelta(days=3)
     grant = make_grant(Grant.STATUS_APPROVED, reply_deadline=deadline)
-    with freeze_time(deadline - timedelta(seconds=1)):
+    with freeze_time(deadline - timedelta(seconds=1)), event_scope(grant.event):
         workflow.confirm(grant, actor=GRANTEE)
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_CONFIRMED
@@ -109,8 +112,9 @@ def test_confirming_just_before_the_deadline_works(make_grant, grant_settings):
 @pytest.mark.django_db
 def test_confirmed_grantee_may_still_withdraw(make_grant, grant_settings):
     grant = make_grant(Grant.STATUS_APPROVED)
-    workflow.confirm(grant)
-    workflow.refuse(grant, actor=GRANTEE, reason='Cannot travel after all')
+    with event_scope(grant.event):  # as the reply page does
+        workflow.confirm(grant)
+        workflow.refuse(grant, actor=GRANTEE, reason='Cannot travel after all')
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_REFUSED
     entry = LogEntry.objects.get(action_type='pretix_grants.grant.refused', object_id=grant.pk)
@@ -121,14 +125,16 @@ def test_confirmed_grantee_may_still_withdraw(make_grant, grant_settings):
 @pytest.mark.django_db
 def test_staged_decision_is_invisible_until_published(make_grant, grant_settings, user):
     grant = make_grant(Grant.STATUS_PENDING, email='grace@example.org')
-    workflow.stage_decision(grant, Grant.STATUS_APPROVED, user=user)
+    with event_scope(grant.event):
+        workflow.stage_decision(grant, Grant.STATUS_APPROVED, user=user)
     grant.refresh_from_db()
     assert grant.status == Grant.STATUS_PENDING
     assert grant.decision == Grant.STATUS_APPROVED
     assert djmail.outbox == []
 
     with freeze_time(now()):
-        workflow.publish(grant, user=user)
+        with event_scope(grant.event):
+            workflow.publish(grant, user=user)
         grant.refresh_from_db()
         assert grant.status == Grant.STATUS_APPROVED
         assert grant.decision is None
@@ -142,10 +148,12 @@ def test_staged_decision_is_invisible_until_published(make_grant, grant_settings
 @pytest.mark.django_db
 def test_staging_an_impossible_decision_is_refused(make_grant, grant_settings):
     grant = make_grant(Grant.STATUS_CONFIRMED)
-    with pytest.raises(GrantTransitionError):
-        workflow.stage_decision(grant, Grant.STATUS_REJECTED)
-    with pytest.raises(GrantTransitionError):
-        workflow.stage_decision(make_grant(), 'confirmed')
+    other = make_grant()
+    with event_scope(grant.event):
+        with pytest.raises(GrantTransitionError):
+            workflow.stage_decision(grant, Grant.STATUS_REJECTED)
+        with pytest.raises(GrantTransitionError):
+            workflow.stage_decision(other, 'confirmed')
     grant.refresh_from_db()
     assert grant.decision is None
 
@@ -153,7 +161,7 @@ def test_staging_an_impossible_decision_is_refused(make_grant, grant_settings):
 @pytest.mark.django_db
 def test_publishing_without_a_staged_decision_is_refused(make_grant, grant_settings):
     grant = make_grant()
-    with pytest.raises(GrantTransitionError) as e:
+    with event_scope(grant.event), pytest.raises(GrantTransitionError) as e:
         workflow.publish(grant)
     assert 'no staged decision' in str(e.value)
 
@@ -170,9 +178,10 @@ def test_status_change_signal_fires_after_commit(make_grant, grant_settings):
     listener.__module__ = 'pretix_grants.tests'
     grant_status_changed.connect(listener, dispatch_uid='test_listener')
     try:
-        workflow.change_status(grant, Grant.STATUS_WAITING_LIST, actor=ORGANIZER)
-        with pytest.raises(GrantTransitionError):
-            workflow.change_status(grant, Grant.STATUS_CONFIRMED, actor=GRANTEE)
+        with event_scope(grant.event):
+            workflow.change_status(grant, Grant.STATUS_WAITING_LIST, actor=ORGANIZER)
+            with pytest.raises(GrantTransitionError):
+                workflow.change_status(grant, Grant.STATUS_CONFIRMED, actor=GRANTEE)
     finally:
         grant_status_changed.disconnect(dispatch_uid='test_listener')
     assert received == [(grant.event, grant.pk, Grant.STATUS_PENDING, Grant.STATUS_WAITING_LIST, False)]
@@ -195,9 +204,10 @@ def test_secret_is_long_and_unique(make_grant):
 @pytest.mark.django_db
 def test_log_entries_read_well_in_pretix(make_grant, grant_settings, user):
     grant = make_grant(Grant.STATUS_PENDING)
-    workflow.stage_decision(grant, Grant.STATUS_APPROVED, user=user)
-    workflow.publish(grant, user=user)
-    workflow.confirm(grant)
+    with event_scope(grant.event):
+        workflow.stage_decision(grant, Grant.STATUS_APPROVED, user=user)
+        workflow.publish(grant, user=user)
+        workflow.confirm(grant)
     texts = [str(e.display()) for e in LogEntry.objects.filter(object_id=grant.pk, action_type__startswith='pretix_grants')]
     assert 'A decision has been staged: approved.' in texts
     assert 'The grant has been approved and offered to the grantee.' in texts
