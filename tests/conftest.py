@@ -1,3 +1,4 @@
+import logging
 import os
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
@@ -9,6 +10,7 @@ from django.test import TestCase
 from django.utils import translation
 from django.utils.timezone import now
 from django_scopes import scope, scopes_disabled
+from django_scopes.exceptions import ScopeError
 from pretix.base.models import Event, Organizer, User
 from rest_framework.test import APIClient
 
@@ -26,6 +28,33 @@ collect_ignore = [] if os.environ.get('DJANGO_SETTINGS_MODULE') == 'tests.stack.
 def pytest_sessionstart(session):
     # pages and mails are read in the grantee's language: the .mo files must match the .po files (as `make` does)
     catalogues.compile_outdated()
+
+
+class _ScopeErrors(logging.Handler):
+    """The plugin's guarded receivers log their failures instead of raising: a scope error among them fails the test."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.found = []
+
+    def emit(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        text = f'{record.getMessage()} {exc!r}'
+        if isinstance(exc, ScopeError) or 'DisabledQuerySet' in text or 'needs to be active' in text:
+            self.found.append(f'{record.name}: {text}')
+
+
+@pytest.fixture(autouse=True)
+def _no_scope_error_swallowed():
+    """Production's conditions hold only if no receiver of the plugin failed for want of a scope on the way."""
+    handler = _ScopeErrors()
+    logger = logging.getLogger('pretix_grants')
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    assert handler.found == [], 'a receiver of the plugin failed for want of a scope'
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ import logging
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scope
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import register_mail_placeholders
@@ -42,12 +43,14 @@ def grant_created(sender, instance, created=False, raw=False, **kwargs):
 
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_tickets_status_changed')
 def status_changed(sender, grant, old_status, new_status, **kwargs):
-    # after the status change's commit: a failure here is logged, never the organizer's or grantee's error page
+    # after the status change's commit: a failure here is logged, never the organizer's or grantee's error page. A
+    # status changes in requests, tasks, cron and shells alike: the grant's organizer is the scope either way.
     try:
-        if new_status in rules.ENDED:
-            rules.release(grant)
-        elif rules.hold_due(grant):
-            rules.hold(grant)
+        with scope(organizer=grant.event.organizer):
+            if new_status in rules.ENDED:
+                rules.release(grant)
+            elif rules.hold_due(grant):
+                rules.hold(grant)
     except Exception:
         logger.exception('Holding or releasing the ticket of grant %s failed', grant.pk)
 
