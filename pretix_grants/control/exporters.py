@@ -40,7 +40,7 @@ class GrantExporter(ListExporter):
         qs = questions(self.event)
         orders = self._order_codes(grants)
         yield [
-            _('Name'), _('Email'), _('Language'), _('Status'), _('Staged decision'), _('Reply deadline'),
+            _('Name'), _('Email'), _('Language'), _('Type'), _('Status'), _('Staged decision'), _('Reply deadline'),
             _('Free ticket'), _('Travel'), _('Accommodation'), _('Other'), _('Total'), _('Voucher code'),
             _('Voucher state'), _('Order code'), _('Mail state'), _('Applied'),
             _('Requested: ticket'), _('Requested: travel'), _('Requested: accommodation'), _('Requested: other'),
@@ -53,7 +53,8 @@ class GrantExporter(ListExporter):
         for g in grants:
             mail_state = MAIL_STATES[g.mail_state]
             yield [
-                g.name, g.email, g.locale, g.get_status_display(), g.get_decision_display() or '',
+                g.name, g.email, g.locale, g.get_grant_type_display(), g.get_status_display(),
+                g.get_decision_display() or '',
                 g.reply_deadline.astimezone(tz).strftime(fmt) if g.reply_deadline else '',
                 _('Yes') if g.ticket else _('No'),
                 g.travel_amount, g.accommodation_amount, g.other_amount, cents(g.total),

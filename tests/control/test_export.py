@@ -41,7 +41,7 @@ def test_csv_export_has_every_grant_with_the_right_columns(event, grants):
     name, ctype, data = render(event, 'default')
     assert name.endswith('.csv') and '2027_grants' in name
     rows = list(csv.reader(io.StringIO(data.decode('utf-8-sig'))))
-    assert rows[0] == ['Name', 'Email', 'Language', 'Status', 'Staged decision', 'Reply deadline', 'Free ticket',
+    assert rows[0] == ['Name', 'Email', 'Language', 'Type', 'Status', 'Staged decision', 'Reply deadline', 'Free ticket',
                        'Travel', 'Accommodation', 'Other', 'Total', 'Voucher code', 'Voucher state', 'Order code',
                        'Mail state', 'Applied', 'Requested: ticket', 'Requested: travel',
                        'Requested: accommodation', 'Requested: other', 'Requested: total',
@@ -54,7 +54,7 @@ def test_csv_export_has_every_grant_with_the_right_columns(event, grants):
     assert (bob['Voucher code'], bob['Voucher state'], bob['Order code'], bob['Mail state']) == (
         'BOBFREE', 'issued', 'ABC12', 'failed')
     assert Decimal(bob['Total']) == Decimal('420.00')
-    assert by_name['Cy']['Status'] == 'rejected'
+    assert by_name['Cy']['Status'] == 'rejected' and by_name['Cy']['Type'] == 'Application'
 
 
 @pytest.mark.django_db
