@@ -45,6 +45,7 @@ FLOORS = {
     'control.actions': 6,
     'control.forms': 7, 'control.importer': 7, 'control.nav': 7, 'control.eventcopy': 7, 'control.dashboard': 7,
     'control.exporters': 7, 'templatetags.grant_claims': 7, 'templatetags.grant_dates': 7,
+    'templatetags.grant_forms': 7,
     'control.listing': 8,
     'control.views': 9, 'claims.control': 9, 'letters.control': 9,
     'control.bulk': 10, 'control.import_views': 10,

@@ -25,6 +25,7 @@ from . import report, rules
 from .suppression import SHOWN
 
 MONEY_COLUMNS = ('granted', 'confirmed', 'claimed')
+BUDGET_COLUMNS = ('budget', 'left')
 
 
 def insights_url(event, name='control.insights'):
@@ -111,20 +112,27 @@ def view_context(event, fig):
 
     m = fig['money']
     marks = _marks(event, fig)
-    money_rows = [{'label': r['label'], **{col: t(r[col], True) for col in ('granted', 'confirmed', 'claimed')}}
-                  for r in m['rows']]
-    money_total = {col: t(m[col], True) for col in ('granted', 'confirmed', 'claimed', 'approved', 'paid')}
+
+    def t_or_dash(cell):
+        return '–' if cell is None else t(cell, True)
+
+    columns = MONEY_COLUMNS + BUDGET_COLUMNS if m['has_budget'] else MONEY_COLUMNS
+    money_rows = [{'label': r['label'], **{col: t_or_dash(r[col]) for col in columns}} for r in m['rows']]
+    money_total = {col: t_or_dash(m[col]) for col in columns + ('approved', 'paid')}
     charts = {
         'funnel': [{'label': c.label, 'value': c.chart_value(), 'text': t(c)} for c in fig['funnel']],
-        'money': [{'label': r['label'], **{col: float(r[col].chart_value()) for col in MONEY_COLUMNS},
-                   **{f'{col}_text': t(r[col], True) for col in ('granted', 'confirmed', 'claimed')}}
+        'money': [{'label': r['label'],
+                   **{col: float(r[col].chart_value()) if r[col] is not None else 0 for col in columns},
+                   **{f'{col}_text': t_or_dash(r[col]) for col in columns}}
                   for r in m['rows']],
+        'money_columns': list(columns),
         'days': [{'label': c.label, 'value': c.chart_value(), 'text': t(c)} for c in fig['days']['cells']],
         'events': [d.isoformat() for d in marks],
         'who': [{'key': tb['key'], 'rows': [{'label': c.label, 'value': c.chart_value(), 'text': t(c)}
                                             for c in tb['cells']]} for tb in [fig['types']] + fig['who']],
         'labels': {'count': str(_('Applications')), 'granted': str(_('Granted')),
                    'confirmed': str(pgettext_lazy('money', 'Confirmed')), 'claimed': str(_('Claimed')),
+                   'budget': str(_('Budget')), 'left': str(_('Left of the budget')),
                    'grants': str(_('Grants'))},
     }
     att = fig['attendance']
@@ -132,9 +140,7 @@ def view_context(event, fig):
         'fig': fig, 'k': k, 'applied_text': t(fig['applied']), 'funnel': funnel,
         'statuses': table(fig['statuses']), 'types': table(fig['types']), 'who': [table(tb) for tb in fig['who']],
         'days': table(fig['days']),
-        'money_rows': money_rows, 'money_total': money_total,
-        'budget': money(m['budget']) if m['budget'] is not None else None,
-        'left': t(m['left'], True) if m['left'] is not None else None,
+        'money_rows': money_rows, 'money_total': money_total, 'has_budget': m['has_budget'],
         'rate_grantees': att['grantees'], 'rate_all': att['all'],
         'charts_json': json.dumps(charts),
         'marks': [date_format(d, 'SHORT_DATE_FORMAT') for d in marks],

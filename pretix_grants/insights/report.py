@@ -21,6 +21,7 @@ from reportlab.graphics.charts.barcharts import (
 )
 from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -41,7 +42,10 @@ FONT_FILES = {FONT: 'fonts/OpenSans-Regular.ttf', FONT_BOLD: 'fonts/OpenSans-Bol
 # pretix's control panel colours (the statistics plugin's charts)
 PURPLE = colors.HexColor('#3b1c4a')
 GREEN = colors.HexColor('#50a167')
-GREY = colors.HexColor('#8e44ad')
+VIOLET = colors.HexColor('#8e44ad')
+GREY = colors.HexColor('#7f7f7f')
+BLUE = colors.HexColor('#3b7fc4')
+COLOURS = (PURPLE, GREEN, VIOLET, GREY, BLUE)
 MAX_ROWS = 12  # the longest table of a dimension in the report; the CSV has all rows
 
 
@@ -56,6 +60,10 @@ STYLES = {
     'h2': ParagraphStyle('h2', fontName=FONT_BOLD, fontSize=12, leading=15, spaceBefore=4 * mm, spaceAfter=2 * mm,
                          textColor=PURPLE),
     'body': ParagraphStyle('body', fontName=FONT, fontSize=9.5, leading=13),
+    'cell': ParagraphStyle('cell', fontName=FONT, fontSize=8.5, leading=10.5),
+    'cell_bold': ParagraphStyle('cell_bold', fontName=FONT_BOLD, fontSize=8.5, leading=10.5),
+    'amount': ParagraphStyle('amount', fontName=FONT, fontSize=8.5, leading=10.5, alignment=TA_RIGHT),
+    'amount_bold': ParagraphStyle('amount_bold', fontName=FONT_BOLD, fontSize=8.5, leading=10.5, alignment=TA_RIGHT),
     'small': ParagraphStyle('small', fontName=FONT, fontSize=7.5, leading=10, textColor=colors.HexColor('#555555')),
 }
 
@@ -81,10 +89,12 @@ def _logo(event):
         return None
 
 
-def _table(rows, widths, header=True, align_right_from=1, align_right_until=-1):
+def _table(rows, widths, header=True, align_right_from=1, align_right_until=-1, padding=6):
     t = Table(rows, colWidths=widths, hAlign='LEFT', repeatRows=1 if header else 0)
     style = [
         ('FONT', (0, 0), (-1, -1), FONT, 8.5),
+        ('LEFTPADDING', (0, 0), (-1, -1), padding),
+        ('RIGHTPADDING', (0, 0), (-1, -1), padding),
         ('ALIGN', (align_right_from, 0), (align_right_until, -1), 'RIGHT'),
         ('LINEBELOW', (0, 0), (-1, 0 if header else -1), 0.5, colors.HexColor('#999999')),
         ('TOPPADDING', (0, 0), (-1, -1), 1.5),
@@ -96,7 +106,7 @@ def _table(rows, widths, header=True, align_right_from=1, align_right_until=-1):
     return t
 
 
-def _bar_chart(labels, series, width, height, horizontal=False, colours=(PURPLE, GREEN, GREY)):
+def _bar_chart(labels, series, width, height, horizontal=False, colours=COLOURS):
     """A bar chart of ``series`` (lists of numbers, a suppressed number drawn as 0) in pretix's colours."""
     d = Drawing(width, height)
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
@@ -127,7 +137,7 @@ def _bar_chart(labels, series, width, height, horizontal=False, colours=(PURPLE,
     return d
 
 
-def _legend(drawing, names, colours=(PURPLE, GREEN, GREY)):
+def _legend(drawing, names, colours=COLOURS):
     x = drawing.width - 4 * mm
     for name, c in reversed(list(zip(names, colours))):
         drawing.add(String(x, drawing.height - 3 * mm, name, fontName=FONT, fontSize=7, fillColor=c,
@@ -195,21 +205,34 @@ def story(event, fig):
     # money
     m = fig['money']
     names = [_('Granted'), pgettext('money', 'Confirmed'), _('Claimed')]
-    rows = [[_('Category'), *names]]
+    columns = ['granted', 'confirmed', 'claimed']
+    if m['has_budget']:
+        names += [_('Budget'), _('Left of the budget')]
+        columns += ['budget', 'left']
+
+    def amount(cell):
+        return '–' if cell is None else t(cell, True)
+
+    def cells(texts, header=False):
+        # paragraphs: a long "fewer than k grants" or heading wraps in its column instead of running into the next
+        return [Paragraph(escape(str(text)), s['cell_bold' if header else 'cell'] if i == 0 else
+                          s['amount_bold' if header else 'amount']) for i, text in enumerate(texts)]
+
+    rows = [cells([_('Category'), *names], header=True)]
     for r in m['rows']:
-        rows.append([r['label'], t(r['granted'], True), t(r['confirmed'], True), t(r['claimed'], True)])
-    rows.append([_('Total'), t(m['granted'], True), t(m['confirmed'], True), t(m['claimed'], True)])
+        rows.append(cells([r['label'], *(amount(r[col]) for col in columns)]))
+    rows.append(cells([_('Total'), *(amount(m[col]) for col in columns)]))
     extra = [[_('Claims approved'), t(m['approved'], True)], [_('Paid out'), t(m['paid'], True)]]
-    if m['budget'] is not None:
-        extra += [[_('Budget'), money(m['budget'])], [_('Left of the budget'), t(m['left'], True)]]
     chart = _legend(_bar_chart([r['label'] for r in m['rows']],
-                               [[float(r[col].chart_value()) for r in m['rows']]
-                                for col in ('granted', 'confirmed', 'claimed')], width * 0.42, 48 * mm), names)
+                               [[float(r[col].chart_value()) if r[col] is not None else 0 for r in m['rows']]
+                                for col in columns], width * 0.62, 48 * mm), names)
+    column = (width - width * 0.15) / len(columns)
     out.append(KeepTogether([
         Paragraph(escape(_('Money by category')), s['h2']),
-        Table([[[_table(rows, [width * 0.16, width * 0.135, width * 0.135, width * 0.135]), Spacer(1, 2 * mm),
-                 _table(extra, [width * 0.3, width * 0.2], header=False)], chart]],
-              colWidths=[width * 0.58, width * 0.42],
+        _table(rows, [width * 0.15] + [column] * len(columns), padding=3),
+        Spacer(1, 2 * mm),
+        Table([[_table(extra, [width * 0.22, width * 0.14], header=False), chart]],
+              colWidths=[width * 0.38, width * 0.62],
               style=[('VALIGN', (0, 0), (-1, -1), 'TOP'), ('LEFTPADDING', (0, 0), (-1, -1), 0)]),
     ]))
 
@@ -282,11 +305,6 @@ def csv_rows(event, fig):
            _pct(att['grantees'])]
     yield ['attendance', _('Attendance rate of all attendees'), '' if att['all'] is None else att['all'],
            _pct(att['all'])]
-    if fig['money']['budget'] is not None:
-        yield ['money_budget', _('Budget'), str(fig['money']['budget']), money(fig['money']['budget'])]
-        left = fig['money']['left']
-        yield ['money_left', _('Left of the budget'), str(left.value) if left.shown else '',
-               rules.text(left, fig['k'], money)]
 
 
 def csv_bytes(event, fig):

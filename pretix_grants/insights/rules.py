@@ -342,8 +342,8 @@ def _rate(part, whole):
 
 
 def _money(event, a, claims, k):
-    """Money per category (granted, confirmed, claimed) and in total (also approved, paid, the budget and what is
-    left)."""
+    """Money per category (granted, confirmed, claimed, its budget and what is left of it) and in total (also
+    approved and paid)."""
     columns = {}
     for col in ('granted', 'confirmed', 'claimed'):
         cells = []
@@ -362,17 +362,27 @@ def _money(event, a, claims, k):
     approved = Cell('approved', '', a['approved_sum'], n=a['approved_n'],
                     state=sup.protect_count(a['approved_n'], k))
     paid = Cell('paid', '', a['paid_sum'], n=a['paid'], state=sup.protect_count(a['paid'], k))
-    budget = event.settings.get('grants_budget', as_type=Decimal)
     granted_total = columns['granted'][1]
-    left = None
-    if budget is not None:
-        left = Cell('left', '', budget - granted_total.value, state=granted_total.state)
+    budget, left = _budget(event.settings.get('grants_budget', as_type=Decimal), granted_total)
     rows = []
     for i, (c, label) in enumerate(CATEGORIES):
-        rows.append({'key': c, 'label': str(label), 'granted': columns['granted'][0][i],
-                     'confirmed': columns['confirmed'][0][i], 'claimed': columns['claimed'][0][i]})
+        granted = columns['granted'][0][i]
+        row_budget, row_left = _budget(event.settings.get(f'grants_budget_{c}', as_type=Decimal), granted)
+        rows.append({'key': c, 'label': str(label), 'granted': granted, 'confirmed': columns['confirmed'][0][i],
+                     'claimed': columns['claimed'][0][i], 'budget': row_budget, 'left': row_left})
     return {'rows': rows, 'granted': granted_total, 'confirmed': columns['confirmed'][1],
-            'claimed': columns['claimed'][1], 'approved': approved, 'paid': paid, 'budget': budget, 'left': left}
+            'claimed': columns['claimed'][1], 'approved': approved, 'paid': paid, 'budget': budget, 'left': left,
+            'has_budget': budget is not None or any(r['budget'] is not None for r in rows)}
+
+
+def _budget(amount, granted):
+    """
+    A budget (a setting, published as it is) and what is left of it after ``granted``: the budget is known, so what
+    is left tells the granted amount and is "not shown" wherever that is not shown.
+    """
+    if amount is None:
+        return None, None
+    return Cell('budget', '', amount), Cell('left', '', amount - granted.value, state=SHOWN if granted.shown else HIDDEN)
 
 
 def flat(fig):
@@ -392,10 +402,12 @@ def flat(fig):
         rows.append(('day', c.label, c))
     m = fig['money']
     for r in m['rows']:
-        for col in ('granted', 'confirmed', 'claimed'):
-            rows.append((f'money_{col}', r['label'], r[col]))
-    for col in ('granted', 'confirmed', 'claimed', 'approved', 'paid'):
-        rows.append((f'money_{col}', str(_('Total')), m[col]))
+        for col in ('granted', 'confirmed', 'claimed', 'budget', 'left'):
+            if r[col] is not None:
+                rows.append((f'money_{col}', r['label'], r[col]))
+    for col in ('granted', 'confirmed', 'claimed', 'approved', 'paid', 'budget', 'left'):
+        if m[col] is not None:
+            rows.append((f'money_{col}', str(_('Total')), m[col]))
     out = []
     for section, label, cell in rows:
         out.append((section, label, cell.value if cell.shown else None, text(cell, k)))

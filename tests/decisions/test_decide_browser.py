@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from pretix_grants.models import Draw, Grant
 
+from ..a11y import axe_findings
 from ..browser import (
     PHONE, Shooter, compressed_styles, fits_the_screen, needs_chromium, watch,
 )
@@ -46,14 +47,20 @@ def test_a_decision_day_with_a_draw_at_the_line(desktop_page, control, event, pr
     expect(page.locator('#proposal-table tbody tr')).to_have_count(4)
     expect(page.locator('#stage-proposal')).to_be_disabled()
     shoot('proposal')
+    found = axe_findings(page, '#grants-decide')
+    assert found == [], '\n'.join(found)
 
     page.get_by_role('button', name='Commit to a draw').click()
     expect(page.locator('#draw-commitment')).to_be_visible()
     shoot('committed')
+    found = axe_findings(page, '#grants-decide')
+    assert found == [], '\n'.join(found)
     page.get_by_role('button', name='Draw the lots').click()
     expect(page.locator('#draw-done')).to_be_visible()
     expect(page.locator('.proposal-reason', has_text='drawn 1 of 2')).to_have_count(1)
     shoot('drawn')
+    found = axe_findings(page, '#grants-decide')
+    assert found == [], '\n'.join(found)
     page.get_by_role('button', name='Stage these decisions').click()
     expect(page.get_by_text('The proposal has been staged: 2 offers, 2 on the waiting list')).to_be_visible()
 
@@ -77,4 +84,6 @@ def test_a_decision_day_with_a_draw_at_the_line(desktop_page, control, event, pr
     expect(applicant.locator('#draw-check')).to_contain_text('hmac.new(seed.encode()')
     assert fits_the_screen(applicant)
     Shooter(applicant, shoot.folder, 'applicant-')('draw-page')
+    found = axe_findings(applicant, '#grants-draw')
+    assert found == [], '\n'.join(found)
     assert applicant_errors == []

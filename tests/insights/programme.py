@@ -43,6 +43,8 @@ PEOPLE = [
 REVIEWED = 9  # the first nine applications get a score
 TRAVEL = Decimal('200.00')
 ACCOMMODATION = Decimal('100.00')  # for every second offered grant
+BUDGET = Decimal('3000.00')
+BUDGETS = {'travel': Decimal('1500.00'), 'accommodation': Decimal('500.00')}  # no budget of its own for "other"
 OTHER_TICKETS, OTHER_CHECKED_IN = 3, 2  # attendees without a grant
 
 
@@ -63,7 +65,9 @@ def build(event, item):
     event.settings.grants_applications_open = now() - timedelta(days=40)
     event.settings.grants_applications_close = now() + timedelta(days=1)
     event.settings.grants_voucher_item = item.pk
-    event.settings.grants_budget = Decimal('3000.00')
+    event.settings.grants_budget = BUDGET
+    for category, amount in BUDGETS.items():
+        event.settings.set(f'grants_budget_{category}', amount)
     for n, person in enumerate(PEOPLE):
         apply(event, n, person[0], person[1])
     with scopes_disabled():

@@ -4,6 +4,7 @@ programme built through the plugin's public flows and pretix's own orders and ch
 """
 import csv
 import io
+import json
 import re
 from html.parser import HTMLParser
 
@@ -72,6 +73,12 @@ def page(client, event):
     return Tables(r.content.decode())
 
 
+def chart_data(html):
+    """The figures the page's charts draw (its JSON)."""
+    data = re.search(r'<script type="application/json" id="grants-insights-data">(.*?)</script>', html, re.S)
+    return json.loads(data.group(1))
+
+
 def report(client, event, fmt, locale='en'):
     r = client.get(url(event, f'statistics/report/?locale={locale}&format={fmt}'))
     assert r.status_code == 200, r.content[:500]
@@ -112,19 +119,29 @@ def test_every_number_matches_the_programme_without_suppression(built, event, ma
     assert t.column('table-country') == {k: str(v) for k, v in exp['country'].items()}
     assert t.column('table-q_first_time') == {k: str(v) for k, v in exp['first_time'].items()}
     m = exp['money']
-    assert t.tables['table-money'][1] == ['Travel', euro(m['granted_travel']), euro(m['confirmed_travel']),
-                                          euro(m['claimed_travel'])]
-    assert t.tables['table-money'][2] == ['Accommodation', euro(m['granted_accommodation']),
-                                          euro(m['confirmed_accommodation']), euro(0)]
+    budgets = programme.BUDGETS
+    granted = m['granted_travel'] + m['granted_accommodation']
+    assert t.tables['table-money'][0] == ['Category', 'Granted', 'Confirmed', 'Claimed', 'Budget',
+                                          'Left of the budget']
+    assert t.tables['table-money'][1] == [
+        'Travel', euro(m['granted_travel']), euro(m['confirmed_travel']), euro(m['claimed_travel']),
+        euro(budgets['travel']), euro(budgets['travel'] - m['granted_travel'])]
+    assert t.tables['table-money'][2] == [
+        'Accommodation', euro(m['granted_accommodation']), euro(m['confirmed_accommodation']), euro(0),
+        euro(budgets['accommodation']), euro(budgets['accommodation'] - m['granted_accommodation'])]
+    assert t.tables['table-money'][3] == ['Other', euro(0), euro(0), euro(0), '–', '–']
     assert t.tables['table-money'][4] == [
-        'Total', euro(m['granted_travel'] + m['granted_accommodation']),
-        euro(m['confirmed_travel'] + m['confirmed_accommodation']), euro(m['claimed_travel'])]
+        'Total', euro(granted), euro(m['confirmed_travel'] + m['confirmed_accommodation']), euro(m['claimed_travel']),
+        euro(programme.BUDGET), euro(programme.BUDGET - granted)]
     html = manager_client.get(url(event, 'statistics/')).content.decode()
     assert f'<strong id="rate-grantees">{exp["attendance_grantees"]} %</strong>' in html
     assert f'<strong id="rate-all">{exp["attendance_all"]} %</strong>' in html
     assert euro(m['approved']) in html and euro(m['paid']) in html
-    left = programme.Decimal('3000.00') - m['granted_travel'] - m['granted_accommodation']
-    assert f'<dd id="money-left">{euro(left)}</dd>' in html
+    chart = {r['label']: r for r in chart_data(html)['money']}
+    assert chart['Travel']['budget'] == float(budgets['travel'])
+    assert chart['Travel']['left'] == float(budgets['travel'] - m['granted_travel'])
+    assert chart['Accommodation']['left_text'] == euro(budgets['accommodation'] - m['granted_accommodation'])
+    assert chart['Other']['budget'] == 0 and chart['Other']['budget_text'] == '–'
 
     rows = csv_rows(manager_client, event)
     by = {(r[0], r[1]): r[2] for r in rows}
@@ -138,6 +155,13 @@ def test_every_number_matches_the_programme_without_suppression(built, event, ma
     assert by[('money_claimed', 'Travel')] == str(m['claimed_travel'])
     assert by[('money_approved', 'Total')] == str(m['approved'])
     assert by[('money_paid', 'Total')] == str(m['paid'])
+    assert by[('money_budget', 'Travel')] == str(budgets['travel'])
+    assert by[('money_left', 'Travel')] == str(budgets['travel'] - m['granted_travel'])
+    assert by[('money_budget', 'Accommodation')] == str(budgets['accommodation'])
+    assert by[('money_left', 'Accommodation')] == str(budgets['accommodation'] - m['granted_accommodation'])
+    assert ('money_budget', 'Other') not in by and ('money_left', 'Other') not in by
+    assert by[('money_budget', 'Total')] == str(programme.BUDGET)
+    assert by[('money_left', 'Total')] == str(programme.BUDGET - granted)
     assert by[('attendance', 'Attendance rate of grantees')] == str(exp['attendance_grantees'])
     assert by[('attendance', 'Attendance rate of all attendees')] == str(exp['attendance_all'])
 
@@ -149,7 +173,13 @@ def test_every_number_matches_the_programme_without_suppression(built, event, ma
     assert printed(lines, 'Applications', len(programme.PEOPLE))
     assert printed(lines, 'Attendance rate of grantees', f'{exp["attendance_grantees"]} %')
     assert printed(lines, 'Attendance rate of all attendees', f'{exp["attendance_all"]} %')
-    assert printed(lines, 'Travel', euro(m['granted_travel']), euro(m['confirmed_travel']), euro(m['claimed_travel']))
+    assert printed(lines, 'Travel', euro(m['granted_travel']), euro(m['confirmed_travel']), euro(m['claimed_travel']),
+                   euro(budgets['travel']), euro(budgets['travel'] - m['granted_travel']))
+    assert printed(lines, 'Accommodation', euro(m['granted_accommodation']), euro(m['confirmed_accommodation']),
+                   euro(0), euro(budgets['accommodation']), euro(budgets['accommodation'] - m['granted_accommodation']))
+    assert printed(lines, 'Other', euro(0), euro(0), euro(0), '– –')
+    assert printed(lines, 'Total', euro(granted), euro(m['confirmed_travel'] + m['confirmed_accommodation']),
+                   euro(m['claimed_travel']), euro(programme.BUDGET), euro(programme.BUDGET - granted))
     assert printed(lines, 'Paid out', euro(m['paid']))
     assert printed(lines, 'Claims approved', euro(m['approved']))
 
@@ -174,6 +204,44 @@ def test_small_groups_are_shown_as_fewer_than_and_cannot_be_worked_out(built, ev
     lines = pdf_lines(manager_client, event)
     assert printed(lines, 'France fewer than 3') and printed(lines, 'Germany not shown')
     assert not any(re.search(r'(France|Germany) \d', line) for line in lines)
+
+
+@pytest.mark.django_db
+def test_what_is_left_of_a_budget_does_not_give_away_a_hidden_amount(built, event, manager_client):
+    event.settings.grants_insights_threshold = 5
+    exp = programme.expected()['money']
+    budgets = programme.BUDGETS
+    granted = exp['granted_travel'] + exp['granted_accommodation']
+    # accommodation is granted to 4 grants: fewer than 5, and travel (the only other amount) is not shown with it;
+    # what is left of their budgets would tell both amounts
+    money = Tables(manager_client.get(url(event, 'statistics/')).content.decode()).tables['table-money']
+    granted_budget_left = [[row[i] for i in (0, 1, 4, 5)] for row in money[1:]]
+    assert granted_budget_left == [
+        ['Travel', 'not shown', euro(budgets['travel']), 'not shown'],
+        ['Accommodation', 'fewer than 5 grants', euro(budgets['accommodation']), 'not shown'],
+        ['Other', euro(0), '–', '–'],
+        ['Total', euro(granted), euro(programme.BUDGET), euro(programme.BUDGET - granted)],
+    ]
+    html = manager_client.get(url(event, 'statistics/')).content.decode()
+    chart = {r['label']: r for r in chart_data(html)['money']}
+    assert chart['Travel']['left'] == 0 and chart['Travel']['left_text'] == 'not shown'
+    assert chart['Travel']['granted'] == 0 and chart['Travel']['budget'] == float(budgets['travel'])
+    for hidden in (budgets['travel'] - exp['granted_travel'], budgets['accommodation'] - exp['granted_accommodation']):
+        assert euro(hidden) not in html
+
+    by = {(r[0], r[1]): (r[2], r[3]) for r in csv_rows(manager_client, event)}
+    assert by[('money_left', 'Travel')] == ('', 'not shown')
+    assert by[('money_left', 'Accommodation')] == ('', 'not shown')
+    assert by[('money_budget', 'Accommodation')] == (str(budgets['accommodation']), euro(budgets['accommodation']))
+    assert by[('money_left', 'Total')][0] == str(programme.BUDGET - granted)
+
+    lines = pdf_lines(manager_client, event)
+    assert printed(lines, 'Travel not shown not shown fewer than 5 grants', euro(budgets['travel']), 'not shown')
+    assert printed(lines, 'Accommodation fewer than 5 grants fewer than 5 grants', euro(0),
+                   euro(budgets['accommodation']), 'not shown')
+    assert printed(lines, 'Total', euro(granted), euro(exp['confirmed_travel'] + exp['confirmed_accommodation']),
+                   'fewer than 5 grants', euro(programme.BUDGET), euro(programme.BUDGET - granted))
+    assert not any(euro(budgets['travel'] - exp['granted_travel']) in line for line in lines)
 
 
 @pytest.mark.django_db

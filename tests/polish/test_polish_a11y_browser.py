@@ -11,9 +11,9 @@ from django_scopes import scopes_disabled
 
 from pretix_grants.models import Grant
 
+from ..a11y import axe_findings, description_of, unlinked_descriptions
 from ..browser import compressed_styles, needs_chromium
 from ..claims.conftest import claim_url
-from .a11y import axe_findings, description_of, unlinked_descriptions
 
 pytestmark = needs_chromium
 

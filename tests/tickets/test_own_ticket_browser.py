@@ -1,7 +1,7 @@
 """
 The grant page in a real browser (Debian's chromium, pretix's JavaScript running): the person's own order, the
-organizer's handling, a failed refund and the retry button that makes it. Fails on a console error, a page error
-or a 4xx/5xx answer; screenshots go into the test's tmp_path.
+organizer's handling, a failed refund and the retry button that makes it. Fails on a console error, a page error,
+a 4xx/5xx answer or anything axe finds in the panel; screenshots go into the test's tmp_path.
 """
 from decimal import Decimal
 
@@ -14,6 +14,7 @@ from pretix.base.models import OrderRefund
 
 from pretix_grants import workflow
 
+from ..a11y import axe_findings
 from ..browser import compressed_styles, needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
@@ -45,6 +46,8 @@ def test_grant_page_shows_the_persons_order_the_handling_and_retries_a_failed_re
     expect(panel.locator('.grant-own-ticket-state')).to_contain_text('refund failed')
     expect(panel.locator('.grant-own-refund-error')).to_have_text('The card acquirer declined the refund.')
     shoot('refund-failed')
+    found = axe_findings(page, '#grant-detail')
+    assert found == [], '\n'.join(found)
 
     shop_event.settings.grantcard_declines = False
     panel.get_by_role('button', name='Try the refund again').click()
@@ -54,6 +57,8 @@ def test_grant_page_shows_the_persons_order_the_handling_and_retries_a_failed_re
     expect(panel.locator('.grant-own-refund')).to_contain_text('€200.00')
     expect(panel.get_by_role('button', name='Try the refund again')).to_have_count(0)
     shoot('refunded')
+    found = axe_findings(page, '#grant-detail')
+    assert found == [], '\n'.join(found)
 
     # pretix's own order page shows the refund as pretix made it
     page.get_by_role('link', name=order.code).first.click()

@@ -8,7 +8,7 @@ $(function () {
         return;
     }
     var data = JSON.parse(el.textContent);
-    var purple = '#3b1c4a', green = '#50a167', violet = '#8e44ad';
+    var purple = '#3b1c4a', green = '#50a167', violet = '#8e44ad', grey = '#7f7f7f', blue = '#3b7fc4';
     $('.grants-chart').css('height', '260px');
 
     function escapeHtml (s) {
@@ -43,16 +43,20 @@ $(function () {
 
     bars('chart-funnel', data.funnel, [data.labels.grants], true);
     if (document.getElementById('chart-money')) {
+        var columns = data.money_columns, moneyLabels = [], moneyTexts = [];
+        for (var c = 0; c < columns.length; c++) {
+            moneyLabels.push(data.labels[columns[c]]);
+            moneyTexts.push(columns[c] + '_text');
+        }
         new Morris.Bar({
             element: 'chart-money',
             data: data.money,
             xkey: 'label',
-            ykeys: ['granted', 'confirmed', 'claimed'],
-            labels: [data.labels.granted, data.labels.confirmed, data.labels.claimed],
-            barColors: [purple, green, violet],
+            ykeys: columns,
+            labels: moneyLabels,
+            barColors: [purple, green, violet, grey, blue],
             hideHover: 'auto',
-            hoverCallback: hoverText(data.money, ['granted_text', 'confirmed_text', 'claimed_text'],
-                [data.labels.granted, data.labels.confirmed, data.labels.claimed])
+            hoverCallback: hoverText(data.money, moneyTexts, moneyLabels)
         });
     }
     if (document.getElementById('chart-days') && data.days.length) {
