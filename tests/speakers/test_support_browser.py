@@ -1,6 +1,7 @@
 """
 Offering travel support from the speakers page in a real browser, against the real pretalx: the organizer ticks two
-speakers and presses the button; the page says what it did and links each speaker's new grant.
+speakers and presses the button; the page says what it did and links each speaker's new grant. axe finds nothing in
+the page's content.
 """
 import re
 from decimal import Decimal
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 
 from pretix_grants.models import Grant
 
+from ..a11y import axe_findings
 from ..browser import compressed_styles, needs_chromium, scroll_width
 from .helpers import speaker
 
@@ -38,11 +40,13 @@ def test_an_organizer_offers_travel_support_to_two_speakers(desktop_page, contro
     page.get_by_label('Offer travel support to Speaker 1').check()
     page.get_by_label('Offer travel support to Speaker 3').check()
     shoot('speakers-chosen')
+    assert axe_findings(page, '#grants-speakers') == []
     page.get_by_role('button', name='Offer travel support to the chosen speakers').click()
 
     expect(page.get_by_text('2 travel grants created')).to_be_visible()
     expect(page.get_by_role('link', name='Speaker support: pending')).to_have_count(2)
     shoot('speakers-support-offered')
+    assert axe_findings(page, '#grants-speakers') == []
     width, viewport = scroll_width(page)
     assert width == viewport
     page.get_by_role('link', name='Speaker support: pending').first.click()
