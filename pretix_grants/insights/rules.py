@@ -166,6 +166,8 @@ def aggregate(qs):
         a[f'status_{s}'] = Count('pk', filter=Q(status=s))
     for t, q in _type_q().items():
         a[f'type_{t}'] = Count('pk', filter=q)
+    for t, label in Grant.TYPE_CHOICES:
+        a[f'kind_{t}'] = Count('pk', filter=Q(grant_type=t))
     for c, label in CATEGORIES:
         amount = f'{c}_amount'
         a[f'granted_{c}'] = _sum(amount, holding)
@@ -302,6 +304,10 @@ def figures(event, questions, statuses=None, round_day=None, decision_rounds=Non
 
     country_q, counted = answers(qs, event, questions)
     who = []
+    if a[f'kind_{Grant.TYPE_SPEAKER}']:
+        # speakers' travel support (speakers/), where the programme has any
+        who.append(_table('kind', _('Applicants and speakers'),
+                          [Cell(t, str(label), a[f'kind_{t}']) for t, label in Grant.TYPE_CHOICES], k, applied))
     if country_q in counted:
         who.append(_answer_table('country', _('Country of residence'), counted[country_q], _country_labels(), k, applied))
     for q in questions:

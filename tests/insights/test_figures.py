@@ -9,9 +9,10 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
+from pretix_grants import workflow
 from pretix_grants.models import Grant
 
 from ..control.conftest import url
@@ -266,3 +267,23 @@ def test_the_report_speaks_the_chosen_language_and_refuses_others(built, event, 
     assert 'Unser Programm 2027.' in text and 'Our programme' not in text
     assert manager_client.get(url(event, 'statistics/report/?locale=xx&format=pdf')).status_code == 400
     assert manager_client.get(url(event, 'statistics/report/?locale=en&format=exe')).status_code == 400
+
+
+@pytest.mark.django_db
+def test_speakers_travel_support_is_counted_apart_where_the_programme_has_it(built, event, manager_client):
+    t = page(manager_client, event)
+    assert 'table-kind' not in t.tables  # no speaker support in the programme: no such table
+    with scope(organizer=event.organizer):
+        for n in range(6):
+            workflow.create_grant(event, name=f'Speaker {n}', email=f'speaker{n}@example.org', notify=False,
+                                  grant_type=Grant.TYPE_SPEAKER, ticket=False, requested_ticket=False)
+
+    event.settings.grants_insights_threshold = 1
+    assert page(manager_client, event).column('table-kind') == {'Application': '12', 'Speaker support': '6'}
+    by = {(r[0], r[1]): r[2] for r in csv_rows(manager_client, event)}
+    assert by[('kind', 'Application')] == '12' and by[('kind', 'Speaker support')] == '6'
+    assert printed(pdf_lines(manager_client, event), 'Speaker support 6')
+
+    event.settings.grants_insights_threshold = 7  # six speakers are a small group, and 18 - 12 would tell
+    assert page(manager_client, event).column('table-kind') == {'Application': 'not shown',
+                                                                'Speaker support': 'fewer than 7'}
