@@ -49,7 +49,8 @@ def test_list_is_paginated_in_pretix_style(api, url, make_grant):
     res = r.data['results'][0]
     assert res['id'] == g.pk
     assert res['subevent'] is None
-    assert set(res) == {'id', 'name', 'email', 'locale', 'subevent', 'status', 'decision', 'reply_deadline', 'amounts',
+    assert set(res) == {'id', 'name', 'email', 'locale', 'grant_type', 'subevent', 'status', 'decision', 'reply_deadline',
+                        'amounts',
                         'internal_note', 'voucher', 'voucher_state', 'needs_attention', 'reply_url', 'created',
                         'modified', 'requested', 'justification', 'motivation', 'answers', 'reviews'}
     assert res['amounts'] == {'ticket': True, 'travel': '300.00', 'accommodation': '0.00', 'other': '0.00'}
