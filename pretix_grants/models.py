@@ -789,6 +789,9 @@ class Speaker(LoggedModel):
                                 related_name='grant_speakers')
     state = models.CharField(max_length=16, choices=STATE_CHOICES, default=STATE_NONE)
     attention = models.TextField(blank=True, default='')
+    # when travel support (a grant of type "speaker") was offered: the sync offers it once, never again after the
+    # organizers deleted that grant or the shredder took its address
+    support_offered = models.DateTimeField(null=True, blank=True)
     modified = models.DateTimeField(auto_now=True)
 
     objects = ScopedManager(organizer='event__organizer')

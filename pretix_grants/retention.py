@@ -15,6 +15,11 @@ MAX_DAYS = 3650
 
 
 def event_end(event):
+    """The event's end; an event series ends with its last date."""
+    if event.has_subevents:
+        last = max((se.date_to or se.date_from for se in event.subevents.all()), default=None)
+        if last is not None:
+            return last
     return event.date_to or event.date_from
 
 

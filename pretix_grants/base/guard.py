@@ -40,6 +40,10 @@ def never_breaks_the_shredder(shred_data):
     """For the ``shred_data`` of the plugin's data shredders (each shreds in one transaction of its own)."""
     @functools.wraps(shred_data)
     def guarded(self, *args, **kwargs):
+        progress = kwargs.get('progress_callback')
+        if progress is not None:
+            # pretix's progress report (a Celery state update) failing must not undo an erasure that worked
+            kwargs['progress_callback'] = lambda value: _quietly(progress, value)
         try:
             with transaction.atomic():
                 return shred_data(self, *args, **kwargs)
@@ -48,3 +52,10 @@ def never_breaks_the_shredder(shred_data):
             self.event.log_action(SHREDDER_FAILED, data={'shredder': str(self.verbose_name)})
             return None
     return guarded
+
+
+def _quietly(func, *args):
+    try:
+        func(*args)
+    except Exception:
+        logger.warning('The shredder\'s progress could not be reported', exc_info=True)

@@ -3,6 +3,7 @@ The claims' part of pretix's data shredder: the receipts (files on storage) and 
 stay with their states and amounts, so the programme's accounts still add up.
 """
 import json
+import logging
 
 from django.db import transaction
 from django.db.models import Q
@@ -17,9 +18,12 @@ from ..base.guard import never_breaks_the_shredder
 from ..models import Claim, ClaimItem, PayoutBatch, Receipt
 from . import rules as claims
 
+logger = logging.getLogger(__name__)
+
 CLAIM_LOG_PII = {f'pretix_grants.claim.{s}': ['message'] for s in ('approved', 'changes_requested', 'rejected')}
 # the retention job (erase_due) leaves the claims that still wait for a decision or for their money
-SETTLED = (Claim.STATE_DRAFT, Claim.STATE_REJECTED, Claim.STATE_PAID)
+# (a change request the grantee never answered is settled too: after the deadline nothing can be sent any more)
+SETTLED = (Claim.STATE_DRAFT, Claim.STATE_CHANGES_REQUESTED, Claim.STATE_REJECTED, Claim.STATE_PAID)
 PAYOUT_FIELDS = ('account_holder', 'iban', 'bic', 'payout_other')
 ERASED = 'pretix_grants.claim.retention_erased'
 
@@ -81,7 +85,7 @@ def _holds_payout_data():
 def erase_due(at=None):
     """
     Retention (retention.py), from pretix's periodic task and across all organizers: the payout details and
-    receipts of the settled claims (drafts, rejected, paid) of each event whose claim deadline is
+    receipts of the settled claims (drafts, unanswered change requests, rejected, paid) of each event whose claim deadline is
     ``grants_retention_days`` past, and the files of its payout batches whose claims are all settled. A claim
     that still waits for its decision or its money keeps them, and goes on a later run once it is settled.
     Logs the counts on the event. Returns the number of claims erased.
@@ -92,14 +96,18 @@ def erase_due(at=None):
         left = Claim.objects.filter(state__in=SETTLED).filter(
             _holds_payout_data() | Q(items__receipts__isnull=False))
         for event in Event.objects.filter(grants__claim__in=left).distinct():
-            if not retention.due(event, claims.window(event)[1], at):
-                continue
-            with transaction.atomic():
-                settled = Claim.objects.filter(grant__event=event, state__in=SETTLED)
-                batches = PayoutBatch.objects.filter(event=event).exclude(
-                    entries__claim__in=Claim.objects.exclude(state__in=SETTLED))
-                counts = erase(settled, batches)
-                if counts['claims'] or counts['receipts']:
-                    event.log_action(ERASED, data=counts)
-                    erased += counts['claims']
+            try:
+                if not retention.due(event, claims.window(event)[1], at):
+                    continue
+                with transaction.atomic():
+                    settled = Claim.objects.filter(grant__event=event, state__in=SETTLED)
+                    batches = PayoutBatch.objects.filter(event=event).exclude(
+                        entries__claim__in=Claim.objects.exclude(state__in=SETTLED))
+                    counts = erase(settled, batches)
+                    if counts['claims'] or counts['receipts']:
+                        event.log_action(ERASED, data=counts)
+                        erased += counts['claims']
+            except Exception:
+                # one event's failure never keeps the others' data: this one is tried again on the next run
+                logger.exception('Erasing the payout details of event %s at the end of retention failed', event.pk)
     return erased

@@ -1,5 +1,6 @@
 """The letters' part of pretix's data shredder."""
 import json
+import logging
 
 from django.db import transaction
 from django.utils.timezone import now
@@ -12,6 +13,8 @@ from .. import retention
 from ..base.guard import never_breaks_the_shredder
 from ..models import LetterRequest
 from . import rules as letters
+
+logger = logging.getLogger(__name__)
 
 ERASED = 'pretix_grants.letter.retention_erased'
 
@@ -77,9 +80,13 @@ def erase_due(at=None):
     erased = 0
     with scopes_disabled():
         for event in Event.objects.filter(letter_requests__shredded=False).distinct():
-            if retention.due(event, retention.event_end(event), at):
-                n = erase(event)
-                if n:
-                    event.log_action(ERASED, data={'letters': n})
-                    erased += n
+            try:
+                if retention.due(event, retention.event_end(event), at):
+                    n = erase(event)
+                    if n:
+                        event.log_action(ERASED, data={'letters': n})
+                        erased += n
+            except Exception:
+                # one event's failure never keeps the others' data: this one is tried again on the next run
+                logger.exception('Erasing the letters of event %s at the end of retention failed', event.pk)
     return erased

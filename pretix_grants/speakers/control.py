@@ -3,11 +3,13 @@ Speakers from pretalx in the control panel: the connection and the voucher rules
 "Test connection" and "Sync now" buttons, the last sync and the last error, and the speakers with their vouchers.
 All of it needs the plugin's manage permission: the page shows the speakers' e-mail addresses.
 """
+import re
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 from django.views import View
 from i18nfield.forms import I18nFormField, I18nTextarea, I18nTextInput
 from pretix.base.forms import SettingsForm
@@ -132,20 +134,32 @@ class SpeakerAction(PluginPageMixin, View):
             else:
                 messages.error(request, _('The sync failed and changed nothing: {error}').format(error=result))
             if ok and result.get('support'):
-                messages.success(request, _('Travel support offered to {n} speakers who asked for it in pretalx.'
-                                            ).format(n=result['support']))
+                messages.success(request, ngettext(
+                    'Travel support offered to {n} speaker who asked for it in pretalx.',
+                    'Travel support offered to {n} speakers who asked for it in pretalx.', result['support'],
+                ).format(n=result['support']))
+            if ok and result.get('support_error'):
+                messages.warning(request, _('The answers to the travel-support question could not be read: {error}'
+                                            ).format(error=result['support_error']))
         elif request.POST.get('do') == 'support':
-            chosen = [int(pk) for pk in request.POST.getlist('speaker') if pk.isdigit() and len(pk) < 12]
+            chosen = [int(pk) for pk in request.POST.getlist('speaker') if re.fullmatch(r'[0-9]{1,11}', pk)]
             if not chosen:
                 messages.error(request, _('Choose the speakers to offer travel support to.'))
             else:
                 counts = rules.offer_support(event, Speaker.objects.filter(event=event, pk__in=chosen),
                                              user=request.user)
-                parts = [_('{n} travel grants created.').format(n=counts['created'])]
-                for key, text in (('existing', _('{n} of the speakers already had a grant.')),
-                                  ('not_speaker', _('{n} have no talk in the chosen states.')),
-                                  ('no_email', _('{n} have no e-mail address.'))):
-                    if counts[key]:
-                        parts.append(text.format(n=counts[key]))
+                n = counts
+                parts = [ngettext('{n} travel grant created.', '{n} travel grants created.',
+                                  n['created']).format(n=n['created'])]
+                if n['existing']:
+                    parts.append(ngettext('{n} speaker already had a grant.', '{n} speakers already had a grant.',
+                                          n['existing']).format(n=n['existing']))
+                if n['not_speaker']:
+                    parts.append(ngettext('{n} has no talk in the chosen states.',
+                                          '{n} have no talk in the chosen states.',
+                                          n['not_speaker']).format(n=n['not_speaker']))
+                if n['no_email']:
+                    parts.append(ngettext('{n} has no e-mail address.', '{n} have no e-mail address.',
+                                          n['no_email']).format(n=n['no_email']))
                 (messages.success if counts['created'] else messages.warning)(request, ' '.join(parts))
         return redirect(speakers_url(event))

@@ -202,16 +202,26 @@ def sync(event, *, user=None, auth=None):
     try:
         p = Pretalx.for_event(event)
         talks = p.talks(s.get('grants_pretalx_states', as_type=list) or ['accepted', 'confirmed'])
-        asked = p.support_asked(question) if question else set()
     except PretalxError as e:
         s.grants_pretalx_last_error = '{}: {}'.format(now().isoformat(timespec='seconds'), e)
         return False, str(e)
     counts = apply(event, wanted(talks), user=user, auth=auth)
-    if asked:
-        counts['support'] = offer_support(
-            event, Speaker.objects.filter(event=event, code__in=asked), user=user, auth=auth)['created']
     s.grants_pretalx_last_sync = now()
     s.grants_pretalx_last_error = ''
+    if question:
+        # the travel-support question is read on its own: a wrong number or a token that may not read answers
+        # leaves the vouchers' sync done, and says so
+        try:
+            asked = p.support_asked(question)
+        except PretalxError as e:
+            counts['support_error'] = str(e)
+            s.grants_pretalx_last_error = '{}: {}'.format(
+                now().isoformat(timespec='seconds'),
+                _('The answers to the travel-support question could not be read: {error}').format(error=e))
+        else:
+            counts['support'] = offer_support(
+                event, Speaker.objects.filter(event=event, code__in=asked), once=True, user=user, auth=auth
+            )['created']
     return True, counts
 
 
@@ -396,12 +406,14 @@ def support_grants(event, speakers):
     return {emails[g.e]: g for g in found}
 
 
-def offer_support(event, speakers, *, user=None, auth=None):
+def offer_support(event, speakers, *, once=False, user=None, auth=None):
     """
     A pending grant of type "speaker" for each of ``speakers`` who is a speaker (a talk in the chosen states), has
     an e-mail address and no grant yet: the configured travel and accommodation as its request, no ticket (their
-    speaker voucher is it). Nobody is mailed now: the speaker hears of it when the offer is published. Returns the
-    counts ``created``, ``existing`` (already had a grant), ``not_speaker`` and ``no_email``.
+    speaker voucher is it). Nobody is mailed now: the speaker hears of it when the offer is published. With
+    ``once`` (the sync), a speaker who was offered it before is left alone, even if that grant is gone (deleted, or
+    its address shredded). Returns the counts ``created``, ``existing`` (already had a grant or, with ``once``, an
+    offer), ``not_speaker`` and ``no_email``.
     """
     s = event.settings
     request = {'requested_travel': s.get('grants_speakers_support_travel', as_type=Decimal) or ZERO,
@@ -414,7 +426,7 @@ def offer_support(event, speakers, *, user=None, auth=None):
             counts['not_speaker'] += 1
         elif not sp.email:
             counts['no_email'] += 1
-        elif sp.pk in existing:
+        elif sp.pk in existing or (once and sp.support_offered):
             counts['existing'] += 1
         else:
             try:
@@ -426,6 +438,7 @@ def offer_support(event, speakers, *, user=None, auth=None):
             except workflow.DuplicateGrant:
                 counts['existing'] += 1  # an application of the same address came in meanwhile
             else:
+                Speaker.objects.filter(pk=sp.pk).update(support_offered=now())
                 counts['created'] += 1
     return counts
 

@@ -8,6 +8,7 @@ import logging
 import pytest
 from django.core import mail as djmail
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 from django_scopes import scope, scopes_disabled
@@ -107,6 +108,19 @@ def test_pretix_s_own_shredders_run_when_the_plugin_s_shredder_fails(confirmed, 
     assert str(failed.display()) == ('The data shredder could not remove the data of "Grants"; nothing of it was '
                                      'changed. Please run the data shredder for it again.')
     assert 'pretix carries on' in caplog.text and 'the plugin is broken' in caplog.text
+
+
+def test_a_confirmation_issues_its_voucher_when_the_letters_fail(approved_grant, event, monkeypatch, caplog):
+    monkeypatch.setattr(letters, 'on_grant_status_changed', broken)
+    with caplog.at_level(logging.ERROR, logger='pretix_grants.letters.signals'), committed(event.organizer):
+        r = Client().post(f'/pyconf/2027/grant/{approved_grant.secret}/', {'answer': 'confirm'})
+    assert r.status_code in (200, 302)
+    with scopes_disabled():
+        approved_grant.refresh_from_db()
+    assert approved_grant.status == Grant.STATUS_CONFIRMED and approved_grant.voucher_state == Grant.VOUCHER_ISSUED
+    [voucher_mail] = mails_to('ada@example.org')
+    assert approved_grant.voucher.code in voucher_mail.body
+    assert 'Following grant' in caplog.text and 'the plugin is broken' in caplog.text
 
 
 def test_a_checkin_through_the_api_goes_through_when_the_plugin_fails(confirmed, event, item, api, monkeypatch):

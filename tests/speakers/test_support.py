@@ -53,7 +53,7 @@ def test_the_button_offers_travel_support_as_a_grant_of_type_speaker(
 
     page = offer(manager_client, event, one, four)
 
-    assert '1 travel grants created. 1 of the speakers already had a grant.' in page
+    assert '1 travel grant created. 1 speaker already had a grant.' in page
     g = grant_of(event, 'speaker1@example.org')
     assert (g.grant_type, g.status, g.name, g.ticket, g.requested_ticket) == (
         Grant.TYPE_SPEAKER, Grant.STATUS_PENDING, 'Speaker 1', False, False)
@@ -106,10 +106,15 @@ def test_the_sync_offers_it_to_the_speakers_who_asked_in_pretalx(manager_client,
     assert asked['speaker2@example.org'].locale == 'de'  # the speaker's language in pretalx
     assert grant_of(event, 'speaker3@example.org') is None  # answered no
     assert grant_of(event, 'speaker1@example.org') is None  # was not asked
-    # a second sync offers nothing twice
+    # a second sync offers nothing twice, nor again to a speaker whose grant the organizers deleted
     press(manager_client, event, 'sync')
     with scopes_disabled():
         assert Grant.objects.filter(event=event, grant_type=Grant.TYPE_SPEAKER).count() == 2
+        asked['speaker7@example.org'].delete()
+    press(manager_client, event, 'sync')
+    assert grant_of(event, 'speaker7@example.org') is None
+    # the button still can, when the organizers choose so
+    assert '1 travel grant created.' in offer(manager_client, event, speaker(event, pretalx, 7))
 
 
 def test_a_question_nobody_answered_offers_nothing(manager_client, support, pretalx):
@@ -124,7 +129,8 @@ def test_nothing_is_offered_without_a_choice_or_to_a_speaker_without_a_talk(mana
     event = support
     press(manager_client, event, 'sync')
     assert 'Choose the speakers to offer travel support to.' in offer(manager_client, event)
-    page = manager_client.post(url(event, 'action/'), {'do': 'support', 'speaker': ['x' * 20, '-1']}, follow=True)
+    page = manager_client.post(url(event, 'action/'), {'do': 'support', 'speaker': ['x' * 20, '-1', '²', '1' * 40]},
+                               follow=True)
     assert page.status_code == 200
     with scopes_disabled():
         assert not Grant.objects.filter(event=event).exists()
