@@ -1,10 +1,7 @@
 """The letters' receivers and log texts, wired up by ``pretix_grants.signals``."""
-import logging
-
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scope
 from pretix.api.signals import register_webhook_events
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
@@ -25,8 +22,6 @@ from .control import LetterExporter
 from .shredder import LetterShredder
 from .views import order_info as letter_order_info_box
 from .webhooks import letter_webhook_events as grant_letter_webhook_events
-
-logger = logging.getLogger(__name__)
 
 
 @log_entry_types.new_from_dict({
@@ -78,14 +73,9 @@ def letters_webhook_events(sender, **kwargs):
 
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_letters_status_changed')
 def letters_status_changed(sender, grant, old_status, new_status, **kwargs):
-    # a status changes in requests, tasks and cron alike: the grant's organizer is the scope either way. After the
-    # status change's commit: a failure (a letter's PDF on automatic approval) is logged, and the other receivers
-    # (the ticket's hold, the voucher) still run.
-    try:
-        with scope(organizer=grant.event.organizer):
-            letters.on_grant_status_changed(grant, new_status)
-    except Exception:
-        logger.exception('Following grant %s with its letters failed', grant.pk)
+    # after the status change's commit, in requests, tasks and cron alike: a failure (a letter's PDF on automatic
+    # approval) is logged, and the other receivers (the ticket's hold, the voucher) still run
+    never_breaks_pretix(letters.on_grant_status_changed)(grant, new_status)
 
 
 # A letter's PDF goes with its row, however the row goes (a grant's, event's or organizer's deletion, pretix deleting

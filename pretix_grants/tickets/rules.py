@@ -364,6 +364,14 @@ def hold(grant, *, user=None, auth=None):
     return h
 
 
+def follow_status(grant, new_status):
+    """A grant's status changed: an ended application gives its held place back, an offer holds one if due."""
+    if new_status in ENDED:
+        release(grant)
+    elif hold_due(grant):
+        hold(grant)
+
+
 def hold_with_application(grant):
     """
     ``hold`` in the application's own transaction, so the place is held with it. pretix's quota lock gives up

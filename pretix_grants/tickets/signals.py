@@ -1,22 +1,18 @@
 """The own-ticket feature's receivers, log texts and mail placeholders (wiring only)."""
-import logging
-
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scope
 from pretix.base.logentrytype_registry import log_entry_types
 from pretix.base.logentrytypes import EventLogEntryType
 from pretix.base.signals import register_mail_placeholders
 
+from ..base.guard import never_breaks_pretix
 from ..hooks import (
     grant_own_ticket, grant_page_panels, grant_reply_panels,
     grant_status_changed,
 )
 from ..models import Grant
 from . import control, rules, views
-
-logger = logging.getLogger(__name__)
 
 
 @receiver(grant_own_ticket, dispatch_uid='pretix_grants_tickets_own_ticket')
@@ -43,16 +39,9 @@ def grant_created(sender, instance, created=False, raw=False, **kwargs):
 
 @receiver(grant_status_changed, dispatch_uid='pretix_grants_tickets_status_changed')
 def status_changed(sender, grant, old_status, new_status, **kwargs):
-    # after the status change's commit: a failure here is logged, never the organizer's or grantee's error page. A
-    # status changes in requests, tasks, cron and shells alike: the grant's organizer is the scope either way.
-    try:
-        with scope(organizer=grant.event.organizer):
-            if new_status in rules.ENDED:
-                rules.release(grant)
-            elif rules.hold_due(grant):
-                rules.hold(grant)
-    except Exception:
-        logger.exception('Holding or releasing the ticket of grant %s failed', grant.pk)
+    # after the status change's commit, which happens in requests, tasks, cron and shells alike: guarded as the
+    # plugin's work in pretix's flows is, so a failure is logged, never the organizer's or grantee's error page
+    never_breaks_pretix(rules.follow_status)(grant, new_status)
 
 
 @receiver(register_mail_placeholders, dispatch_uid='pretix_grants_tickets_placeholders')
