@@ -139,8 +139,7 @@ class SpeakerAction(PluginPageMixin, View):
                     'Travel support offered to {n} speakers who asked for it in pretalx.', result['support'],
                 ).format(n=result['support']))
             if ok and result.get('support_error'):
-                messages.warning(request, _('The answers to the travel-support question could not be read: {error}'
-                                            ).format(error=result['support_error']))
+                messages.warning(request, result['support_error'])
         elif request.POST.get('do') == 'support':
             chosen = [int(pk) for pk in request.POST.getlist('speaker') if re.fullmatch(r'[0-9]{1,11}', pk)]
             if not chosen:

@@ -214,10 +214,9 @@ def sync(event, *, user=None, auth=None):
         try:
             asked = p.support_asked(question)
         except PretalxError as e:
-            counts['support_error'] = str(e)
-            s.grants_pretalx_last_error = '{}: {}'.format(
-                now().isoformat(timespec='seconds'),
-                _('The answers to the travel-support question could not be read: {error}').format(error=e))
+            counts['support_error'] = _('The answers to the travel-support question could not be read: {error}'
+                                        ).format(error=e)
+            s.grants_pretalx_last_error = '{}: {}'.format(now().isoformat(timespec='seconds'), counts['support_error'])
         else:
             counts['support'] = offer_support(
                 event, Speaker.objects.filter(event=event, code__in=asked), once=True, user=user, auth=auth
