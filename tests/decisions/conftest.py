@@ -11,11 +11,6 @@ from pretix_grants.models import Review
 from pretix_grants.permissions import MANAGE, REVIEW, VIEW
 
 
-@pytest.fixture(autouse=True)
-def _no_scopes():
-    yield
-
-
 @pytest.fixture
 @scopes_disabled()
 def reviewers(team_member):

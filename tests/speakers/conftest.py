@@ -9,12 +9,6 @@ from .pretalx_server import PretalxServer
 
 
 @pytest.fixture(autouse=True)
-def _no_scopes():
-    # production's conditions: no suite-wide scopes_disabled(); fixtures and assertions disable scopes themselves
-    yield
-
-
-@pytest.fixture(autouse=True)
 def _loopback(settings):
     # the test pretalx is on loopback: pretix refuses private addresses unless pretix.cfg allows them
     settings.ALLOW_HTTP_TO_PRIVATE_NETWORKS = True

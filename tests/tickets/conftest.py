@@ -19,12 +19,6 @@ from ..conftest import api_client_for
 IBAN = 'DE02120300000000202051'
 
 
-@pytest.fixture(autouse=True)
-def _no_scopes():
-    """Production's conditions: no suite-wide scopes_disabled(); fixtures and assertions wrap their own queries."""
-    yield
-
-
 class CardProvider(BasePaymentProvider):
     """A card acquirer as pretix sees one: refunds automatically, fully or in part; declines while told to."""
     identifier = 'grantcard'

@@ -21,11 +21,6 @@ AT_IBAN = 'AT611904300234573201'
 TR_IBAN = 'TR330006100519786457841326'
 
 
-@pytest.fixture(autouse=True)
-def _no_scopes():
-    yield
-
-
 @pytest.fixture
 def payout_claims(claim_grant, past_event, make_grant):
     """Three approved claims: two in the SEPA area (Ada, Grace), one outside it (Cahit), and the event's account."""
