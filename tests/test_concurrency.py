@@ -4,8 +4,6 @@ Real concurrency: many threads, each with its own database connection, acting on
 Only PostgreSQL has the row locks this relies on (as in production); SQLite serialises whole transactions and
 cannot show a race either way, so these tests are skipped there with that reason.
 """
-import threading
-from contextlib import nullcontext
 
 import pytest
 from django.core import mail as djmail
@@ -17,6 +15,7 @@ from pretix_grants import workflow
 from pretix_grants.models import Grant
 
 from .conftest import event_scope
+from .racing import run_at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,34 +26,6 @@ pytestmark = [
 ]
 
 
-def run_at_once(*actions, disable_scopes=True):
-    """
-    Start every action in its own thread at the same moment; return the exceptions they raised. A thread starts
-    with no scope: with ``disable_scopes=False`` each action sets the one it has in production (a request through
-    the test client sets its own); the modules not yet in production's conditions keep scopes disabled.
-    """
-    barrier = threading.Barrier(len(actions))
-    errors = []
-
-    def run(action):
-        try:
-            with scopes_disabled() if disable_scopes else nullcontext():
-                barrier.wait(timeout=30)
-                action()
-        except Exception as e:  # noqa: B902 - collected and asserted on by the test
-            errors.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in actions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-        assert not t.is_alive(), 'a thread hung'
-    return errors
-
-
 @pytest.mark.django_db(transaction=True)
 def test_many_simultaneous_confirmations_give_one_voucher_and_one_mail(approved_grant, event):
     pk = approved_grant.pk
@@ -63,7 +34,7 @@ def test_many_simultaneous_confirmations_give_one_voucher_and_one_mail(approved_
         with event_scope(event):  # as the reply page, in twenty requests at once
             workflow.confirm(Grant.objects.get(pk=pk))
 
-    errors = run_at_once(*[confirm for _ in range(20)], disable_scopes=False)
+    errors = run_at_once(*[confirm for _ in range(20)])
 
     assert errors == []
     with scopes_disabled():
@@ -88,7 +59,7 @@ def test_confirm_and_cancel_at_once_end_consistently(make_grant, grant_settings,
             with event_scope(event):  # the grant's page in the control panel
                 workflow.cancel(Grant.objects.get(pk=pk), reason='budget')
 
-        errors = run_at_once(confirm, cancel, disable_scopes=False)
+        errors = run_at_once(confirm, cancel)
 
         with scopes_disabled():
             grant = Grant.objects.get(pk=pk)

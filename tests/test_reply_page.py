@@ -20,7 +20,7 @@ from pretix_grants.models import Grant
 from .checkout import Shop
 from .conftest import committed
 from .lifecycle.helpers import order_with_voucher
-from .test_concurrency import run_at_once
+from .racing import run_at_once
 
 CONFIRM = 'confirm'
 DECLINE = 'decline'
@@ -584,11 +584,10 @@ def test_two_tabs_answering_at_once_give_one_confirmation_one_voucher_and_one_fi
     djmail.outbox = []
     responses = []
 
-    errors = run_at_once(*[lambda: responses.append(Client().get(page(grant)).status_code) for _ in range(8)],
-                         disable_scopes=False)
+    errors = run_at_once(*[lambda: responses.append(Client().get(page(grant)).status_code) for _ in range(8)])
     assert errors == [] and responses == [200] * 8
     errors = run_at_once(*[lambda: responses.append(Client().post(page(grant), {'answer': CONFIRM})['Location'])
-                           for _ in range(8)], disable_scopes=False)
+                           for _ in range(8)])
 
     assert errors == []
     assert responses[8:] == [page(grant)] * 8

@@ -16,7 +16,7 @@ from pretix_grants.models import Grant
 
 from ..checkout import Shop
 from ..control.conftest import url
-from ..lifecycle.helpers import run_at_once
+from ..racing import run_at_once
 
 pytestmark = [
     pytest.mark.postgres,

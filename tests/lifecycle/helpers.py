@@ -3,10 +3,9 @@ Real pretix orders and check-ins for the lifecycle tests: through pretix's cart,
 Each runs what is queued for after its commit (the plugin follows orders after pretix's transaction committed),
 and each runs pretix's service in the organizer's scope, as pretix's task or request does.
 """
-import threading
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import TestCase
 from django_scopes import scope, scopes_disabled
 from pretix.base.models import CartPosition, Order
@@ -49,33 +48,6 @@ def check_in(order, checkin_list):
             transaction.atomic():  # as pretix's check-in API runs it
         perform_checkin(position, checkin_list, {})
     return position
-
-
-def run_at_once(*actions):
-    """
-    Start every action in its own thread and database connection at the same moment; return the exceptions they
-    raised. A thread starts with no scope, as a worker or a request does before pretix sets one: each action sets
-    its own (``scope(organizer=...)`` for the plugin's code, ``scopes_disabled()`` for the test's own reads).
-    """
-    barrier = threading.Barrier(len(actions))
-    errors = []
-
-    def run(action):
-        try:
-            barrier.wait(timeout=30)
-            action()
-        except Exception as e:  # noqa: B902 - collected and asserted on by the test
-            errors.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in actions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-        assert not t.is_alive(), 'a thread hung'
-    return errors
 
 
 def cron():

@@ -11,7 +11,7 @@ from pretix.base.models import LogEntry
 from pretix_grants import lifecycle, workflow
 from pretix_grants.models import Grant
 
-from .helpers import run_at_once
+from ..racing import run_at_once
 
 pytestmark = [
     pytest.mark.postgres,

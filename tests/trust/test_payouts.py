@@ -4,7 +4,6 @@ time, "mark as paid" marks exactly a batch's claims, a cancelled batch frees its
 cannot carry is left out with its reason.
 """
 import re
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ from pretix_grants.models import Claim, PayoutBatch, PayoutEntry
 
 from ..claims.conftest import claim_url, form
 from ..conftest import committed
+from ..racing import run_at_once
 from ..test_shredder import run_shredder
 
 BASE = '/control/event/pyconf/2027/grants/claims/'
@@ -191,27 +191,17 @@ def test_the_claims_shredder_empties_the_payout_files(payout_claims, admin_clien
 def test_two_managers_exporting_at_once_get_disjoint_batches(payout_claims, past_event, user):
     ada, grace, cahit = (c.pk for c in payout_claims)
     asks = [[ada, grace, cahit], [cahit, grace, ada], [ada, grace], [grace, cahit]]
-    start = threading.Barrier(len(asks))
-    errors = []
 
-    def run(ids):
-        try:
-            start.wait()
-            with scope(organizer=past_event.organizer):
-                claim_payouts.create_batch(past_event, 'csv', ids, user=user)
-        except claims.ClaimError:
-            pass  # everything asked for was taken by another export
-        except Exception as e:  # reported below
-            errors.append(e)
-        finally:
-            connection.close()
+    def export(ids):
+        def run():
+            try:
+                with scope(organizer=past_event.organizer):
+                    claim_payouts.create_batch(past_event, 'csv', ids, user=user)
+            except claims.ClaimError:
+                pass  # everything asked for was taken by another export
+        return run
 
-    threads = [threading.Thread(target=run, args=(ids,)) for ids in asks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_at_once(*[export(ids) for ids in asks]) == []
     in_batches = [pk for b in batches() for pk in batch_claims(b)]
     assert sorted(in_batches) == sorted([ada, grace, cahit]), 'every claim in exactly one batch'
     for b in batches():
