@@ -142,3 +142,14 @@ def desktop_page(monkeypatch, tmp_path):
     monkeypatch.setenv('DJANGO_ALLOW_ASYNC_UNSAFE', 'true')
     with open_page(tmp_path, DESKTOP) as opened:
         yield opened
+
+
+def log_in(page, base, email='organizer@example.org', password='organizer'):
+    """Through pretix's login form of the control panel, as an organizer signs in."""
+    page.goto(f'{base}/control/login')
+    page.locator('input[name="email"]').fill(email)
+    page.locator('input[name="password"]').fill(password)
+    page.locator('button[type="submit"]').click()
+    page.wait_for_url(re.compile(r'/control/$'))
+    # the dashboard loads its widgets with requests of their own: let them finish (one SQLite database for all)
+    page.wait_for_load_state('networkidle')

@@ -22,7 +22,7 @@ from pretix_grants import reviews
 from pretix_grants.models import Grant, Review
 from pretix_grants.permissions import REVIEW, VIEW
 
-from ..browser import compressed_styles, needs_chromium, scroll_width
+from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
@@ -33,16 +33,6 @@ def control(live_server, settings, admin_team, user, event, grant_settings):
     settings.SITE_URL = live_server.url
     compressed_styles(settings)
     return live_server.url
-
-
-def log_in(page, base, email='organizer@example.org', password='organizer'):
-    page.goto(f'{base}/control/login')
-    page.locator('input[name="email"]').fill(email)
-    page.locator('input[name="password"]').fill(password)
-    page.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(r'/control/$'))
-    # the dashboard loads its widgets with requests of their own: let them finish (one SQLite database for all)
-    page.wait_for_load_state('networkidle')
 
 
 def open_grants(page, base, event):

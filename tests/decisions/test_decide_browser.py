@@ -17,9 +17,10 @@ from pretix_grants.models import Draw, Grant
 
 from ..a11y import axe_findings
 from ..browser import (
-    PHONE, Shooter, compressed_styles, fits_the_screen, needs_chromium, watch,
+    PHONE, Shooter, compressed_styles, fits_the_screen, log_in, needs_chromium,
+    watch,
 )
-from ..control.test_browser import log_in, open_grants, run_bulk
+from ..control.test_browser import open_grants, run_bulk
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 

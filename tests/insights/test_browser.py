@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from pretix_grants.models import Grant, Review
 
 from ..a11y import axe_findings
-from ..browser import compressed_styles, needs_chromium
-from ..control.test_browser import log_in, open_grants
+from ..browser import compressed_styles, log_in, needs_chromium
+from ..control.test_browser import open_grants
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 

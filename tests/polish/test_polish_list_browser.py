@@ -1,6 +1,5 @@
 """The grant list at 1280 px in the browser: the applied date on one line, the Granted column, a bulk action sent
 back with an error keeping the selection (through pretix's async task form)."""
-import re
 from decimal import Decimal
 
 import pytest
@@ -8,7 +7,7 @@ from playwright.sync_api import expect
 
 from pretix_grants.models import Grant
 
-from ..browser import compressed_styles, needs_chromium, scroll_width
+from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
 
 pytestmark = needs_chromium
 
@@ -18,15 +17,6 @@ def control(live_server, settings, admin_team, user, event, grant_settings):
     settings.SITE_URL = live_server.url
     compressed_styles(settings)
     return live_server.url
-
-
-def log_in(page, base):
-    page.goto(f'{base}/control/login')
-    page.locator('input[name="email"]').fill('organizer@example.org')
-    page.locator('input[name="password"]').fill('organizer')
-    page.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(r'/control/$'))
-    page.wait_for_load_state('networkidle')
 
 
 def lines(page, selector):

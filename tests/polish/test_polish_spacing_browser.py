@@ -2,11 +2,10 @@
 Spacing a person sees: the grantee's "Decline the grant" button apart from "Confirm" and from what follows at 360 px;
 a mail template's title keeps its place on the settings page when the template has an error.
 """
-import re
 
 import pytest
 
-from ..browser import compressed_styles, needs_chromium
+from ..browser import compressed_styles, log_in, needs_chromium
 
 pytestmark = needs_chromium
 
@@ -39,11 +38,7 @@ def test_the_answer_buttons_keep_apart_at_360_px(browser_page, site, approved_gr
 def test_a_mail_template_title_stays_put_when_it_has_an_error(
         desktop_page, site, admin_team, user, event, grant_settings):
     page, errors, shoot = desktop_page
-    page.goto(f'{site}/control/login')
-    page.locator('input[name="email"]').fill('organizer@example.org')
-    page.locator('input[name="password"]').fill('organizer')
-    page.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(r'/control/$'))
+    log_in(page, site)
     page.goto(f'{site}/control/event/pyconf/2027/grants/settings/')
     page.get_by_role('tab', name='Email templates').click()
     first = page.locator('.grants-mail-template').first

@@ -5,7 +5,6 @@ connection, saves, tests the connection and syncs; the speakers and their vouche
 Debian's chromium with Playwright (tests/browser.py): console errors, page errors and 4xx/5xx answers fail the test;
 axe finds nothing in the page's content; every step leaves a screenshot in the test's tmp_path.
 """
-import re
 
 import pytest
 from django_scopes import scopes_disabled
@@ -14,7 +13,7 @@ from playwright.sync_api import expect
 from pretix_grants.models import Speaker
 
 from ..a11y import axe_findings
-from ..browser import compressed_styles, needs_chromium, scroll_width
+from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
@@ -28,12 +27,7 @@ def control(live_server, settings, admin_team, user, event, grant_settings, pret
 
 def test_an_organizer_connects_pretalx_tests_the_connection_and_syncs(desktop_page, control, event, pretalx):
     page, errors, shoot = desktop_page
-    page.goto(f'{control}/control/login')
-    page.locator('input[name="email"]').fill('organizer@example.org')
-    page.locator('input[name="password"]').fill('organizer')
-    page.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(r'/control/$'))
-    page.wait_for_load_state('networkidle')
+    log_in(page, control)
     page.goto(f'{control}/control/event/{event.organizer.slug}/{event.slug}/grants/')
     page.locator('#side-menu a', has_text='Speakers from pretalx').click()
     expect(page.get_by_role('heading', name='Speakers from pretalx')).to_be_visible()

@@ -3,7 +3,6 @@ Offering travel support from the speakers page in a real browser, against the re
 speakers and presses the button; the page says what it did and links each speaker's new grant. axe finds nothing in
 the page's content.
 """
-import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +12,7 @@ from playwright.sync_api import expect
 from pretix_grants.models import Grant
 
 from ..a11y import axe_findings
-from ..browser import compressed_styles, needs_chromium, scroll_width
+from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
 from .helpers import speaker
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
@@ -29,11 +28,7 @@ def control(live_server, settings, admin_team, user, connected, pretalx):
 
 def test_an_organizer_offers_travel_support_to_two_speakers(desktop_page, control, event, pretalx):
     page, errors, shoot = desktop_page
-    page.goto(f'{control}/control/login')
-    page.locator('input[name="email"]').fill('organizer@example.org')
-    page.locator('input[name="password"]').fill('organizer')
-    page.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(r'/control/$'))
+    log_in(page, control)
     page.goto(f'{control}/control/event/{event.organizer.slug}/{event.slug}/grants/speakers/')
     page.get_by_role('button', name='Sync now').click()
     expect(page.get_by_text('Sync done: 7 vouchers issued')).to_be_visible()
