@@ -192,7 +192,8 @@ def committed(organizer=None, *, scopes_off=False):
 
 # fixtures of the control panel's tests
 from .control.conftest import (  # NOQA: E402,F401
-    admin_client, admin_team, manager, manager_client, team_member, viewer,
+    admin_client, admin_team, manager, manager_client, outsider, team_member,
+    viewer,
 )
 # fixtures of the invitation letters' tests
 from .letters.conftest import (  # NOQA: E402,F401

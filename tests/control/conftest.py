@@ -1,8 +1,10 @@
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.utils.timezone import now
 from django_scopes import scopes_disabled
-from pretix.base.models import User
+from pretix.base.models import Event, Organizer, User
 
 from pretix_grants.permissions import MANAGE, PERSONAL, VIEW
 
@@ -31,6 +33,18 @@ def admin_team(event, user):
                                         all_organizer_permissions=True)
     team.members.add(user)
     return team
+
+
+@pytest.fixture
+@scopes_disabled()
+def outsider(db):
+    """A user with every permission of another organizer, which has an event with the plugin of its own."""
+    other = Organizer.objects.create(name='Other', slug='other')
+    Event.objects.create(organizer=other, name='Other', slug='o', date_from=now() + timedelta(days=3),
+                         plugins='pretix_grants')
+    user = User.objects.create_user('other@example.org', 'x')
+    other.teams.create(name='All', all_events=True, all_event_permissions=True).members.add(user)
+    return user
 
 
 @pytest.fixture
