@@ -105,6 +105,12 @@ class Target:
         return bool(self.item and self.item.hide_without_voucher)
 
 
+def voucher_valid_until(event):
+    """Until when a grant's (or a speaker's) voucher is valid: the grant settings' date, else the event's end."""
+    rel = event.settings.grants_voucher_valid_until
+    return rel.datetime(event) if rel else (event.date_to or event.date_from)
+
+
 def voucher_target(event, grant=None) -> Target:
     s = event.settings
     item = variation = quota = None
@@ -120,8 +126,7 @@ def voucher_target(event, grant=None) -> Target:
         raise NeedsAttention(_('No product or quota is set for grant vouchers in the grant settings.'))
     if item and item.has_variations and not variation:
         raise NeedsAttention(_('The product for grant vouchers has variations: choose one in the grant settings.'))
-    rel = s.grants_voucher_valid_until
-    valid_until = rel.datetime(event) if rel else (event.date_to or event.date_from)
+    valid_until = voucher_valid_until(event)
     subevent = grant.subevent if grant is not None and grant.subevent_id else None
     if event.has_subevents and subevent is None and s.grants_voucher_block_quota:
         raise NeedsAttention(_('The event is an event series: choose the date of this grant to issue its voucher.'))

@@ -151,6 +151,25 @@ def test_pretalx_stopped_mid_sync_changes_nothing_and_the_next_sync_completes(
         assert speaker(event, pretalx, 1).state == Speaker.STATE_ISSUED
 
 
+def test_a_sync_without_a_product_for_the_vouchers_says_so_and_changes_nothing(
+        manager_client, connected, pretalx, item):
+    event = connected
+    with scopes_disabled():
+        del event.settings.grants_voucher_item
+    r = press(manager_client, event, 'sync')
+    page = r.content.decode()
+    assert r.status_code == 200
+    assert 'The sync failed and changed nothing' in page and 'Choose a product for speaker vouchers' in page
+    with scopes_disabled():
+        assert not Speaker.objects.filter(event=event).exists()
+        assert not Voucher.objects.filter(event=event).exists()
+    assert djmail.outbox == []
+    assert 'Choose a product for speaker vouchers' in manager_client.get(url(event)).content.decode()
+    with scopes_disabled():
+        event.settings.grants_speakers_item = item.pk
+    assert 'Sync done: 7 vouchers issued' in press(manager_client, event, 'sync').content.decode()
+
+
 @pytest.mark.parametrize('change,expected', [
     ({}, 'Connected to "PyConf 2027": 2 accepted and 2 confirmed talks, 7 speakers.'),
     ({'grants_pretalx_token': 'wrong'}, 'pretalx refused the API token'),
