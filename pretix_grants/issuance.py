@@ -662,6 +662,30 @@ def _restore_refusal(voucher, original, event):
     return None
 
 
+def end_voucher(voucher, source, *, user=None, auth=None):
+    """
+    End an unused voucher (a grant's or a speaker's; locked by the caller): its carts go, it is valid until now and
+    has no use left. Ended, not deleted: a checkout that read the voucher before our lock re-reads it after pretix's
+    locks and would fail with a server error on a deleted one. pretix re-reads only ``redeemed`` there, so such a
+    checkout may still complete; the caller keeps what it needs to notice that. ``source`` (the grant's or the
+    speaker's key) goes into the log entry.
+    """
+    CartPosition.objects.filter(addon_to__voucher=voucher).delete()
+    voucher.cartposition_set.all().delete()
+    voucher.valid_until = now()
+    voucher.max_usages = voucher.redeemed
+    voucher.save(update_fields=['valid_until', 'max_usages'])
+    voucher.log_action('pretix.voucher.changed', data={
+        'valid_until': voucher.valid_until.isoformat(), 'max_usages': voucher.max_usages,
+        'source': 'pretix_grants', **source}, user=user, auth=auth)
+
+
+def lock_voucher(voucher, event):
+    """pretix's lock on ``voucher`` (the event shared), then its row, re-read: the lock order of the checkout."""
+    lock_objects([voucher], shared_lock_objects=[event])
+    return Voucher.objects.select_for_update(of=OF_SELF).get(pk=voucher.pk)
+
+
 def release_voucher(grant, *, user=None, auth=None):
     """
     Give back what a grant took, when a confirmed grant is refused or cancelled: a voucher the plugin made is
@@ -676,8 +700,7 @@ def release_voucher(grant, *, user=None, auth=None):
             g.voucher_state, g.voucher_attention = Grant.VOUCHER_NOT_ISSUED, ''
             g.save(update_fields=['voucher_state', 'voucher_attention', 'modified'])
         return
-    lock_objects([g.voucher], shared_lock_objects=[g.event])
-    voucher = Voucher.objects.select_for_update(of=OF_SELF).get(pk=g.voucher_id)
+    voucher = lock_voucher(g.voucher, g.event)
     code = voucher.code
 
     if state == Grant.VOUCHER_ISSUED:
@@ -685,18 +708,9 @@ def release_voucher(grant, *, user=None, auth=None):
         if used is not None:
             return _flag(g, _('The grant ended, but its voucher {code} was already used in order {order}.').format(
                 code=code, order=used.order.code), user=user, auth=auth)
-        CartPosition.objects.filter(addon_to__voucher=voucher).delete()
-        voucher.cartposition_set.all().delete()
-        # Ended, not deleted: a checkout that read the voucher before our lock re-reads it after pretix's locks and
-        # would fail with a server error on a deleted one. pretix re-reads only ``redeemed`` there, so such a
-        # checkout may still complete: the grant remembers the ended voucher (``voucher_original['ended']``) and
-        # an order that comes through anyway makes it need attention (``notice_order_after_end``).
-        voucher.valid_until = now()
-        voucher.max_usages = voucher.redeemed
-        voucher.save(update_fields=['valid_until', 'max_usages'])
-        voucher.log_action('pretix.voucher.changed', data={
-            'valid_until': voucher.valid_until.isoformat(), 'max_usages': voucher.max_usages,
-            'source': 'pretix_grants', 'grant': g.pk}, user=user, auth=auth)
+        # the grant remembers the ended voucher (``voucher_original['ended']``): an order that comes through
+        # anyway makes it need attention (``notice_order_after_end``)
+        end_voucher(voucher, {'grant': g.pk}, user=user, auth=auth)
         g.voucher = None
         action = 'ended'
     elif state == Grant.VOUCHER_UPGRADED:
@@ -843,8 +857,7 @@ def _judge_changed_voucher(voucher_id, changed, *, without_target=None):
         voucher = Voucher.objects.filter(pk=voucher_id).first()
         if not grants or voucher is None:
             return
-        lock_objects([voucher], shared_lock_objects=[grants[0].event])
-        voucher = Voucher.objects.select_for_update(of=OF_SELF).get(pk=voucher_id)
+        voucher = lock_voucher(voucher, grants[0].event)
         for g in grants:
             if voucher_used(g):
                 continue

@@ -31,7 +31,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from i18nfield.strings import LazyI18nString
 from pretix.base.i18n import language
-from pretix.base.models import CartPosition, Voucher
+from pretix.base.models import Voucher
 from pretix.base.models.vouchers import generate_codes
 from pretix.base.services.locking import lock_objects
 from pretix.base.services.mail import mail
@@ -344,7 +344,7 @@ def _upgrade_needed(plan, voucher, role):
 
 
 def _set_terms(plan, voucher, role, *, user=None, auth=None):
-    lock_objects([voucher], shared_lock_objects=[plan.event])
+    voucher = issuance.lock_voucher(voucher, plan.event)
     voucher.price_mode, voucher.value = plan.terms(role)
     voucher.save(update_fields=['price_mode', 'value'])
     voucher.log_action('pretix.voucher.changed', data={
@@ -388,22 +388,14 @@ def send_mail(sp, voucher):
 
 
 def _release(sp, voucher, *, user=None, auth=None):
-    lock_objects([voucher], shared_lock_objects=[sp.event])
-    voucher = Voucher.objects.select_for_update(of=OF_SELF).get(pk=voucher.pk)
+    voucher = issuance.lock_voucher(voucher, sp.event)
     used = issuance.valid_positions(voucher).select_related('order').first()
     if used is not None:
         sp.state = Speaker.STATE_ATTENTION
         sp.attention = _('No talk in the chosen states any more, but voucher {code} was already used in order '
                          '{order}; nothing was taken back.').format(code=voucher.code, order=used.order.code)
         return 'released'
-    CartPosition.objects.filter(addon_to__voucher=voucher).delete()
-    voucher.cartposition_set.all().delete()
-    voucher.valid_until = now()
-    voucher.max_usages = voucher.redeemed
-    voucher.save(update_fields=['valid_until', 'max_usages'])
-    voucher.log_action('pretix.voucher.changed', data={
-        'valid_until': voucher.valid_until.isoformat(), 'max_usages': voucher.max_usages,
-        'source': 'pretix_grants', 'speaker': True}, user=user, auth=auth)
+    issuance.end_voucher(voucher, {'speaker': True}, user=user, auth=auth)
     sp.state, sp.attention = Speaker.STATE_ENDED, ''
     return 'released'
 
