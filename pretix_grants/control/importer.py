@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, override
 from pretix.control.views.modelimport import ENCODINGS
 
 from .. import workflow
@@ -24,6 +24,7 @@ FIELDS = (
     ('name', gettext_lazy('Name'), ('name', 'full name', 'fullname', 'your name')),
     ('email', gettext_lazy('Email'), ('email', 'e-mail', 'email address', 'mail')),
     ('locale', gettext_lazy('Language'), ('locale', 'language', 'lang')),
+    ('grant_type', gettext_lazy('Type'), ('type', 'grant type', 'grant_type')),
     ('requested_ticket', gettext_lazy('Requested: free ticket'),
      ('ticket', 'free ticket', 'requested ticket', 'requested_ticket')),
     ('requested_travel', gettext_lazy('Requested: travel'),
@@ -116,15 +117,38 @@ def _locale(event, value):
     return code
 
 
+def _grant_types(event):
+    """What a Type cell may say, lower-cased: the code or its name in English or one of the event's languages."""
+    names = {}
+    for locale in ['en', *event.settings.locales]:
+        with override(locale):
+            for code, label in Grant.TYPE_CHOICES:
+                names[str(label).lower()] = code
+    names.update({code: code for code, label in Grant.TYPE_CHOICES})
+    return names
+
+
+def _grant_type(types, value):
+    """The grant type a Type cell names (the grant list's export writes its name); empty is an application."""
+    value = (value or '').strip()
+    if not value:
+        return Grant.TYPE_APPLICATION
+    if value.lower() not in types:
+        raise ValidationError(_('Unknown type "{value}" (a grant is one of: {types}).').format(
+            value=value[:40], types=', '.join(str(label) for code, label in Grant.TYPE_CHOICES)))
+    return types[value.lower()]
+
+
 def check_rows(event, reader, mapping):
     """
-    Every row with its values and errors: ``[{'line', 'values', 'errors', 'duplicate'}]``. A row is imported
+    Every row with its values and errors: ``[{'line', 'values', 'errors', 'duplicate', 'type'}]``. A row is imported
     only without errors; an email already in the event or earlier in the file is a duplicate.
     """
     existing = {e.lower() for e in Grant.objects.filter(event=event).values_list('email', flat=True)}
     seen = set()
     rows = []
     labels = {key: label for key, label, g in FIELDS}
+    types = _grant_types(event)
     for n, raw in enumerate(reader, start=2):
         def col(key):
             return (raw.get(mapping[key]) or '').strip() if mapping.get(key) else ''
@@ -153,6 +177,10 @@ def check_rows(event, reader, mapping):
             values['locale'] = _locale(event, col('locale'))
         except ValidationError as e:
             errors.extend(e.messages)
+        try:
+            values['grant_type'] = _grant_type(types, col('grant_type'))
+        except ValidationError as e:
+            errors.extend(e.messages)
         for key in ('requested_ticket', 'ticket'):
             value = col(key).lower()
             if mapping.get(key) and value not in YES | NO:
@@ -169,7 +197,8 @@ def check_rows(event, reader, mapping):
                 errors.extend(e.messages)
         for key in ('justification', 'motivation', 'internal_note'):
             values[key] = col(key)
-        rows.append({'line': n, 'values': values, 'errors': errors, 'duplicate': duplicate})
+        rows.append({'line': n, 'values': values, 'errors': errors, 'duplicate': duplicate,
+                     'type': dict(Grant.TYPE_CHOICES).get(values.get('grant_type'), '')})
     return rows
 
 

@@ -144,3 +144,31 @@ def test_requested_and_granted_columns_are_kept_apart_and_approve_as_requested_u
     alan = grant_of(event, 'alan@example.org')
     assert (alan.requested_travel, alan.travel_amount, alan.requested_ticket, alan.ticket) == (
         Decimal('80.00'), Decimal('0.00'), False, False)
+
+
+TYPES_CSV = '''Name,Email,Type
+Ada Lovelace,ada@example.org,Speaker support
+Grace Hopper,grace@example.org,speaker
+Alan Turing,alan@example.org,
+Edsger Dijkstra,edsger@example.org,Application
+Barbara Liskov,barbara@example.org,Unterstützung für Vortragende
+Donald Knuth,donald@example.org,Keynote
+'''
+
+
+@pytest.mark.django_db
+def test_the_type_column_of_the_grant_list_export_is_read_back(manager_client, event):
+    map_url = upload(manager_client, event, TYPES_CSV)
+    assert manager_client.get(map_url).context['form']['col_grant_type'].initial == 'Type'
+    cols = {'col_name': 'Name', 'col_email': 'Email', 'col_grant_type': 'Type'}
+    r = manager_client.post(map_url, {**cols, 'step': 'preview'})
+    p = problems(r)
+    assert [p[n] for n in range(2, 7)] == [''] * 5
+    assert 'Unknown type "Keynote"' in p[7] and 'Speaker support' in p[7]
+    assert 'Speaker support' in r.content.decode()  # the preview shows each row's type
+    with committed():
+        assert manager_client.post(map_url, {**cols, 'step': 'import'}).status_code == 302
+    types = {e: grant_of(event, f'{e}@example.org').grant_type for e in ('ada', 'grace', 'alan', 'edsger', 'barbara')}
+    assert types == {'ada': Grant.TYPE_SPEAKER, 'grace': Grant.TYPE_SPEAKER, 'alan': Grant.TYPE_APPLICATION,
+                     'edsger': Grant.TYPE_APPLICATION, 'barbara': Grant.TYPE_SPEAKER}
+    assert grant_count(event) == 5
