@@ -65,6 +65,14 @@ def compressed_styles(settings):
     settings.COMPRESS_CACHE_BACKEND = 'default'
 
 
+@pytest.fixture
+def site(live_server, settings):
+    """The live server's address, with mails linking to it and pretix's styles compiled as in production."""
+    settings.SITE_URL = live_server.url
+    compressed_styles(settings)
+    return live_server.url
+
+
 class Shooter:
     """Numbered screenshots of the whole page, in ``folder`` and, if set, in ``$GRANTS_SCREENSHOTS``."""
 

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from pretix_grants.models import Grant
 
 from .browser import (  # NOQA: F401 (the browser tests' fixtures)
-    browser_page, desktop_page,
+    browser_page, desktop_page, site,
 )
 from .catalogues import catalogues
 

@@ -14,23 +14,21 @@ from playwright.sync_api import expect
 
 from pretix_grants.models import Grant
 
-from .browser import compressed_styles, fits_the_screen, needs_chromium
+from .browser import fits_the_screen, needs_chromium
 
 pytestmark = needs_chromium
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_applicant_applies_in_the_shop_and_sees_the_status_page(browser_page, live_server, settings, event):
+def test_an_applicant_applies_in_the_shop_and_sees_the_status_page(site, browser_page, event):
     page, errors, shoot = browser_page
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
     with scopes_disabled():
         event.settings.grants_applications_open = now() - timedelta(days=1)
         event.settings.grants_applications_close = now() + timedelta(days=1)
         event.settings.grants_application_questions = [
             {'id': 'first', 'type': 'boolean', 'question': 'Is this your first conference?', 'required': True}]
 
-    page.goto(f'{live_server.url}/pyconf/2027/')
+    page.goto(f'{site}/pyconf/2027/')
     page.get_by_role('link', name='Apply for a grant').click()
     expect(page.get_by_role('heading', name='Apply for a grant')).to_be_visible()
     assert fits_the_screen(page)

@@ -16,17 +16,15 @@ from pretix.base.models import LogEntry, Voucher
 from pretix_grants import workflow
 from pretix_grants.models import Grant
 
-from .browser import compressed_styles, fits_the_screen, needs_chromium
+from .browser import fits_the_screen, needs_chromium
 from .conftest import event_scope
 
 pytestmark = needs_chromium
 
 
 @pytest.fixture
-def decision_mail_link(live_server, settings, grant_settings, make_grant):
+def decision_mail_link(site, grant_settings, make_grant):
     """Offer a grant the way organizers do and return the link from the decision mail pretix sent."""
-    settings.SITE_URL = live_server.url  # links in mails point at this server
-    compressed_styles(settings)  # the page is seen at phone width with its real layout
     grant = make_grant(Grant.STATUS_PENDING, name='Ada Lovelace', email='ada@example.org', locale='en')
     with event_scope(grant.event):  # as the control panel stages and publishes
         workflow.stage_decision(grant, Grant.STATUS_APPROVED)
@@ -35,7 +33,7 @@ def decision_mail_link(live_server, settings, grant_settings, make_grant):
     [mail] = [m for m in djmail.outbox if m.to == ['ada@example.org']]
     assert mail.subject == 'Your grant for PyConf 2027: please confirm'
     link = re.search(r'(http://\S+/grant/\S+/)', mail.body).group(1)
-    assert link.startswith(live_server.url + '/pyconf/2027/grant/')
+    assert link.startswith(site + '/pyconf/2027/grant/')
     return grant, link
 
 

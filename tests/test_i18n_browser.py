@@ -47,12 +47,7 @@ def visible_headings_and_buttons(page):
 
 
 @pytest.fixture
-def german_offer(live_server, settings, event, grant_settings, make_grant):
-    settings.SITE_URL = live_server.url
-    # pretix's shop styles compiled as in production, as in test_browser.py
-    settings.COMPRESS_ENABLED = True
-    settings.COMPRESS_PRECOMPILERS = settings.COMPRESS_PRECOMPILERS_ORIGINAL
-    settings.COMPRESS_CACHE_BACKEND = 'default'
+def german_offer(site, event, grant_settings, make_grant):
     event.settings.locales = ['en', 'de']
     event.settings.timezone = 'Europe/Berlin'
     grant = make_grant(Grant.STATUS_PENDING, name='Jonas Becker', email='jonas@example.org', locale='de')

@@ -25,9 +25,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.django_db(transaction=True)
 def test_organizer_sees_the_delayed_mail_and_when_it_was_resent(
-        browser_page, live_server, approved_grant, manager, event, settings):
+        site, browser_page, approved_grant, manager, event):
     page, errors, shoot = browser_page
-    settings.SITE_URL = live_server.url  # pretix's pages load their scripts' data from here
     failed = []
     page.on('response', lambda r: failed.append(f'{r.status} {r.url}') if r.status >= 400 else None)
     with event_scope(event):  # as the reply page confirms; the voucher task and its mail follow the commit
@@ -39,12 +38,12 @@ def test_organizer_sees_the_delayed_mail_and_when_it_was_resent(
             status=OutgoingMail.STATUS_INFLIGHT, inflight_since=now() - timedelta(minutes=30), sent=None)
     assert mails.resend_stalled() == (0, 1)  # with no scope, as cron runs it
 
-    page.goto(live_server.url + '/control/login')
+    page.goto(site + '/control/login')
     page.fill('input[name=email]', 'manager@example.org')
     page.fill('input[name=password]', 'x')
     page.locator('form button[type=submit]').first.click()
     page.wait_for_url('**/control/**')
-    page.goto(live_server.url + url(event, f'{approved_grant.pk}/'))
+    page.goto(site + url(event, f'{approved_grant.pk}/'))
 
     row = page.locator('table.grant-mails tr', has_text='Voucher')
     expect(row).to_contain_text('sent')

@@ -32,24 +32,14 @@ def record_failed_requests(page, errors):
     page.on('response', lambda r: errors.append(f'{r.status} {r.url}') if r.status >= 400 else None)
 
 
-@pytest.fixture
-def live(live_server, settings):
-    settings.SITE_URL = live_server.url
-    # pretix's styles compiled as in production, so the page is seen at phone width with its real layout
-    settings.COMPRESS_ENABLED = True
-    settings.COMPRESS_PRECOMPILERS = settings.COMPRESS_PRECOMPILERS_ORIGINAL
-    settings.COMPRESS_CACHE_BACKEND = 'default'
-    return live_server
-
-
 @pytest.mark.django_db(transaction=True)
-def test_a_grantee_claims_with_a_receipt_photo_and_sees_the_state(browser_page, live, claim_grant, tmp_path):
+def test_a_grantee_claims_with_a_receipt_photo_and_sees_the_state(browser_page, site, claim_grant, tmp_path):
     page, errors, shoot = browser_page
     record_failed_requests(page, errors)
     photo = tmp_path / 'train-ticket.jpg'
     photo.write_bytes(jpeg_bytes())
 
-    page.goto(f'{live.url}/pyconf/2027/grant/{claim_grant.secret}/')
+    page.goto(f'{site}/pyconf/2027/grant/{claim_grant.secret}/')
     expect(page.get_by_role('heading', name='Your reimbursement')).to_be_visible()
     page.get_by_role('link', name='Claim your reimbursement').click()
     expect(page.get_by_role('heading', name='Claim your reimbursement')).to_be_visible()
@@ -93,15 +83,15 @@ def test_a_grantee_claims_with_a_receipt_photo_and_sees_the_state(browser_page, 
     assert errors == []
 
 
-def log_in(page, live, user):
+def log_in(page, site, user):
     client = Client()
     client.force_login(user)
     cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{'name': cookie.key, 'value': cookie.value, 'url': live.url}])
+    page.context.add_cookies([{'name': cookie.key, 'value': cookie.value, 'url': site}])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, live, claim_grant, past_event,
+def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, site, claim_grant, past_event,
                                                                  user, admin_team):
     page, errors, shoot = browser_page
     record_failed_requests(page, errors)
@@ -109,9 +99,9 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
     past_event.settings.grants_payout_account_holder = 'PyConf e.V.'
     past_event.settings.grants_payout_iban = 'DE02120300000000202051'
     claim = submitted_claim(claim_grant, '250.00', files=[upload('photo.jpg', jpeg_bytes(), 'image/jpeg')])
-    log_in(page, live, user)
+    log_in(page, site, user)
 
-    page.goto(f'{live.url}/control/event/pyconf/2027/grants/claims/')
+    page.goto(f'{site}/control/event/pyconf/2027/grants/claims/')
     expect(page.locator('#total-claimed')).to_have_text('€250.00')
     page.get_by_role('link', name='Ada Lovelace').click()
     expect(page.locator('#claim-state')).to_have_text('Submitted')
@@ -137,7 +127,7 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
     submitted = submitted_claim(cahit, '100.00', iban='TR330006100519786457841326', bic='TGBATRISXXX')
     with scope(organizer=past_event.organizer):  # the organizer's claim page
         other = claims.approve(submitted)
-    page.goto(f'{live.url}/control/event/pyconf/2027/grants/claims/export/')
+    page.goto(f'{site}/control/event/pyconf/2027/grants/claims/export/')
     # the export is a payout batch: its page downloads the file, marks exactly its claims paid
     page.get_by_role('button', name='SEPA transfer (XML)').click()
     expect(page.get_by_text('Payout batch #')).to_have_count(2)
@@ -159,7 +149,7 @@ def test_an_organizer_approves_a_claim_and_exports_the_sepa_file(browser_page, l
     shoot('paid-sepa')
 
     # the other one, once paid by hand from the CSV file
-    page.goto(f'{live.url}/control/event/pyconf/2027/grants/claims/export/')
+    page.goto(f'{site}/control/event/pyconf/2027/grants/claims/export/')
     page.get_by_role('button', name='CSV').click()
     with page.expect_download():
         page.get_by_role('link', name='Download the file').click()

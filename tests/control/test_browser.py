@@ -22,17 +22,15 @@ from pretix_grants import reviews
 from pretix_grants.models import Grant, Review
 from pretix_grants.permissions import REVIEW, VIEW
 
-from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
+from ..browser import log_in, needs_chromium, scroll_width
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def control(live_server, settings, admin_team, user, event, grant_settings):
+def control(site, admin_team, user, event, grant_settings):
     """The live server's address, with pretix's styles compiled as in production and mails linking to it."""
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
-    return live_server.url
+    return site
 
 
 def open_grants(page, base, event):
@@ -363,20 +361,18 @@ def test_issue_button_and_retrying_a_failed_mail(desktop_page, control, event, m
     assert errors == []
 
 
-def test_the_demo_in_the_browser(desktop_page, live_server, settings, tmp_path):
+def test_the_demo_in_the_browser(site, desktop_page, tmp_path):
     """
     `make demo`'s data as a newcomer first sees it: the grant list, a grant and a grantee's page, without an
     error. The README's pictures are these screenshots (`GRANTS_SCREENSHOTS=doc/img-new pytest -k demo_in`).
     """
     page, errors, shoot = desktop_page
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
     call_command('grants_demo', stdout=io.StringIO())  # a shell's command: no scope
     with scopes_disabled():
         event = Event.objects.get(slug='2027', organizer__slug='democon')
         ada = event.grants.get(email='ada@example.org')
-    log_in(page, live_server.url, 'admin@localhost', 'admin')
-    open_grants(page, live_server.url, event)
+    log_in(page, site, 'admin@localhost', 'admin')
+    open_grants(page, site, event)
     fits_1280(page)
     # pretix's notices to a fresh instance's admin (update check, licence, cron) are not the plugin's: start below
     page.evaluate("window.scrollTo(0, document.querySelector('h1').getBoundingClientRect().top + window.scrollY - 15)")
@@ -390,7 +386,7 @@ def test_the_demo_in_the_browser(desktop_page, live_server, settings, tmp_path):
     expect(page.locator('input[name="exporter"][value="pretix_grants"]')).to_have_count(1)
     shoot('export')
     page.set_viewport_size({'width': 800, 'height': 900})
-    page.goto(f'{live_server.url}/democon/2027/grant/{ada.secret}/')
+    page.goto(f'{site}/democon/2027/grant/{ada.secret}/')
     expect(page.get_by_role('heading', name='We are offering you a grant')).to_be_visible()
     shoot('grantee', full_page=False)
     assert errors == []

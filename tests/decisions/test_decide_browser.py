@@ -17,8 +17,7 @@ from pretix_grants.models import Draw, Grant
 
 from ..a11y import axe_findings
 from ..browser import (
-    PHONE, Shooter, compressed_styles, fits_the_screen, log_in, needs_chromium,
-    watch,
+    PHONE, Shooter, fits_the_screen, log_in, needs_chromium, watch,
 )
 from ..control.test_browser import open_grants, run_bulk
 
@@ -26,10 +25,8 @@ pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def control(live_server, settings, admin_team, user, event, grant_settings):
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
-    return live_server.url
+def control(site, admin_team, user, event, grant_settings):
+    return site
 
 
 def test_a_decision_day_with_a_draw_at_the_line(desktop_page, control, event, programme):

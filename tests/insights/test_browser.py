@@ -12,16 +12,14 @@ from playwright.sync_api import expect
 from pretix_grants.models import Grant, Review
 
 from ..a11y import axe_findings
-from ..browser import compressed_styles, log_in, needs_chromium
+from ..browser import log_in, needs_chromium
 from ..control.test_browser import open_grants
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def control(live_server, settings, admin_team, user, event, grant_settings, make_grant):
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
+def control(site, admin_team, user, event, grant_settings, make_grant):
     event.settings.grants_application_questions = [
         {'id': 'country', 'type': 'text', 'question': 'Country', 'required': False}]
     event.settings.grants_budget = Decimal('5000.00')
@@ -31,7 +29,7 @@ def control(live_server, settings, admin_team, user, event, grant_settings, make
             status = [Grant.STATUS_CONFIRMED, Grant.STATUS_REJECTED][i % 2]
             g = make_grant(status, answers={'country': ['IT', 'DE', 'FR'][i % 3]}, accommodation_amount=Decimal(i))
             Review.objects.create(grant=g, user=user, score=3)
-    return live_server.url
+    return site
 
 
 def open_statistics(desktop_page, control, event):

@@ -27,20 +27,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def shop(live_server, settings):
-    settings.SITE_URL = live_server.url
-    settings.COMPRESS_ENABLED = True
-    settings.COMPRESS_PRECOMPILERS = settings.COMPRESS_PRECOMPILERS_ORIGINAL
-    settings.COMPRESS_CACHE_BACKEND = 'default'
-    return live_server.url
-
-
 def watch_responses(page, errors):
     page.on('response', lambda r: errors.append(f'{r.status} {r.url}') if r.status >= 400 else None)
 
 
-def log_in(page, shop, organizer):
+def log_in(page, site, organizer):
     """An organizer with every permission, logged in to the control panel through pretix's login form."""
     with scopes_disabled():
         admin = User.objects.create_user('organizer@example.org', 'secret-password-1')
@@ -48,7 +39,7 @@ def log_in(page, shop, organizer):
                                       all_organizer_permissions=True)
         team.members.add(admin)
     page.set_viewport_size({'width': 1280, 'height': 900})
-    page.goto(f'{shop}/control/login')
+    page.goto(f'{site}/control/login')
     page.get_by_label('Email').fill('organizer@example.org')
     page.get_by_label('Password').fill('secret-password-1')
     page.get_by_role('button', name='Log in').click()
@@ -56,14 +47,14 @@ def log_in(page, shop, organizer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page, shop, letter_event, make_grant, organizer):
+def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page, site, letter_event, make_grant, organizer):
     page, errors, shoot = browser_page
     watch_responses(page, errors)
     with scopes_disabled():
         grant = make_grant(Grant.STATUS_CONFIRMED, name='Łukasz Żółć', email='lukasz@example.org')
 
     # the grantee, from their page
-    page.goto(f'{shop}/pyconf/2027/grant/{grant.secret}/')
+    page.goto(f'{site}/pyconf/2027/grant/{grant.secret}/')
     expect(page.get_by_role('heading', name='Invitation letter for your visa')).to_be_visible()
     page.get_by_role('link', name='Invitation letters').click()
     expect(page.get_by_role('heading', name='Invitation letter for your visa')).to_be_visible()
@@ -95,8 +86,8 @@ def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page,
     shoot('letter-requested')
 
     # the organizer, in the control panel
-    log_in(page, shop, organizer)
-    page.goto(f'{shop}/control/event/pyconf/2027/grants/letters/')
+    log_in(page, site, organizer)
+    page.goto(f'{site}/control/event/pyconf/2027/grants/letters/')
     expect(page.get_by_role('heading', name='Invitation letters')).to_be_visible()
     shoot('control-queue')
     page.get_by_role('link', name=letter.reference).click()
@@ -112,7 +103,7 @@ def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page,
 
     # the grantee downloads it
     page.set_viewport_size({'width': 360, 'height': 740})
-    page.goto(f'{shop}/pyconf/2027/grant/{grant.secret}/letter/')
+    page.goto(f'{site}/pyconf/2027/grant/{grant.secret}/letter/')
     with page.expect_download() as download:
         page.get_by_role('link', name='Download the letter (PDF)').click()
     path = download.value.path()
@@ -134,7 +125,7 @@ def test_a_grantee_requests_a_letter_and_the_organizer_approves_it(browser_page,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queue(browser_page, shop, letter_event, ticket_order, make_grant, organizer):  # NOQA: E501
+def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queue(browser_page, site, letter_event, ticket_order, make_grant, organizer):  # NOQA: E501
     page, errors, shoot = browser_page
     watch_responses(page, errors)
     grants = [make_grant(Grant.STATUS_CONFIRMED, name=n) for n in ('Ana', 'Ben')]
@@ -142,7 +133,7 @@ def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queu
         waiting = [letters.request_letter(letter_event, letter_data(full_name=g.name), grant=g) for g in grants]
 
     # the ticket holder, from pretix's order page
-    page.goto(f'{shop}/pyconf/2027/order/{ticket_order.code}/{ticket_order.secret}/')
+    page.goto(f'{site}/pyconf/2027/order/{ticket_order.code}/{ticket_order.secret}/')
     expect(page.get_by_role('heading', name='Invitation letter for your visa')).to_be_visible()
     shoot('order-page')
     page.get_by_role('link', name='Request an invitation letter').click()
@@ -161,8 +152,8 @@ def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queu
         holder = LetterRequest.objects.get(order=ticket_order)
 
     # the organizers: bulk approval of two, a rejection, a correction, a withdrawal, the settings
-    log_in(page, shop, organizer)
-    page.goto(f'{shop}/control/event/pyconf/2027/grants/letters/?kind=grant')
+    log_in(page, site, organizer)
+    page.goto(f'{site}/control/event/pyconf/2027/grants/letters/?kind=grant')
     for g in grants:
         page.get_by_label(f'Select {g.name}').check()
     shoot('control-bulk')
@@ -171,7 +162,7 @@ def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queu
     with scopes_disabled():
         assert {lr.status for lr in LetterRequest.objects.filter(pk__in=[w.pk for w in waiting])} == {'approved'}
 
-    page.goto(f'{shop}/control/event/pyconf/2027/grants/letters/{holder.pk}/')
+    page.goto(f'{site}/control/event/pyconf/2027/grants/letters/{holder.pk}/')
     with page.expect_popup() as popup:
         page.get_by_role('link', name='Preview the letter').click()
     popup.value.close()
@@ -180,7 +171,7 @@ def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queu
     expect(page.get_by_text('The request has been rejected.')).to_be_visible()
     shoot('control-rejected')
 
-    page.goto(f'{shop}/control/event/pyconf/2027/grants/letters/{waiting[0].pk}/')
+    page.goto(f'{site}/control/event/pyconf/2027/grants/letters/{waiting[0].pk}/')
     page.get_by_role('link', name='Correct the data').click()
     page.get_by_label('Passport number').fill('NEW1234567')
     page.get_by_role('button', name='Save').click()
@@ -191,7 +182,7 @@ def test_a_ticket_holder_asks_on_the_order_page_and_the_organizers_work_the_queu
     expect(page.locator('#letter-status')).to_have_text('Withdrawn')
     shoot('control-withdrawn')
 
-    page.goto(f'{shop}/control/event/pyconf/2027/grants/letters/settings/')
+    page.goto(f'{site}/control/event/pyconf/2027/grants/letters/settings/')
     page.get_by_label('Signed by').fill('Ada Lovelace')
     page.get_by_role('button', name='Save').click()
     expect(page.get_by_text('Your changes have been saved.')).to_be_visible()

@@ -12,17 +12,10 @@ from django_scopes import scopes_disabled
 from pretix_grants.models import Grant
 
 from ..a11y import axe_findings, description_of, unlinked_descriptions
-from ..browser import compressed_styles, needs_chromium
+from ..browser import needs_chromium
 from ..claims.conftest import claim_url
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def shop(live_server, settings):
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
-    return live_server.url
 
 
 def submit_empty(page, within, button):
@@ -42,9 +35,9 @@ def check(page, errors, shoot, name, within):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_claim_form_links_its_help_and_errors(browser_page, shop, claim_grant):
+def test_the_claim_form_links_its_help_and_errors(browser_page, site, claim_grant):
     page, errors, shoot = browser_page
-    page.goto(shop + claim_url(claim_grant))
+    page.goto(site + claim_url(claim_grant))
     check(page, errors, shoot, 'claim', 'form.grant-claim-form')
     assert 'You can claim' not in description_of(page, '#id_travel_amount')
     assert 'Granted: €300.00' in description_of(page, '#id_travel_amount')
@@ -57,9 +50,9 @@ def test_the_claim_form_links_its_help_and_errors(browser_page, shop, claim_gran
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_letter_form_links_its_help_and_errors(browser_page, shop, grantee):
+def test_the_letter_form_links_its_help_and_errors(browser_page, site, grantee):
     page, errors, shoot = browser_page
-    page.goto(f'{shop}/{grantee.event.organizer.slug}/{grantee.event.slug}/grant/{grantee.secret}/letter/')
+    page.goto(f'{site}/{grantee.event.organizer.slug}/{grantee.event.slug}/grant/{grantee.secret}/letter/')
     check(page, errors, shoot, 'letter', 'form.grants-letter-form')
     submit_empty(page, 'form.grants-letter-form', 'Request the letter')
     check(page, errors, shoot, 'letter-errors', 'form.grants-letter-form')
@@ -67,14 +60,14 @@ def test_the_letter_form_links_its_help_and_errors(browser_page, shop, grantee):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_application_form_links_its_help_and_errors(browser_page, shop, event):
+def test_the_application_form_links_its_help_and_errors(browser_page, site, event):
     page, errors, shoot = browser_page
     with scopes_disabled():
         event.settings.grants_applications_open = now() - timedelta(days=1)
         event.settings.grants_applications_close = now() + timedelta(days=1)
         event.settings.grants_application_questions = [
             {'id': 'first', 'type': 'boolean', 'question': 'Is this your first conference?', 'required': True}]
-    page.goto(f'{shop}/pyconf/2027/grants/apply/')
+    page.goto(f'{site}/pyconf/2027/grants/apply/')
     check(page, errors, shoot, 'apply', 'form.grants-apply-form')
     # the free ticket's checkbox has its label beside it, and no empty label line above it
     assert page.evaluate('''[...document.querySelectorAll('form.grants-apply-form .label-empty')]

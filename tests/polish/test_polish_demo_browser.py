@@ -4,23 +4,21 @@ import re
 import pytest
 from django.core.management import call_command
 
-from ..browser import compressed_styles, needs_chromium
+from ..browser import needs_chromium
 from ..conftest import committed
 
 pytestmark = needs_chromium
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_link_the_demo_prints_opens(desktop_page, live_server, settings, capsys):
+def test_every_link_the_demo_prints_opens(site, desktop_page, capsys):
     page, errors, shoot = desktop_page
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
     with committed():
         call_command('grants_demo')
     out = capsys.readouterr().out
     links = dict(re.findall(r'^  ([a-z ]+):\s+(http\S+)', out, re.M))
     assert set(links) == {'control panel', 'grants', 'shop', 'a grantee page', 'claims', 'a claim'}, out
-    assert all(link.startswith(live_server.url + '/') for link in links.values())
+    assert all(link.startswith(site + '/') for link in links.values())
 
     for name in ('shop', 'a grantee page', 'a claim'):
         r = page.goto(links[name])

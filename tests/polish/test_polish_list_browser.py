@@ -7,16 +7,14 @@ from playwright.sync_api import expect
 
 from pretix_grants.models import Grant
 
-from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
+from ..browser import log_in, needs_chromium, scroll_width
 
 pytestmark = needs_chromium
 
 
 @pytest.fixture
-def control(live_server, settings, admin_team, user, event, grant_settings):
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
-    return live_server.url
+def control(site, admin_team, user, event, grant_settings):
+    return site
 
 
 def lines(page, selector):

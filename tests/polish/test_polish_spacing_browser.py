@@ -5,16 +5,9 @@ a mail template's title keeps its place on the settings page when the template h
 
 import pytest
 
-from ..browser import compressed_styles, log_in, needs_chromium
+from ..browser import log_in, needs_chromium
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def site(live_server, settings):
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
-    return live_server.url
 
 
 @pytest.mark.django_db(transaction=True)

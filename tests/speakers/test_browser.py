@@ -13,16 +13,14 @@ from playwright.sync_api import expect
 from pretix_grants.models import Speaker
 
 from ..a11y import axe_findings
-from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
+from ..browser import log_in, needs_chromium, scroll_width
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def control(live_server, settings, admin_team, user, event, grant_settings, pretalx):
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
-    return live_server.url
+def control(site, admin_team, user, event, grant_settings, pretalx):
+    return site
 
 
 def test_an_organizer_connects_pretalx_tests_the_connection_and_syncs(desktop_page, control, event, pretalx):

@@ -12,18 +12,16 @@ from playwright.sync_api import expect
 from pretix_grants.models import Grant
 
 from ..a11y import axe_findings
-from ..browser import compressed_styles, log_in, needs_chromium, scroll_width
+from ..browser import log_in, needs_chromium, scroll_width
 from .helpers import speaker
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def control(live_server, settings, admin_team, user, connected, pretalx):
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
+def control(site, admin_team, user, connected, pretalx):
     connected.settings.grants_speakers_support_travel = Decimal('400.00')
-    return live_server.url
+    return site
 
 
 def test_an_organizer_offers_travel_support_to_two_speakers(desktop_page, control, event, pretalx):

@@ -15,31 +15,29 @@ from pretix.base.models import OrderRefund
 from pretix_grants import workflow
 
 from ..a11y import axe_findings
-from ..browser import compressed_styles, needs_chromium
+from ..browser import needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page, live, user):
+def log_in(page, site, user):
     client = Client()
     client.force_login(user)
     cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{'name': cookie.key, 'value': cookie.value, 'url': live.url}])
+    page.context.add_cookies([{'name': cookie.key, 'value': cookie.value, 'url': site}])
 
 
 def test_grant_page_shows_the_persons_order_the_handling_and_retries_a_failed_refund(
-        desktop_page, live_server, settings, admin_team, user, buyer, approved_grant, item, shop_event):
+        site, desktop_page, admin_team, user, buyer, approved_grant, item, shop_event):
     page, errors, shoot = desktop_page
-    settings.SITE_URL = live_server.url
-    compressed_styles(settings)
     shop_event.settings.grants_own_ticket = 'refund'
     shop_event.settings.grantcard_declines = True
     order = buyer.pay_by_card(buyer.order(item, 'ada@example.org', provider='grantcard'))
     with scope(organizer=shop_event.organizer):
         workflow.confirm(approved_grant)
-    log_in(page, live_server, user)
+    log_in(page, site, user)
 
-    page.goto(f'{live_server.url}/control/event/pyconf/2027/grants/{approved_grant.pk}/')
+    page.goto(f'{site}/control/event/pyconf/2027/grants/{approved_grant.pk}/')
     panel = page.locator('.grant-own-ticket')
     expect(panel).to_contain_text(order.code)
     expect(panel.locator('.grant-own-ticket-handling')).to_contain_text('refund the ticket')
