@@ -204,6 +204,8 @@ def test_organizer_changes_settings_and_previews_a_mail(desktop_page, control, e
 
     page.get_by_role('tab', name='Email templates').click()
     page.locator('a[href="#template-voucher-body"]').click()
+    # the panel fully open (Bootstrap's collapse has ended), so the click lands on the link, not mid-animation
+    expect(page.locator('#template-voucher-body')).to_have_class(re.compile(r'(^|\s)in(\s|$)'))
     with page.context.expect_page() as opened:
         page.locator('#template-voucher-body a.grants-preview-link', has_text='English').click()
     preview = opened.value
