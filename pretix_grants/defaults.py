@@ -343,7 +343,8 @@ TICKET_DEFAULTS = {
 DEFAULTS.update(register(TICKET_DEFAULTS, TICKET_MAIL_TEMPLATES))
 
 # decisions/: the allocation proposal's budgets per category and caps per grant (None: none), the ranking's score,
-# and the second round from declined offers ('off': the plain waiting-list promotion above; 'propose'; 'auto')
+# the second round from declined offers ('off': the plain waiting-list promotion above; 'propose'; 'auto'), and who
+# is tied at the funding line ('overlap': ranges of score ± standard error; 'equal': equal scores as shown)
 DECISION_DEFAULTS = {
     'grants_budget_travel': (None, Decimal),
     'grants_budget_accommodation': (None, Decimal),
@@ -353,6 +354,7 @@ DECISION_DEFAULTS = {
     'grants_cap_other': (None, Decimal),
     'grants_ranking_basis': ('raw', str),
     'grants_second_round': ('off', str),
+    'grants_tie_rule': ('overlap', str),
 }
 DEFAULTS.update(register(DECISION_DEFAULTS))
 

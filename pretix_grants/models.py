@@ -718,6 +718,8 @@ class Draw(LoggedModel):
     commitment = models.CharField(max_length=64)
     seed = models.CharField(max_length=64)
     order = models.JSONField(default=list)
+    # the programme's tie rule the band was found by (decisions/rules.py): 'overlap' or 'equal'
+    rule = models.CharField(max_length=16, default='overlap')
     reason = models.TextField(blank=True, default='', max_length=2000)
     superseded = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)

@@ -296,6 +296,14 @@ class GrantSettingsForm(SettingsForm):
     grants_ranking_basis = forms.ChoiceField(
         label=_('Rank by'), choices=(('raw', _('Mean score')), ('calibrated', _('Calibrated score'))),
         help_text=_('The calibrated score takes out each reviewer\'s own leniency or harshness.'))
+    grants_tie_rule = forms.ChoiceField(
+        label=_('Tied at the funding line'), choices=(
+            ('overlap', _('Scores whose ranges overlap (mean ± standard error)')),
+            ('equal', _('Equal scores as shown (two decimals)')),
+        ),
+        help_text=_('Who is ordered by lot at the line. Overlapping ranges take the reviewers\' disagreement into '
+                    'account and tie more applicants, the more so with few reviews; equal scores tie only those the '
+                    'ranking cannot order. Each draw records the rule it was made under.'))
     grants_second_round = forms.ChoiceField(
         label=_('Second round'), choices=(
             ('off', _('Off: freed places go to the waiting list as set above')),

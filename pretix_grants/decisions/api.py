@@ -16,7 +16,8 @@ from .forms import options_from
 
 def draw_data(draw):
     return {
-        'id': draw.pk, 'created': draw.created, 'commitment': draw.commitment, 'tied': sorted(draw.tied),
+        'id': draw.pk, 'created': draw.created, 'rule': draw.rule, 'commitment': draw.commitment,
+        'tied': sorted(draw.tied),
         'drawn_at': draw.drawn_at, 'seed': draw.revealed_seed or None, 'order': draw.order if draw.drawn else None,
         'reason': draw.reason, 'superseded': draw.superseded,
     }

@@ -112,6 +112,12 @@ def _setting(event, key):
     return event.settings.get(key, as_type=Decimal)
 
 
+def tie_rule(event):
+    """The programme's rule for who is tied at the line (``rules.OVERLAP`` or ``rules.EQUAL``)."""
+    rule = event.settings.get('grants_tie_rule', as_type=str)
+    return rule if rule in (rules.OVERLAP, rules.EQUAL) else rules.OVERLAP
+
+
 def programme_of(event, options):
     """What is still available: the budgets minus what offered and confirmed grants hold; the caps."""
     holding = Grant.objects.filter(event=event).holding_place()
@@ -135,6 +141,7 @@ def programme_of(event, options):
         category_budgets=category_budgets,
         caps={c: _setting(event, f'grants_cap_{c}') for c in rules.CATEGORIES},
         max_offers=max_offers, part=options.part, min_score=options.min_score, strategy=options.strategy,
+        tie_rule=tie_rule(event),
     ), used
 
 
@@ -242,9 +249,9 @@ def commit_draw(event, band, *, user=None, auth=None, reason=''):
             d.save(update_fields=['superseded'])
             d.log_action('pretix_grants.draw.superseded', data={'reason': reason[:2000]}, user=user, auth=auth)
         seed = secrets.token_hex(32)
-        draw = Draw.objects.create(event=event, band=key, tied=list(band), seed=seed,
+        draw = Draw.objects.create(event=event, band=key, tied=list(band), seed=seed, rule=tie_rule(event),
                                    commitment=rules.commitment(seed), reason=reason[:2000])
-        data = {'draw': draw.pk, 'commitment': draw.commitment, 'tied': draw.tied}
+        data = {'draw': draw.pk, 'commitment': draw.commitment, 'tied': draw.tied, 'rule': draw.rule}
         draw.log_action('pretix_grants.draw.committed', data={**data, 'reason': draw.reason}, user=user, auth=auth)
         for g in Grant.objects.filter(event=event, pk__in=band):
             g.log_action('pretix_grants.grant.draw_committed', data=data, user=user, auth=auth)

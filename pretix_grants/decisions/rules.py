@@ -10,11 +10,18 @@ reviews, the reviewer's mean and deviation are shrunk towards the global ones (w
 review says little about a reviewer's habits. So a reviewer (with ``FULL_WEIGHT`` reviews or more) who scores
 everyone two points lower changes nobody's calibrated ranking when every reviewer has as many.
 
-The tie band. The standard error of an application's score is the pooled within-application standard deviation of
-the review values divided by the square root of its number of reviews. The *line* is the first applicant, down the
-ranking, whose offer no longer fits; the band is every applicant whose range score ± standard error overlaps the
-range of the last applicant funded before the line. If the band reaches the line, its members are ordered by lot
-and take the band's places in the ranking in that order; nobody outside the band moves.
+The tie band. The *line* is the first applicant, down the ranking, whose offer no longer fits; the band is every
+applicant whose score cannot be told apart from that of the last applicant funded before the line, by the
+programme's tie rule:
+
+- ``overlap`` (the default): their ranges score ± standard error overlap. The standard error of an application's
+  score is the pooled within-application standard deviation of the review values divided by the square root of its
+  number of reviews. It takes the reviewers' disagreement into account, and with few or noisy reviews ties many.
+- ``equal``: their scores are equal as the ranking shows them, to two decimals (rounded half up, as Django's
+  ``floatformat`` shows them). It ties only those the ranking cannot order.
+
+If the band reaches the line, its members are ordered by lot and take the band's places in the ranking in that
+order; nobody outside the band moves.
 
 The lot. ``commitment = sha256(seed)``; the order sorts the tied grant ids by ``HMAC-SHA256(seed, str(id))``.
 
@@ -27,7 +34,7 @@ import hashlib
 import hmac
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 CATEGORIES = ('travel', 'accommodation', 'other')
 ZERO = Decimal('0.00')
@@ -37,6 +44,8 @@ RAW = 'raw'
 CALIBRATED = 'calibrated'
 BY_RANK = 'rank'
 MOST_PEOPLE = 'most'
+OVERLAP = 'overlap'
+EQUAL = 'equal'
 
 # reasons, as codes with their figures; the control panel and the API put them into words
 FUNDED = 'funded'
@@ -148,6 +157,7 @@ class Programme:
     part: Decimal = Decimal('1')
     min_score: float = None
     strategy: str = BY_RANK
+    tie_rule: str = OVERLAP
 
 
 def offer_for(requested, programme):
@@ -279,14 +289,23 @@ def _band(order, lines, programme):
     if not funded_before:
         return []
     anchor = order[funded_before[-1]]
-    lo, hi = anchor.score - anchor.se, anchor.score + anchor.se
     eligible = [a for a in order if a.score is not None
                 and (programme.min_score is None or a.score >= programme.min_score)]
-    band = [a.id for a in eligible if a.score + a.se >= lo and a.score - a.se <= hi]
+    if programme.tie_rule == EQUAL:
+        shown = shown_score(anchor.score)
+        band = [a.id for a in eligible if shown_score(a.score) == shown]
+    else:
+        lo, hi = anchor.score - anchor.se, anchor.score + anchor.se
+        band = [a.id for a in eligible if a.score + a.se >= lo and a.score - a.se <= hi]
     positions = {a.id: i for i, a in enumerate(order)}
     if len(band) < 2 or not any(positions[i] >= line_at for i in band):
         return []
     return band
+
+
+def shown_score(score):
+    """A score as the ranking shows it: to two decimals, rounded half up."""
+    return Decimal(repr(score)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def band_key(tied):

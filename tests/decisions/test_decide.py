@@ -136,3 +136,34 @@ def test_the_second_round_only_proposes_when_asked_to(decider_client, event, pro
     g = _grants([x.pk for x in grants])
     assert g[grants[2].pk].status == 'waiting_list' and g[grants[2].pk].decision == 'approved'
     assert g[grants[3].pk].decision is None
+
+
+def test_with_equal_scores_as_the_tie_rule_only_what_the_ranking_cannot_order_is_drawn(decider_client, event, programme):
+    # 4.0 and 3.5 at the line: the reviewers disagree, so their ranges overlap, but the ranking can order them
+    programme(scores=((5, 5), (5, 3), (4, 3), (1, 1)), budget='600.00')
+    html = decider_client.get(decide_url(event)).content.decode()
+    assert 'id="commit-draw"' in html and 'ranges of mean ± standard error overlap' in html
+    with scopes_disabled():
+        event.settings.grants_tie_rule = 'equal'
+    html = decider_client.get(decide_url(event)).content.decode()
+    assert 'id="commit-draw"' not in html and 'Tie at the line' not in html
+    decider_client.post(decide_url(event), {'operation': 'stage', 'strategy': 'rank', 'basis': 'raw'})
+    with scopes_disabled():
+        assert [g.decision for g in Grant.objects.filter(event=event).order_by('pk')] == [
+            'approved', 'approved', 'waiting_list', 'waiting_list']
+
+
+def test_a_draw_records_the_tie_rule_it_was_made_under(decider_client, client, event, programme, api):
+    grants = programme(scores=((5, 5), (4, 3), (3, 4), (1, 1)), budget='600.00', grants_tie_rule='equal')
+    html = decider_client.get(decide_url(event)).content.decode()
+    assert 'their scores, to two decimals, equal the last funded one' in html
+    decider_client.post(decide_url(event), {'operation': 'commit', 'strategy': 'rank', 'basis': 'raw'})
+    decider_client.post(decide_url(event), {'operation': 'draw', 'strategy': 'rank', 'basis': 'raw'})
+    with scopes_disabled():
+        draw = Draw.objects.get(event=event)
+        assert draw.rule == 'equal' and draw.tied == sorted([grants[1].pk, grants[2].pk])
+        assert LogEntry.objects.get(action_type='pretix_grants.draw.committed').parsed_data['rule'] == 'equal'
+    page = client.get(f'/{event.organizer.slug}/{event.slug}/grants/draws/{draw.pk}/').content.decode()
+    assert 'their scores, to two decimals, are equal' in page and 'standard error' not in page
+    r = api.get(f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/grant_decisions/draws/{draw.pk}/')
+    assert r.status_code == 200 and r.data['rule'] == 'equal'

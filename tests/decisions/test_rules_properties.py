@@ -8,6 +8,7 @@ import os
 import secrets
 from decimal import Decimal
 
+from django.template.defaultfilters import floatformat
 from hypothesis import given, settings, strategies as st
 
 from pretix_grants.decisions import rules
@@ -41,6 +42,7 @@ def programmes(draw, strategy=None):
         part=draw(st.sampled_from([Decimal('1'), Decimal('0.5'), Decimal('0.8'), Decimal('0.33')])),
         min_score=draw(st.one_of(st.none(), st.floats(1, 5))),
         strategy=strategy or draw(st.sampled_from([rules.BY_RANK, rules.MOST_PEOPLE])),
+        tie_rule=draw(st.sampled_from([rules.OVERLAP, rules.EQUAL])),
     )
     return applicants, programme
 
@@ -99,6 +101,38 @@ def test_outside_the_band_nobody_below_the_line_outranks_a_funded_applicant(p):
     # and the order of consideration is the ranking outside the band
     ranking = [a.id for a in rules.ranked(applicants)]
     assert [ln.id for ln in lines if ln.id not in band] == [i for i in ranking if i not in band]
+
+
+@PROPERTY
+@given(programmes(strategy=rules.BY_RANK))
+def test_the_tie_rule_decides_who_is_tied(p):
+    """
+    Equal scores: the tied are exactly those whose shown score is the last funded applicant's before the line.
+    Overlap: every tied range meets that applicant's. Either way the band reaches across the line.
+    """
+    applicants, programme = p
+    band = rules.tie_band(applicants, programme)
+    if not band:
+        return
+    order = rules.ranked(applicants)
+    lines = rules.propose(applicants, programme)
+    line_at = next(ln.position for ln in lines if not ln.funded
+                   and ln.reason in (rules.BELOW_LINE, rules.CATEGORY_FULL, rules.MAX_OFFERS))
+    anchor = order[[ln.position for ln in lines[:line_at] if ln.funded][-1]]
+    by_id = {a.id: a for a in applicants}
+    position = {a.id: i for i, a in enumerate(order)}
+    assert anchor.id in band and any(position[i] >= line_at for i in band)
+    eligible = [a for a in order if a.score is not None
+                and (programme.min_score is None or a.score >= programme.min_score)]
+    if programme.tie_rule == rules.EQUAL:
+        # as the Decide page shows the scores (floatformat:2): the tied show the anchor's, nobody else eligible does
+        shown = floatformat(anchor.score, 2)
+        assert {floatformat(by_id[i].score, 2) for i in band} == {shown}
+        assert all(floatformat(a.score, 2) != shown for a in eligible if a.id not in band)
+    else:
+        for i in band:
+            a = by_id[i]
+            assert a.score + a.se >= anchor.score - anchor.se and a.score - a.se <= anchor.score + anchor.se
 
 
 @PROPERTY
