@@ -5,7 +5,9 @@ Django's test client (median of 3 after one warm-up), and the queries it made. W
 bench/results.md.
 
 Runs on SQLite (an in-memory database with pretix's test settings, tables straight from the models): no Redis,
-PostgreSQL or Celery needed. The rows are made in bulk; what is measured is only reading them.
+PostgreSQL or Celery needed. With ``--postgresql`` it runs on the PostgreSQL server at 127.0.0.1:5432 instead, in a
+database of its own (``test_grants_insights_bench``, created and dropped), and writes a section of its own. The rows
+are made in bulk; what is measured is only reading them.
 """
 import argparse
 import os
@@ -19,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = '## Insights: statistics page and post-event report'
+SECTION_PG = '## Insights on PostgreSQL: statistics page and post-event report'
+PG_DATABASE = 'grants_insights_bench'
 
 
 def build(n):
@@ -133,8 +137,15 @@ def main():
     parser.add_argument('--grants', type=int, default=10_000)
     parser.add_argument('--out', default=str(ROOT / 'bench' / 'results.md'))
     parser.add_argument('--note', default='')
+    parser.add_argument('--postgresql', action='store_true', help='on the PostgreSQL server instead of SQLite')
     args = parser.parse_args()
 
+    if args.postgresql:
+        import tempfile
+        cfg = tempfile.NamedTemporaryFile('w', suffix='.cfg', delete=False)
+        cfg.write(f'[database]\nbackend=postgresql\nname={PG_DATABASE}\nuser=postgres\nhost=127.0.0.1\nport=5432\n')
+        cfg.close()
+        os.environ['PRETIX_CONFIG_FILE'] = cfg.name
     os.environ.setdefault('PRETIX_CONFIG_FILE', str(ROOT / 'tests' / 'sqlite.cfg'))
     os.environ['DJANGO_SETTINGS_MODULE'] = 'pretix.testutils.settings'
     sys.path.insert(0, str(ROOT))
@@ -147,35 +158,44 @@ def main():
     from bench.run import write_results
 
     setup_test_environment()
-    connection.creation.create_test_db(verbosity=0)
-    t = time.perf_counter()
-    event, user, counts = build(args.grants)
-    print(f'built in {time.perf_counter() - t:.1f} s: {counts}', file=sys.stderr)
-    client = Client()
-    client.force_login(user)
-    base = f'/control/event/{event.organizer.slug}/{event.slug}/grants/statistics/'
-    rows = []
-    for label, path in [
-        ('Statistics page', base),
-        ('Statistics page, filtered by status and decision round', base + '?status=confirmed&status=refused&round='
-         + (event.date_from.date() - timedelta(days=7)).isoformat()),
-        ('Post-event report, PDF', base + 'report/?locale=en&format=pdf'),
-        ('Post-event report, CSV', base + 'report/?locale=en&format=csv'),
-    ]:
-        seconds, queries, size = measure(client, path)
-        rows.append(f'| {label} | {args.grants:,} | {seconds * 1000:.0f} ms | {queries} | {size / 1024:.0f} KiB |')
-        print(rows[-1], file=sys.stderr)
+    name = connection.settings_dict['NAME']
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        t = time.perf_counter()
+        event, user, counts = build(args.grants)
+        print(f'built in {time.perf_counter() - t:.1f} s: {counts}', file=sys.stderr)
+        if connection.vendor == 'postgresql':
+            with connection.cursor() as c:
+                c.execute('ANALYZE')  # as autovacuum would have done by the time anyone looks at the page
+        client = Client()
+        client.force_login(user)
+        base = f'/control/event/{event.organizer.slug}/{event.slug}/grants/statistics/'
+        rows = []
+        for label, path in [
+            ('Statistics page', base),
+            ('Statistics page, filtered by status and decision round', base + '?status=confirmed&status=refused&round='
+             + (event.date_from.date() - timedelta(days=7)).isoformat()),
+            ('Post-event report, PDF', base + 'report/?locale=en&format=pdf'),
+            ('Post-event report, CSV', base + 'report/?locale=en&format=csv'),
+        ]:
+            seconds, queries, size = measure(client, path)
+            rows.append(f'| {label} | {args.grants:,} | {seconds * 1000:.0f} ms | {queries} | {size / 1024:.0f} KiB |')
+            print(rows[-1], file=sys.stderr)
+    finally:
+        if connection.vendor == 'postgresql':
+            connection.creation.destroy_test_db(name, verbosity=0)
+    where = 'PostgreSQL' if args.postgresql else 'SQLite in memory'
     stamp = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     what = ', '.join(f'{v:,} {k}' for k, v in counts.items())
     text = '\n'.join([
-        SECTION, '',
-        f'{stamp}, 2 cores (shared), SQLite in memory, pretix\'s test settings; `python -m bench.insights '
-        f'--grants {args.grants}`. Data: {what}. Server time of the request through Django\'s test client, median '
+        SECTION_PG if args.postgresql else SECTION, '',
+        f'{stamp}, 2 cores, {where}, pretix\'s test settings; `python -m bench.insights '
+        f'--grants {args.grants}{" --postgresql" if args.postgresql else ""}`. Data: {what}. Server time of the request through Django\'s test client, median '
         f'of 3 after a warm-up; the queries include pretix\'s own for the page (session, permissions, settings).'
         + (f' {args.note}' if args.note else ''), '',
         '| Request | N | Time | Queries | Size |', '|---|---:|---:|---:|---:|', *rows, '',
     ])
-    write_results(Path(args.out), text, section=SECTION)
+    write_results(Path(args.out), text, section=SECTION_PG if args.postgresql else SECTION)
     print(text)
 
 
