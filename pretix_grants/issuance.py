@@ -689,7 +689,7 @@ def lock_voucher(voucher, event):
 def release_voucher(grant, *, user=None, auth=None):
     """
     Give back what a grant took, when a confirmed grant is refused or cancelled: a voucher the plugin made is
-    deleted while unredeemed, an upgraded one gets its old values back, a linked one is left as it was. A voucher
+    ended while unredeemed, an upgraded one gets its old values back, a linked one is left as it was. A voucher
     already used for an order stays, and the grant is flagged for an organizer. Runs inside the caller's
     transaction, with the grant locked.
     """

@@ -108,7 +108,8 @@ class Decide(PluginPageMixin, ChartContainingView, TemplateView):
             if op == 'commit':
                 draw_form = DrawForm(data=request.POST)
                 reason = draw_form.cleaned_data['reason'] if draw_form.is_valid() else ''
-                programme.commit_draw(event, proposal.band, user=request.user, reason=reason)
+                programme.commit_draw(event, proposal.band, proposal.programme.tie_rule, user=request.user,
+                                      reason=reason)
                 messages.success(request, _('The commitment to the draw has been recorded. It is public now; '
                                             'draw the lots when you are ready.'))
             elif op == 'draw':

@@ -230,10 +230,11 @@ def closed_to(event, user):
 # Draws
 
 
-def commit_draw(event, band, *, user=None, auth=None, reason=''):
+def commit_draw(event, band, rule, *, user=None, auth=None, reason=''):
     """
-    Record the commitment to a draw among ``band`` (the tied ids): the SHA-256 of a fresh random seed, logged on the
-    draw and on each tied grant before anything is drawn. A line that already has a draw needs a ``reason``.
+    Record the commitment to a draw among ``band`` (the tied ids, found by the tie ``rule``, which the draw keeps):
+    the SHA-256 of a fresh random seed, logged on the draw and on each tied grant before anything is drawn. A line
+    that already has a draw needs a ``reason``, whatever the rule: the same applicants tied are the same line.
     """
     if len(band) < 2:
         raise DrawError(_('There is no tie at the line to draw lots for.'))
@@ -249,7 +250,7 @@ def commit_draw(event, band, *, user=None, auth=None, reason=''):
             d.save(update_fields=['superseded'])
             d.log_action('pretix_grants.draw.superseded', data={'reason': reason[:2000]}, user=user, auth=auth)
         seed = secrets.token_hex(32)
-        draw = Draw.objects.create(event=event, band=key, tied=list(band), seed=seed, rule=tie_rule(event),
+        draw = Draw.objects.create(event=event, band=key, tied=list(band), seed=seed, rule=rule,
                                    commitment=rules.commitment(seed), reason=reason[:2000])
         data = {'draw': draw.pk, 'commitment': draw.commitment, 'tied': draw.tied, 'rule': draw.rule}
         draw.log_action('pretix_grants.draw.committed', data={**data, 'reason': draw.reason}, user=user, auth=auth)

@@ -266,7 +266,8 @@ def allocate(order, programme, offers=None):
 def tie_band(applicants, programme):
     """
     The ids tied at the funding line (see the module's docstring), in ranking order; empty when no lot is needed
-    (nobody is left out, or nobody's range overlaps the last funded applicant's across the line).
+    (nobody is left out, or nobody across the line is tied with the last funded applicant by the programme's tie
+    rule).
     """
     return band_and_lines(applicants, programme)[0]
 

@@ -203,8 +203,9 @@ def sync(event, *, user=None, auth=None):
     s.grants_pretalx_last_attempt = now()
     question = s.get('grants_speakers_support_question', as_type=int)
     try:
-        plan = VoucherPlan(event)
         p = Pretalx.for_event(event)
+        # the vouchers' product first: a sync that could not issue a voucher it owes changes nothing
+        plan = VoucherPlan(event)
         talks = p.talks(s.get('grants_pretalx_states', as_type=list) or ['accepted', 'confirmed'])
     except (PretalxError, issuance.NeedsAttention) as e:
         s.grants_pretalx_last_error = '{}: {}'.format(now().isoformat(timespec='seconds'), e)
