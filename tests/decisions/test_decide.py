@@ -167,3 +167,17 @@ def test_a_draw_records_the_tie_rule_it_was_made_under(decider_client, client, e
     assert 'their scores, to two decimals, are equal' in page and 'standard error' not in page
     r = api.get(f'/api/v1/organizers/{event.organizer.slug}/events/{event.slug}/grant_decisions/draws/{draw.pk}/')
     assert r.status_code == 200 and r.data['rule'] == 'equal'
+
+
+def test_changing_the_tie_rule_gives_the_same_tied_applicants_no_fresh_lot(decider_client, event, programme):
+    programme(scores=((5, 5), (4, 3), (3, 4), (1, 1)), budget='600.00')  # 3.5 and 3.5: tied under either rule
+    decider_client.post(decide_url(event), {'operation': 'commit', 'strategy': 'rank', 'basis': 'raw'})
+    decider_client.post(decide_url(event), {'operation': 'draw', 'strategy': 'rank', 'basis': 'raw'})
+    with scopes_disabled():
+        event.settings.grants_tie_rule = 'equal'
+    r = decider_client.post(decide_url(event), {'operation': 'commit', 'strategy': 'rank', 'basis': 'raw'},
+                            follow=True)
+    assert 'needs a reason' in r.content.decode()
+    assert 'drawn 1 of 2' in decider_client.get(decide_url(event)).content.decode()  # the lot already drawn holds
+    with scopes_disabled():
+        assert [d.rule for d in Draw.objects.filter(event=event)] == ['overlap']
