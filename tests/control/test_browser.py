@@ -132,10 +132,10 @@ def test_organizer_runs_every_bulk_action_through_pretixs_dialog(desktop_page, c
 def test_organizer_imports_a_csv_of_applications(desktop_page, control, event, tmp_path):
     page, errors, shoot = desktop_page
     csv = tmp_path / 'applications.csv'
-    csv.write_text('Full name,Email,Language,Travel,Hotel,Ticket,Motivation\n'
-                   'Ada Lovelace,ada@example.org,English,470.50,120,yes,First program\n'
-                   'Jonas Becker,jonas@example.org,de,80,0,no,\n'
-                   'Broken,not-an-address,en,10,0,yes,\n')
+    csv.write_text('Full name,Email,Language,Type,Travel,Hotel,Ticket,Motivation\n'
+                   'Ada Lovelace,ada@example.org,English,Application,470.50,120,yes,First program\n'
+                   'Jonas Becker,jonas@example.org,de,Speaker support,80,0,no,\n'
+                   'Broken,not-an-address,en,,10,0,yes,\n')
     log_in(page, control)
     open_grants(page, control, event)
     page.locator('h1 a', has_text='Import').click()
@@ -150,6 +150,7 @@ def test_organizer_imports_a_csv_of_applications(desktop_page, control, event, t
     expect(page.locator('.grants-import-summary')).to_contain_text('2 rows will be imported')
     expect(page.locator('tr[data-line="2"] .grants-import-requested')).to_contain_text('€470.50')
     expect(page.locator('tr[data-line="2"] .grants-import-granted')).to_contain_text('€0.00')
+    expect(page.locator('tr[data-line="3"]')).to_contain_text('Speaker support')
     fits_1280(page)
     shoot('preview')
     page.get_by_role('button', name='Import 2 applications').click()
@@ -163,6 +164,7 @@ def test_organizer_imports_a_csv_of_applications(desktop_page, control, event, t
     assert (ada.requested_travel, ada.requested_accommodation, ada.requested_ticket, ada.motivation) == (
         Decimal('470.50'), Decimal('120.00'), True, 'First program')
     assert (ada.travel_amount, ada.accommodation_amount) == (Decimal('0.00'), Decimal('0.00'))
+    assert (ada.grant_type, jonas.grant_type) == (Grant.TYPE_APPLICATION, Grant.TYPE_SPEAKER)
     assert (jonas.locale, jonas.requested_travel, jonas.requested_ticket) == ('de', Decimal('80.00'), False)
     assert errors == []
 
