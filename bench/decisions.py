@@ -12,7 +12,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -24,12 +23,9 @@ SECTION = '## Decisions: the allocation proposal'
 
 
 def setup(dbname):
-    cfg = tempfile.NamedTemporaryFile('w', suffix='.cfg', delete=False)
-    cfg.write(f'[database]\nbackend=postgresql\nname={dbname}\nuser=postgres\nhost=127.0.0.1\nport=5432\n')
-    cfg.close()
-    os.environ['PRETIX_CONFIG_FILE'] = cfg.name
+    from bench.run import database, use_postgresql
+    use_postgresql(dbname)
     os.environ['DJANGO_SETTINGS_MODULE'] = 'pretix.testutils.settings'
-    from bench.run import database
     database(dbname, 'create')
     import django
     django.setup()

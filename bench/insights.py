@@ -141,11 +141,8 @@ def main():
     args = parser.parse_args()
 
     if args.postgresql:
-        import tempfile
-        cfg = tempfile.NamedTemporaryFile('w', suffix='.cfg', delete=False)
-        cfg.write(f'[database]\nbackend=postgresql\nname={PG_DATABASE}\nuser=postgres\nhost=127.0.0.1\nport=5432\n')
-        cfg.close()
-        os.environ['PRETIX_CONFIG_FILE'] = cfg.name
+        from bench.run import use_postgresql
+        use_postgresql(PG_DATABASE)
     os.environ.setdefault('PRETIX_CONFIG_FILE', str(ROOT / 'tests' / 'sqlite.cfg'))
     os.environ['DJANGO_SETTINGS_MODULE'] = 'pretix.testutils.settings'
     sys.path.insert(0, str(ROOT))

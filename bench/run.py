@@ -156,6 +156,14 @@ def prepare():
     return sink, name
 
 
+def use_postgresql(name):
+    """pretix's settings from here on: the PostgreSQL server at 127.0.0.1:5432, database ``name`` (a pretix.cfg of its own)."""
+    cfg = tempfile.NamedTemporaryFile('w', prefix='bench-', suffix='.cfg', delete=False)
+    cfg.write(f'[database]\nbackend=postgresql\nname={name}\nuser=postgres\nhost=127.0.0.1\nport=5432\n')
+    cfg.close()
+    os.environ['PRETIX_CONFIG_FILE'] = cfg.name
+
+
 def database(name, action):
     import psycopg2
 
